@@ -1,0 +1,143 @@
+// Package clock abstracts time so that timers (ring timeout, reconnect grace, heartbeat)
+// can be driven instantly in tests. Real wraps package time; Fake moves only when told to.
+package clock
+
+import (
+	"sort"
+	"sync"
+	"time"
+)
+
+// Clock tells the time and runs functions later.
+type Clock interface {
+	Now() time.Time
+	// AfterFunc calls f in its own goroutine (Real) or inline during Advance (Fake) after d.
+	AfterFunc(d time.Duration, f func()) Timer
+}
+
+// Timer is a pending AfterFunc.
+type Timer interface {
+	// Stop prevents the call; it reports whether the timer was still pending.
+	Stop() bool
+}
+
+// Real is the wall clock.
+type Real struct{}
+
+// Now returns time.Now().
+func (Real) Now() time.Time { return time.Now() }
+
+// AfterFunc wraps time.AfterFunc.
+func (Real) AfterFunc(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }
+
+// Fake is a manual clock for tests. Timers fire, in deadline order, on the goroutine that
+// calls Advance or Set, so a test observes their effects as soon as Advance returns.
+type Fake struct {
+	mu     sync.Mutex
+	now    time.Time
+	seq    int
+	timers []*fakeTimer
+}
+
+// NewFake returns a fake clock set to start.
+func NewFake(start time.Time) *Fake { return &Fake{now: start} }
+
+type fakeTimer struct {
+	c       *Fake
+	at      time.Time
+	seq     int
+	f       func()
+	pending bool
+}
+
+// Now returns the fake time.
+func (c *Fake) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// AfterFunc schedules f at Now()+d.
+func (c *Fake) AfterFunc(d time.Duration, f func()) Timer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.seq++
+	t := &fakeTimer{c: c, at: c.now.Add(d), seq: c.seq, f: f, pending: true}
+	c.timers = append(c.timers, t)
+	return t
+}
+
+func (t *fakeTimer) Stop() bool {
+	t.c.mu.Lock()
+	defer t.c.mu.Unlock()
+	was := t.pending
+	t.pending = false
+	return was
+}
+
+// Pending returns how many timers have not fired or been stopped.
+func (c *Fake) Pending() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, t := range c.timers {
+		if t.pending {
+			n++
+		}
+	}
+	return n
+}
+
+// Advance moves the clock forward by d, firing every timer due by then, earliest first.
+// Timers created by fired functions fire too if they fall due within d.
+func (c *Fake) Advance(d time.Duration) {
+	c.mu.Lock()
+	end := c.now.Add(d)
+	c.mu.Unlock()
+	for {
+		c.mu.Lock()
+		next := c.nextDueLocked(end)
+		if next == nil {
+			c.now = end
+			c.compactLocked()
+			c.mu.Unlock()
+			return
+		}
+		next.pending = false
+		if next.at.After(c.now) {
+			c.now = next.at
+		}
+		f := next.f
+		c.mu.Unlock()
+		f()
+	}
+}
+
+func (c *Fake) nextDueLocked(end time.Time) *fakeTimer {
+	var due []*fakeTimer
+	for _, t := range c.timers {
+		if t.pending && !t.at.After(end) {
+			due = append(due, t)
+		}
+	}
+	if len(due) == 0 {
+		return nil
+	}
+	sort.Slice(due, func(i, j int) bool {
+		if due[i].at.Equal(due[j].at) {
+			return due[i].seq < due[j].seq
+		}
+		return due[i].at.Before(due[j].at)
+	})
+	return due[0]
+}
+
+func (c *Fake) compactLocked() {
+	kept := c.timers[:0]
+	for _, t := range c.timers {
+		if t.pending {
+			kept = append(kept, t)
+		}
+	}
+	c.timers = kept
+}
