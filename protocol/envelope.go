@@ -104,3 +104,15 @@ func NewErrorReply(id string, err error) *Envelope {
 
 // Encode marshals the envelope to one frame.
 func (env *Envelope) Encode() ([]byte, error) { return json.Marshal(env) }
+
+// DecodeDataLoose decodes env.Data into v, ignoring unknown fields. Clients use it for
+// server messages so that an older client keeps working against a newer server.
+func (env *Envelope) DecodeDataLoose(v any) error {
+	if len(env.Data) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(env.Data, v); err != nil {
+		return NewError(CodeBadMessage, "bad %s body: %v", env.Type, err)
+	}
+	return nil
+}

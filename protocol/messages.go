@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"encoding/json"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -331,3 +332,7 @@ func checkCallID(id string) error {
 
 // Raw is a helper for tests and tools: it marshals v, ignoring errors.
 func Raw(v any) json.RawMessage { b, _ := json.Marshal(v); return b }
+
+// NormalizeUsername returns the canonical (lower-case) form of a username: usernames are
+// case-insensitive.
+func NormalizeUsername(s string) string { return strings.ToLower(s) }

@@ -1,0 +1,577 @@
+package duet
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/duet-rtc/duet/internal/rtc"
+	"github.com/duet-rtc/duet/media"
+	"github.com/duet-rtc/duet/protocol"
+)
+
+// CallManager starts, answers and ends calls: IEMCallManager. Get it from
+// Client.CallManager.
+type CallManager struct {
+	c   *Client
+	log *slog.Logger
+
+	mu        sync.Mutex
+	delegates []callDelegate
+	builder   CallBuilderDelegate
+	options   CallOptions
+	media     MediaOptions
+	sessions  map[string]*CallSession
+	early     map[string][]*protocol.Envelope // messages for calls not registered yet
+	earlyIDs  []string
+}
+
+type callDelegate struct {
+	d CallManagerDelegate
+	q Queue
+}
+
+// maxEarly bounds the buffer of messages that arrive before StartCall's reply.
+const maxEarly = 16
+
+func newCallManager(c *Client) *CallManager {
+	return &CallManager{
+		c: c, log: c.log.With("part", "calls"), options: DefaultCallOptions(),
+		sessions: map[string]*CallSession{}, early: map[string][]*protocol.Envelope{},
+	}
+}
+
+// AddDelegate registers d; its callbacks run on q (nil: the SDK's serial queue).
+func (m *CallManager) AddDelegate(d CallManagerDelegate, q Queue) {
+	if q == nil {
+		q = m.c.queue
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.delegates = append(m.delegates, callDelegate{d, q})
+}
+
+// RemoveDelegate unregisters d.
+func (m *CallManager) RemoveDelegate(d CallManagerDelegate) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i, e := range m.delegates {
+		if e.d == d {
+			m.delegates = append(m.delegates[:i], m.delegates[i+1:]...)
+			return
+		}
+	}
+}
+
+// SetBuilderDelegate sets the one builder delegate (CallRemoteOffline).
+func (m *CallManager) SetBuilderDelegate(d CallBuilderDelegate) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.builder = d
+}
+
+// CallOptions returns the options applied to new calls.
+func (m *CallManager) CallOptions() CallOptions {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.options
+}
+
+// SetCallOptions validates and sets the options for new calls.
+func (m *CallManager) SetCallOptions(o CallOptions) error {
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.options = o
+	return nil
+}
+
+// SetMediaOptions sets the media sources and sinks used by new calls.
+func (m *CallManager) SetMediaOptions(o MediaOptions) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.media = o
+}
+
+func (m *CallManager) mediaOptions() MediaOptions {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.media
+}
+
+// Session returns the live session with callID, or nil.
+func (m *CallManager) Session(callID string) *CallSession {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.sessions[callID]
+}
+
+func (m *CallManager) notify(f func(CallManagerDelegate)) {
+	m.mu.Lock()
+	ds := append([]callDelegate(nil), m.delegates...)
+	m.mu.Unlock()
+	for _, e := range ds {
+		d := e.d
+		e.q.Dispatch(func() { f(d) })
+	}
+}
+
+// StartCall calls remoteName: startCall:remoteName:ext:completion:. It returns once the
+// server accepted the invite; the callee's devices are ringing then, and the delegates
+// report what follows. A caller already in a call gets ErrorCallBusy; an offline callee
+// ErrorCallRemoteOffline (unless IsSendPushIfOffline).
+func (m *CallManager) StartCall(ctx context.Context, t CallType, remoteName, ext string, opts ...StartCallOption) (*CallSession, error) {
+	var cfg startCallConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if m.hasLiveSession() {
+		return nil, &Error{Code: protocol.CodeCallBusy, Message: "this device is already in a call"}
+	}
+	co := m.CallOptions()
+	inv := protocol.CallInvite{
+		To: remoteName, Type: t, Ext: ext, Record: cfg.record, MergeStream: cfg.merge,
+		PushIfOffline: co.IsSendPushIfOffline, OfflineText: co.OfflineMessageText,
+	}
+	if err := inv.Check(); err != nil {
+		return nil, err
+	}
+	var reply protocol.CallInvited
+	if err := m.c.request(ctx, protocol.TypeCallInvite, inv, &reply); err != nil {
+		return nil, err
+	}
+	if reply.Glare {
+		if s := m.Session(reply.CallID); s != nil {
+			return s, nil
+		}
+	}
+	s := newCallSession(m, reply.CallID, m.c.CurrentUsername(), protocol.NormalizeUsername(remoteName), t, true, ext)
+	s.willRecord = cfg.record
+	s.iceServers = reply.ICEServers
+	m.register(s)
+	return s, nil
+}
+
+// AnswerIncomingCall accepts a ringing call: answerIncomingCall:. Media starts flowing at
+// once, because the transport was set up while ringing.
+func (m *CallManager) AnswerIncomingCall(ctx context.Context, callID string) error {
+	s := m.Session(callID)
+	if s == nil || s.isCaller {
+		return &Error{Code: protocol.CodeCallInvalidID, Message: "no incoming call " + callID}
+	}
+	if err := m.c.request(ctx, protocol.TypeCallAnswer, protocol.CallRef{CallID: callID}, nil); err != nil {
+		return err
+	}
+	m.accepted(s, s.remoteDevice)
+	return nil
+}
+
+// EndCall ends, cancels or declines a call: endCall:reason:. Use EndReasonDecline to
+// decline a ringing call and EndReasonHangup otherwise. Ending an ended call succeeds.
+// The local delegates get CallDidEnd with the same reason.
+func (m *CallManager) EndCall(ctx context.Context, callID string, reason EndReason) error {
+	body := protocol.CallEnd{CallID: callID, Reason: reason}
+	if err := body.Check(); err != nil {
+		return err
+	}
+	err := m.c.request(ctx, protocol.TypeCallEnd, body, nil)
+	if s := m.Session(callID); s != nil {
+		m.finish(s, reason, nil)
+		return nil
+	}
+	return err
+}
+
+func (m *CallManager) hasLiveSession() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.sessions) > 0
+}
+
+// register adds a session and replays messages that arrived before it existed.
+func (m *CallManager) register(s *CallSession) {
+	m.mu.Lock()
+	m.sessions[s.callID] = s
+	early := m.early[s.callID]
+	delete(m.early, s.callID)
+	m.mu.Unlock()
+	for _, env := range early {
+		m.handleMessage(env)
+	}
+}
+
+// handleMessage handles one server message. It runs on the connection's reader goroutine,
+// so it never blocks on the network or on delegates.
+func (m *CallManager) handleMessage(env *protocol.Envelope) {
+	switch env.Type {
+	case protocol.TypeCallIncoming:
+		var in protocol.CallIncoming
+		if env.DecodeDataLoose(&in) == nil {
+			m.onIncoming(in)
+		}
+		return
+	case protocol.TypeGoodbye, protocol.TypeError:
+		m.log.Info("server message", "type", env.Type, "error", env.Error)
+		return
+	}
+	var ref protocol.CallRef
+	if env.DecodeDataLoose(&ref) != nil || ref.CallID == "" {
+		m.log.Warn("unexpected message", "type", env.Type)
+		return
+	}
+	s := m.Session(ref.CallID)
+	if s == nil {
+		m.keepEarly(ref.CallID, env)
+		return
+	}
+	switch env.Type {
+	case protocol.TypeCallRinging:
+		var r protocol.CallRinging
+		if env.DecodeDataLoose(&r) == nil {
+			m.onRinging(s, r.Device)
+		}
+	case protocol.TypeCallSignal:
+		var sig protocol.CallSignal
+		if env.DecodeDataLoose(&sig) == nil {
+			m.onSignal(s, sig)
+		}
+	case protocol.TypeCallAccepted:
+		var a protocol.CallAccepted
+		if env.DecodeDataLoose(&a) == nil {
+			dev := a.Device
+			if !s.isCaller {
+				dev = s.remoteDevice
+			}
+			m.accepted(s, dev)
+		}
+	case protocol.TypeCallEnded:
+		var e protocol.CallEnded
+		if env.DecodeDataLoose(&e) == nil {
+			m.finish(s, e.Reason, nil)
+		}
+	case protocol.TypeCallStream:
+		var st protocol.CallStream
+		if env.DecodeDataLoose(&st) == nil && st.Status.Valid() {
+			m.notify(func(d CallManagerDelegate) { d.CallStateDidChange(s, st.Status) })
+		}
+	case protocol.TypeCallOffline:
+		m.mu.Lock()
+		b := m.builder
+		m.mu.Unlock()
+		if b != nil {
+			m.c.queue.Dispatch(func() { b.CallRemoteOffline(s.remoteName) })
+		}
+	case protocol.TypeCallPeer:
+		var p protocol.CallPeer
+		_ = env.DecodeDataLoose(&p)
+		m.log.Info("peer connection state", "call", s.callID, "present", p.Present)
+	}
+}
+
+func (m *CallManager) keepEarly(callID string, env *protocol.Envelope) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.early[callID]; !ok {
+		m.earlyIDs = append(m.earlyIDs, callID)
+		if len(m.earlyIDs) > maxEarly {
+			delete(m.early, m.earlyIDs[0])
+			m.earlyIDs = m.earlyIDs[1:]
+		}
+	}
+	if len(m.early[callID]) < 64 {
+		m.early[callID] = append(m.early[callID], env)
+	}
+}
+
+// onIncoming: a call rings this device. The SDK pre-connects at once.
+func (m *CallManager) onIncoming(in protocol.CallIncoming) {
+	if m.Session(in.CallID) != nil {
+		return
+	}
+	s := newCallSession(m, in.CallID, m.c.CurrentUsername(), in.From, in.Type, false, in.Ext)
+	s.willRecord = in.Record
+	s.iceServers = in.ICEServers
+	s.remoteDevice = in.FromDevice
+	if _, err := m.newPeer(s, in.FromDevice); err != nil {
+		m.log.Error("cannot set up media for incoming call", "call", in.CallID, "err", err)
+	}
+	m.register(s)
+	m.notify(func(d CallManagerDelegate) { d.CallDidReceive(s) })
+}
+
+// onRinging: one callee device rings; the caller pre-connects a peer connection to it.
+func (m *CallManager) onRinging(s *CallSession, device string) {
+	s.mu.Lock()
+	_, exists := s.peers[device]
+	done := s.ended || s.status == CallStatusAccepted
+	s.mu.Unlock()
+	if exists || done {
+		return
+	}
+	p, err := m.newPeer(s, device)
+	if err != nil {
+		m.log.Error("cannot set up media", "call", s.callID, "err", err)
+		return
+	}
+	offer, err := p.CreateOffer()
+	if err != nil {
+		m.log.Error("cannot create offer", "call", s.callID, "err", err)
+		return
+	}
+	m.sendSignal(s, protocol.CallSignal{CallID: s.callID, Device: device, Description: &offer})
+}
+
+func (m *CallManager) onSignal(s *CallSession, sig protocol.CallSignal) {
+	s.mu.Lock()
+	p := s.peers[sig.Device]
+	if !s.isCaller {
+		p = s.peers[s.remoteDevice]
+	}
+	s.mu.Unlock()
+	if p == nil {
+		return
+	}
+	if sig.Candidate != nil {
+		if err := p.AddCandidate(*sig.Candidate); err != nil {
+			m.log.Debug("bad remote candidate", "call", s.callID, "err", err)
+		}
+		return
+	}
+	answer, err := p.HandleDescription(*sig.Description)
+	if err != nil {
+		m.log.Warn("bad remote description", "call", s.callID, "err", err)
+		return
+	}
+	if answer != nil {
+		m.sendSignal(s, protocol.CallSignal{CallID: s.callID, Description: answer})
+	}
+}
+
+func (m *CallManager) sendSignal(s *CallSession, sig protocol.CallSignal) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := m.c.send(ctx, protocol.TypeCallSignal, sig); err != nil {
+		m.log.Debug("signal not sent", "call", s.callID, "err", err)
+	}
+}
+
+// newPeer creates the peer connection of one call leg and registers it on the session.
+func (m *CallManager) newPeer(s *CallSession, device string) (*rtc.Peer, error) {
+	ice := m.c.opts.ICE
+	cfg := rtc.Config{
+		ICEServers: s.iceServers, LoopbackOnly: ice.LoopbackOnly, IPFilter: ice.IPFilter, RelayOnly: ice.RelayOnly,
+		Audio: true, Video: s.callType == CallTypeVideo, Logger: m.log,
+	}
+	target := device
+	if !s.isCaller {
+		target = ""
+	}
+	p, err := rtc.NewPeer(cfg, rtc.Events{
+		OnLocalCandidate: func(c protocol.ICECandidate) {
+			m.sendSignal(s, protocol.CallSignal{CallID: s.callID, Device: target, Candidate: &c})
+		},
+		OnConnected:   func(ct protocol.ConnectType) { m.peerConnected(s, device, ct) },
+		OnFailed:      func(err error) { m.peerFailed(s, device, err) },
+		OnRemoteTrack: func(kind string, at time.Time) { s.markFirstRemote(kind, at) },
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	if s.ended {
+		s.mu.Unlock()
+		p.Close()
+		return nil, &Error{Code: protocol.CodeCallInvalidID, Message: "call has ended"}
+	}
+	s.peers[device] = p
+	s.mu.Unlock()
+	return p, nil
+}
+
+func (s *CallSession) markFirstRemote(kind string, at time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.firstRemote[kind]; !ok {
+		s.firstRemote[kind] = at
+	}
+}
+
+// peerConnected: a leg's transport is up. The first one makes the call Connected.
+func (m *CallManager) peerConnected(s *CallSession, device string, ct protocol.ConnectType) {
+	s.mu.Lock()
+	s.connectedPeer[device] = true
+	first := s.status == CallStatusConnecting && !s.ended
+	if first {
+		s.status = CallStatusConnected
+		s.connectType = ct
+	} else if device == s.remoteDevice {
+		s.connectType = ct
+	}
+	s.mu.Unlock()
+	if first {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_ = m.c.send(ctx, protocol.TypeCallConnect, protocol.CallConnect{CallID: s.callID, ConnectType: ct})
+		cancel()
+		m.notify(func(d CallManagerDelegate) { d.CallDidConnect(s) })
+	}
+	m.startSendingIfReady(s)
+}
+
+// peerFailed: a leg's transport failed. The call fails if it was the call's only leg.
+func (m *CallManager) peerFailed(s *CallSession, device string, err error) {
+	s.mu.Lock()
+	p := s.peers[device]
+	delete(s.peers, device)
+	delete(s.connectedPeer, device)
+	fatal := !s.ended && (device == s.remoteDevice || len(s.peers) == 0)
+	s.mu.Unlock()
+	if p != nil {
+		go p.Close()
+	}
+	if fatal {
+		m.log.Warn("media connection failed", "call", s.callID, "err", err)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = m.c.request(ctx, protocol.TypeCallEnd, protocol.CallEnd{CallID: s.callID, Reason: EndReasonFailed}, nil)
+		cancel()
+		m.finish(s, EndReasonFailed, &Error{Code: protocol.CodeCallConnectFailed, Message: err.Error()})
+	}
+}
+
+// accepted: the call is accepted with the callee device `device`. Other legs close.
+func (m *CallManager) accepted(s *CallSession, device string) {
+	s.mu.Lock()
+	if s.ended || s.status == CallStatusAccepted {
+		s.mu.Unlock()
+		return
+	}
+	s.status = CallStatusAccepted
+	s.acceptedAt = time.Now()
+	s.remoteDevice = device
+	var losers []*rtc.Peer
+	for dev, p := range s.peers {
+		if dev != device {
+			losers = append(losers, p)
+			delete(s.peers, dev)
+		}
+	}
+	s.mu.Unlock()
+	for _, p := range losers {
+		go p.Close()
+	}
+	m.startSendingIfReady(s)
+	m.notify(func(d CallManagerDelegate) { d.CallDidAccept(s) })
+}
+
+// startSendingIfReady starts media once the call is both accepted and connected, so the
+// first keyframe is never written into a transport that is not up yet.
+func (m *CallManager) startSendingIfReady(s *CallSession) {
+	s.mu.Lock()
+	p := s.peers[s.remoteDevice]
+	ready := s.status == CallStatusAccepted && !s.sending && !s.ended && p != nil && s.connectedPeer[s.remoteDevice]
+	if ready {
+		s.sending = true
+	}
+	paused := make([]StreamStatus, 0, 2)
+	for st, on := range s.paused {
+		if on {
+			paused = append(paused, st)
+		}
+	}
+	s.mu.Unlock()
+	if !ready {
+		return
+	}
+	mo := m.mediaOptions()
+	if mo.RemoteSinks != nil {
+		p.SetSinks(mo.RemoteSinks(s))
+	}
+	audio, video := m.openSources(s, mo)
+	if err := p.StartSending(audio, video); err != nil {
+		m.log.Error("cannot start sending", "call", s.callID, "err", err)
+	}
+	for _, st := range paused {
+		applyStream(p, st)
+	}
+}
+
+func (m *CallManager) openSources(s *CallSession, mo MediaOptions) (audio, video media.Source) {
+	var err error
+	if mo.AudioSource != nil {
+		if audio, err = mo.AudioSource(s); err != nil {
+			m.log.Error("audio source", "err", err)
+		}
+	}
+	if audio == nil {
+		audio = media.NewSilence()
+	}
+	if s.callType == CallTypeVideo && mo.VideoSource != nil {
+		if video, err = mo.VideoSource(s); err != nil {
+			m.log.Error("video source", "err", err)
+		}
+	}
+	return audio, video
+}
+
+// finish ends a session locally: media closes, delegates get CallDidEnd once.
+func (m *CallManager) finish(s *CallSession, reason EndReason, err error) {
+	s.mu.Lock()
+	if s.ended {
+		s.mu.Unlock()
+		return
+	}
+	s.ended = true
+	s.status = CallStatusDisconnected
+	peers := s.peers
+	s.peers = map[string]*rtc.Peer{}
+	close(s.endedCh)
+	s.mu.Unlock()
+	m.mu.Lock()
+	delete(m.sessions, s.callID)
+	m.mu.Unlock()
+	for _, p := range peers {
+		p.Close()
+	}
+	m.log.Info("call ended", "call", s.callID, "reason", reason)
+	m.notify(func(d CallManagerDelegate) { d.CallDidEnd(s, reason, err) })
+}
+
+// liveCallIDs lists the calls to resume after a reconnect.
+func (m *CallManager) liveCallIDs() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ids := make([]string, 0, len(m.sessions))
+	for id := range m.sessions {
+		if len(ids) < 8 {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// connected is called on each (re)connect of the device connection.
+func (m *CallManager) connected(*deviceConn) {}
+
+// endAll ends every live call on the server, then locally.
+func (m *CallManager) endAll(ctx context.Context, reason EndReason) {
+	for _, id := range m.liveCallIDs() {
+		_ = m.EndCall(ctx, id, reason)
+	}
+}
+
+// endAllLocally ends every live call without telling the server.
+func (m *CallManager) endAllLocally(reason EndReason) {
+	m.mu.Lock()
+	var ss []*CallSession
+	for _, s := range m.sessions {
+		ss = append(ss, s)
+	}
+	m.mu.Unlock()
+	for _, s := range ss {
+		m.finish(s, reason, nil)
+	}
+}
+
+func (m *CallManager) close() { m.endAllLocally(EndReasonHangup) }

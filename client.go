@@ -1,0 +1,366 @@
+package duet
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/duet-rtc/duet/internal/clock"
+	"github.com/duet-rtc/duet/protocol"
+)
+
+// Client is one device of one user: EMClient. Create it with NewClient, then Login. All
+// methods are safe for concurrent use.
+type Client struct {
+	opts      Options
+	log       *slog.Logger
+	logCloser io.Closer
+	clk       clock.Clock
+	queue     *SerialQueue // default delegate queue
+	calls     *CallManager
+
+	mu          sync.Mutex
+	username    string
+	token       string
+	conn        *deviceConn // nil while disconnected
+	state       ConnectionState
+	stop        context.CancelFunc // stops the supervisor; nil when logged out
+	stopped     chan struct{}      // closed when the supervisor exits
+	delegates   []connDelegate
+	connectedCh chan struct{} // closed and replaced at each (re)connect
+	closed      bool
+}
+
+type connDelegate struct {
+	d ConnectionDelegate
+	q Queue
+}
+
+// NewClient validates the options and returns a logged-out client.
+func NewClient(opts Options) (*Client, error) {
+	if err := opts.normalize(); err != nil {
+		return nil, err
+	}
+	c := &Client{opts: opts, clk: clock.Real{}, queue: NewSerialQueue(), connectedCh: make(chan struct{})}
+	c.log, c.logCloser = newLogger(opts)
+	c.calls = newCallManager(c)
+	return c, nil
+}
+
+// Options returns the client's options after defaults were applied.
+func (c *Client) Options() Options { return c.opts }
+
+// CallManager returns the client's call manager: EMClient.callManager.
+func (c *Client) CallManager() *CallManager { return c.calls }
+
+// CurrentUsername returns the logged-in user, or "".
+func (c *Client) CurrentUsername() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.username
+}
+
+// IsConnected reports whether the device connection is up.
+func (c *Client) IsConnected() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.conn != nil
+}
+
+// AddConnectionDelegate registers d; its callbacks run on q (nil: the SDK's serial queue).
+func (c *Client) AddConnectionDelegate(d ConnectionDelegate, q Queue) {
+	if q == nil {
+		q = c.queue
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.delegates = append(c.delegates, connDelegate{d, q})
+}
+
+// RemoveConnectionDelegate unregisters d.
+func (c *Client) RemoveConnectionDelegate(d ConnectionDelegate) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, e := range c.delegates {
+		if e.d == d {
+			c.delegates = append(c.delegates[:i], c.delegates[i+1:]...)
+			return
+		}
+	}
+}
+
+func (c *Client) notify(f func(ConnectionDelegate)) {
+	c.mu.Lock()
+	ds := append([]connDelegate(nil), c.delegates...)
+	c.mu.Unlock()
+	for _, e := range ds {
+		d := e.d
+		e.q.Dispatch(func() { f(d) })
+	}
+}
+
+// Login fetches a token with the password and connects the device. It returns once the
+// device connection is up (or failed for good).
+func (c *Client) Login(ctx context.Context, username, password string) error {
+	token, _, err := c.fetchToken(ctx, username, password)
+	if err != nil {
+		return err
+	}
+	return c.LoginWithToken(ctx, username, token)
+}
+
+// LoginWithToken connects the device with a token issued by the server.
+func (c *Client) LoginWithToken(ctx context.Context, username, token string) error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return ErrClosed
+	}
+	if c.stop != nil {
+		c.mu.Unlock()
+		return &Error{Code: protocol.CodeGeneral, Message: "already logged in as " + c.username}
+	}
+	c.mu.Unlock()
+
+	conn, err := dialDevice(ctx, &c.opts, token, nil, c.log, c.calls.handleMessage)
+	if err != nil {
+		return err
+	}
+	runCtx, stop := context.WithCancel(context.Background())
+	c.mu.Lock()
+	c.username = conn.welcome.Username
+	c.token = token
+	c.stop = stop
+	c.stopped = make(chan struct{})
+	stopped := c.stopped
+	c.mu.Unlock()
+	c.log.Info("logged in", "user", conn.welcome.Username, "app", conn.welcome.AppKey)
+	go c.supervise(runCtx, conn, stopped)
+	return nil
+}
+
+// supervise owns the device connection: it waits for a loss and reconnects with jittered
+// exponential backoff until stopped or refused.
+func (c *Client) supervise(ctx context.Context, conn *deviceConn, stopped chan struct{}) {
+	defer close(stopped)
+	backoff := newBackoff()
+	for {
+		c.setConn(conn)
+		c.calls.connected(conn)
+		pinger := c.startPinger(ctx, conn)
+		select {
+		case <-conn.done:
+		case <-ctx.Done():
+		}
+		pinger()
+		conn.close()
+		c.setConn(nil)
+		if ctx.Err() != nil {
+			return
+		}
+		if reason := conn.kickReason(); reason >= 0 {
+			c.kicked(reason)
+			return
+		}
+		c.log.Warn("connection lost; reconnecting", "err", conn.err)
+		for {
+			if !backoff.wait(ctx) || c.opts.DisableAutoReconnect {
+				c.endLogin()
+				return
+			}
+			var err error
+			conn, err = dialDevice(ctx, &c.opts, c.currentToken(), c.calls.liveCallIDs(), c.log, c.calls.handleMessage)
+			if err == nil {
+				backoff.reset()
+				break
+			}
+			if isAuthError(err) {
+				c.log.Warn("token refused on reconnect", "err", err)
+				c.endLogin()
+				c.notify(func(d ConnectionDelegate) { d.TokenDidExpire(ErrorCodeOf(err)) })
+				return
+			}
+			c.log.Debug("reconnect failed", "err", err)
+		}
+	}
+}
+
+func (c *Client) currentToken() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.token
+}
+
+func (c *Client) setConn(conn *deviceConn) {
+	c.mu.Lock()
+	c.conn = conn
+	state := ConnectionDisconnected
+	if conn != nil {
+		state = ConnectionConnected
+		close(c.connectedCh)
+		c.connectedCh = make(chan struct{})
+	}
+	changed := state != c.state
+	c.state = state
+	c.mu.Unlock()
+	if changed {
+		c.notify(func(d ConnectionDelegate) { d.ConnectionStateDidChange(state) })
+	}
+}
+
+// kicked handles a "kicked" message: the device is logged out and told why.
+func (c *Client) kicked(reason protocol.EndReason) {
+	c.log.Warn("kicked by the server", "reason", reason)
+	c.calls.endAllLocally(reason)
+	c.endLogin()
+	c.notify(func(d ConnectionDelegate) {
+		switch reason {
+		case protocol.EndLoginOtherDevice:
+			d.UserAccountDidLoginFromOtherDevice()
+		case protocol.EndDestroy:
+			d.UserAccountDidRemoveFromServer()
+		default:
+			d.UserDidForbidByServer()
+		}
+	})
+}
+
+// endLogin forgets the login after the supervisor gave up.
+func (c *Client) endLogin() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.stop != nil {
+		c.stop()
+	}
+	c.stop = nil
+	c.username, c.token = "", ""
+}
+
+// startPinger sends a ping every PingInterval and closes the connection when a ping gets no
+// reply within one interval. It returns a function that stops it.
+func (c *Client) startPinger(ctx context.Context, conn *deviceConn) func() {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	interval := time.Duration(conn.welcome.PingInterval) * time.Second
+	if interval <= 0 {
+		interval = c.opts.PingInterval
+	}
+	go func() {
+		defer close(done)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-conn.done:
+				return
+			case <-t.C:
+			}
+			pctx, pcancel := context.WithTimeout(ctx, interval)
+			err := conn.request(pctx, protocol.TypePing, nil, nil)
+			pcancel()
+			if err != nil && ctx.Err() == nil {
+				c.log.Warn("heartbeat failed; dropping the connection", "err", err)
+				conn.ws.CloseNow()
+				return
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
+}
+
+// current returns the live connection or an error saying why there is none.
+func (c *Client) current() (*deviceConn, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.stop == nil {
+		return nil, ErrNotLoggedIn
+	}
+	if c.conn == nil {
+		return nil, &Error{Code: protocol.CodeNetworkUnavailable, Message: "not connected to the server (reconnecting)"}
+	}
+	return c.conn, nil
+}
+
+// request sends a request on the live connection and decodes the reply into out.
+func (c *Client) request(ctx context.Context, typ string, body, out any) error {
+	conn, err := c.current()
+	if err != nil {
+		return err
+	}
+	return conn.request(ctx, typ, body, out)
+}
+
+// send sends a one-way message on the live connection.
+func (c *Client) send(ctx context.Context, typ string, body any) error {
+	conn, err := c.current()
+	if err != nil {
+		return err
+	}
+	return conn.send(ctx, typ, body)
+}
+
+// Logout ends the user's calls, revokes the token on the server and disconnects. It
+// returns when every goroutine of the login has finished.
+func (c *Client) Logout(ctx context.Context) error {
+	c.mu.Lock()
+	stop, stopped, token := c.stop, c.stopped, c.token
+	c.mu.Unlock()
+	if stop == nil {
+		return nil
+	}
+	c.calls.endAll(ctx, EndReasonHangup)
+	revokeErr := c.doREST(ctx, http.MethodDelete, "/token", token, nil, nil)
+	c.endLogin()
+	<-stopped
+	c.calls.endAllLocally(EndReasonHangup)
+	if revokeErr != nil {
+		c.log.Warn("token revoke failed", "err", revokeErr)
+	}
+	c.log.Info("logged out")
+	return nil
+}
+
+// Close logs out (without waiting on the network for longer than a few seconds) and
+// releases the log file. The client cannot be used afterwards.
+func (c *Client) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	_ = c.Logout(ctx)
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	c.calls.close()
+	for !c.queue.Idle() {
+		time.Sleep(time.Millisecond)
+	}
+	return c.logCloser.Close()
+}
+
+// backoff is jittered exponential backoff: 250 ms doubling to 10 s, ±50 %.
+type backoff struct{ next time.Duration }
+
+func newBackoff() *backoff { return &backoff{next: 250 * time.Millisecond} }
+
+func (b *backoff) reset() { b.next = 250 * time.Millisecond }
+
+// wait sleeps for the next interval; it returns false if ctx ended first.
+func (b *backoff) wait(ctx context.Context) bool {
+	d := b.next/2 + rand.N(b.next)
+	if b.next *= 2; b.next > 10*time.Second {
+		b.next = 10 * time.Second
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}

@@ -1,0 +1,37 @@
+package duet
+
+// ConnectionDelegate receives the device connection's events: EMClientDelegate.
+type ConnectionDelegate interface {
+	// ConnectionStateDidChange reports that the device connection went up or down. While
+	// logged in, the SDK reconnects by itself after a loss.
+	ConnectionStateDidChange(state ConnectionState)
+	// UserAccountDidLoginFromOtherDevice reports that another connection with the same
+	// device id replaced this one (LoginOtherDevice, 7); the SDK stops reconnecting.
+	UserAccountDidLoginFromOtherDevice()
+	// UserAccountDidRemoveFromServer reports that the user was deleted (Destroy, 8).
+	UserAccountDidRemoveFromServer()
+	// UserDidForbidByServer reports that the server kicked the user (BeenKicked, 9).
+	UserDidForbidByServer()
+	// TokenDidExpire reports that the server refused the login token on reconnect; the app
+	// must log in again.
+	TokenDidExpire(code ErrorCode)
+}
+
+// ConnectionDelegateBase implements ConnectionDelegate with no-ops; embed it and override
+// what you need.
+type ConnectionDelegateBase struct{}
+
+// ConnectionStateDidChange does nothing.
+func (ConnectionDelegateBase) ConnectionStateDidChange(ConnectionState) {}
+
+// UserAccountDidLoginFromOtherDevice does nothing.
+func (ConnectionDelegateBase) UserAccountDidLoginFromOtherDevice() {}
+
+// UserAccountDidRemoveFromServer does nothing.
+func (ConnectionDelegateBase) UserAccountDidRemoveFromServer() {}
+
+// UserDidForbidByServer does nothing.
+func (ConnectionDelegateBase) UserDidForbidByServer() {}
+
+// TokenDidExpire does nothing.
+func (ConnectionDelegateBase) TokenDidExpire(ErrorCode) {}

@@ -1,0 +1,228 @@
+package duet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/duet-rtc/duet/protocol"
+)
+
+// deviceConn is one authenticated WebSocket to the server. It is replaced, not reused,
+// after a loss. Writes are safe from any goroutine (coder/websocket serialises them);
+// one reader goroutine owns reads and dispatches.
+type deviceConn struct {
+	ws      *websocket.Conn
+	log     *slog.Logger
+	welcome protocol.Welcome
+	onMsg   func(*protocol.Envelope)
+
+	nextID atomic.Uint64
+
+	mu      sync.Mutex
+	pending map[string]chan *protocol.Envelope
+	kicked  protocol.EndReason // set when the server sent "kicked"; -1 if not
+	closed  bool
+
+	done chan struct{} // closed when the reader exits
+	err  error         // why it ended; valid after done
+}
+
+var errConnClosed = &Error{Code: protocol.CodeNetworkUnavailable, Message: "connection to the server lost"}
+
+// dialDevice connects, sends Hello and waits for Welcome.
+func dialDevice(ctx context.Context, o *Options, token string, resume []string, log *slog.Logger, onMsg func(*protocol.Envelope)) (*deviceConn, error) {
+	ws, _, err := websocket.Dial(ctx, o.WebSocketURL, &websocket.DialOptions{HTTPClient: o.HTTPClient})
+	if err != nil {
+		return nil, &Error{Code: protocol.CodeServerNotReachable, Message: err.Error()}
+	}
+	ws.SetReadLimit(protocol.MaxFrameBytes)
+	hello := protocol.Hello{
+		Version:      protocol.Version,
+		Token:        token,
+		DeviceID:     o.DeviceID,
+		PingInterval: int(o.PingInterval / time.Second),
+		Capabilities: protocol.Capabilities{Audio: true, Video: !o.NoVideo},
+		Calls:        resume,
+	}
+	if err := writeEnvelope(ctx, ws, protocol.NewMessage(protocol.TypeHello, "hello", hello)); err != nil {
+		ws.CloseNow()
+		return nil, &Error{Code: protocol.CodeServerNotReachable, Message: err.Error()}
+	}
+	env, err := readEnvelope(ctx, ws)
+	if err != nil {
+		ws.CloseNow()
+		return nil, &Error{Code: protocol.CodeServerNotReachable, Message: err.Error()}
+	}
+	if env.Error != nil {
+		ws.Close(websocket.StatusNormalClosure, "")
+		return nil, env.Error
+	}
+	c := &deviceConn{ws: ws, log: log, onMsg: onMsg, pending: map[string]chan *protocol.Envelope{}, kicked: -1, done: make(chan struct{})}
+	if err := env.DecodeDataLoose(&c.welcome); err != nil {
+		ws.CloseNow()
+		return nil, err
+	}
+	go c.readLoop()
+	return c, nil
+}
+
+func writeEnvelope(ctx context.Context, ws *websocket.Conn, env *protocol.Envelope) error {
+	b, err := env.Encode()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return ws.Write(ctx, websocket.MessageText, b)
+}
+
+func readEnvelope(ctx context.Context, ws *websocket.Conn) (*protocol.Envelope, error) {
+	_, b, err := ws.Read(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return decodeServerFrame(b)
+}
+
+// decodeServerFrame decodes a frame from the server. It is lenient about unknown fields so
+// that an older SDK keeps working against a newer server.
+func decodeServerFrame(b []byte) (*protocol.Envelope, error) {
+	env, err := protocol.DecodeEnvelope(b)
+	if err != nil {
+		return nil, err
+	}
+	return env, nil
+}
+
+func (c *deviceConn) readLoop() {
+	defer close(c.done)
+	defer c.failPending()
+	for {
+		_, b, err := c.ws.Read(context.Background())
+		if err != nil {
+			c.err = err
+			return
+		}
+		env, err := decodeServerFrame(b)
+		if err != nil {
+			c.log.Warn("undecodable frame from server", "err", err)
+			continue
+		}
+		switch env.Type {
+		case protocol.TypeReply:
+			c.deliverReply(env)
+		case protocol.TypeKicked:
+			var k protocol.Kicked
+			_ = env.DecodeDataLoose(&k)
+			c.mu.Lock()
+			c.kicked = k.Reason
+			c.mu.Unlock()
+		default:
+			c.onMsg(env)
+		}
+	}
+}
+
+func (c *deviceConn) deliverReply(env *protocol.Envelope) {
+	c.mu.Lock()
+	ch := c.pending[env.ID]
+	delete(c.pending, env.ID)
+	c.mu.Unlock()
+	if ch != nil {
+		ch <- env
+	}
+}
+
+func (c *deviceConn) failPending() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closed = true
+	for id, ch := range c.pending {
+		close(ch)
+		delete(c.pending, id)
+	}
+}
+
+// kickReason returns the reason of a "kicked" message, or -1.
+func (c *deviceConn) kickReason() protocol.EndReason {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.kicked
+}
+
+// send writes a one-way message.
+func (c *deviceConn) send(ctx context.Context, typ string, body any) error {
+	if err := writeEnvelope(ctx, c.ws, protocol.NewMessage(typ, "", body)); err != nil {
+		return errConnClosed
+	}
+	return nil
+}
+
+// request sends a message and waits for its reply, decoding the reply body into out.
+func (c *deviceConn) request(ctx context.Context, typ string, body, out any) error {
+	id := strconv.FormatUint(c.nextID.Add(1), 36)
+	ch := make(chan *protocol.Envelope, 1)
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return errConnClosed
+	}
+	c.pending[id] = ch
+	c.mu.Unlock()
+	if err := writeEnvelope(ctx, c.ws, protocol.NewMessage(typ, id, body)); err != nil {
+		c.mu.Lock()
+		delete(c.pending, id)
+		c.mu.Unlock()
+		return errConnClosed
+	}
+	select {
+	case env, ok := <-ch:
+		if !ok {
+			return errConnClosed
+		}
+		if env.Error != nil {
+			return env.Error
+		}
+		if out != nil {
+			return env.DecodeDataLoose(out)
+		}
+		return nil
+	case <-ctx.Done():
+		c.mu.Lock()
+		delete(c.pending, id)
+		c.mu.Unlock()
+		return fmt.Errorf("duet: %s: %w", typ, ctx.Err())
+	}
+}
+
+// close ends the connection and waits for the reader to exit.
+func (c *deviceConn) close() {
+	c.ws.Close(websocket.StatusNormalClosure, "bye")
+	select {
+	case <-c.done:
+	case <-time.After(3 * time.Second):
+		c.ws.CloseNow()
+		<-c.done
+	}
+}
+
+// isAuthError reports whether err means the token is no good (stop reconnecting).
+func isAuthError(err error) bool {
+	var e *Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	switch e.Code {
+	case protocol.CodeInvalidToken, protocol.CodeUserAuthFailed, protocol.CodeUserNotFound, protocol.CodeUserRemoved, protocol.CodeUnsupportedVersion:
+		return true
+	}
+	return false
+}

@@ -1,0 +1,97 @@
+package duet
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Options configure a Client, like EMOptions in the seed.
+type Options struct {
+	// AppKey is "org#app", as issued by the server (required).
+	AppKey string
+	// ServerURL is the base URL of the duet server's REST API, e.g. "http://127.0.0.1:8080"
+	// (required). It names the private deployment, the seed's "私有部署".
+	ServerURL string
+	// WebSocketURL is the device connection endpoint; default ServerURL with ws(s) and /ws.
+	WebSocketURL string
+	// DeviceID identifies this device among the user's devices; default a random id per
+	// Client. A second login with the same device id replaces the first.
+	DeviceID string
+	// EnableConsoleLog also writes the SDK log to standard error.
+	EnableConsoleLog bool
+	// LogDir is where the rotating SDK log file (duet.log) is written; "" means no file.
+	LogDir string
+	// LogLevel is "debug", "info" (default), "warn" or "error".
+	LogLevel string
+	// PingInterval is the heartbeat interval; default 30 s, minimum 10 s. The server drops a
+	// device silent for 2.5 intervals.
+	PingInterval time.Duration
+	// AutoReconnect reconnects with jittered exponential backoff after a lost connection
+	// (default on; set DisableAutoReconnect to turn it off).
+	DisableAutoReconnect bool
+	// HTTPClient is used for REST calls; default a client with a 15 s timeout.
+	HTTPClient *http.Client
+	// ICE restricts media candidates; see ICEOptions.
+	ICE ICEOptions
+	// Capabilities this device announces; default audio and video.
+	NoVideo bool
+}
+
+// ICEOptions restrict which network paths calls may use.
+type ICEOptions struct {
+	// LoopbackOnly restricts ICE to 127.0.0.0/8 over UDP4 (tests, and machines whose other
+	// interfaces must not be used).
+	LoopbackOnly bool
+	// IPFilter, if set, keeps only local addresses for which it returns true.
+	IPFilter func(net.IP) bool
+	// RelayOnly forces media through TURN (ICE transport policy "relay").
+	RelayOnly bool
+}
+
+const (
+	defaultPingInterval = 30 * time.Second
+	minPingInterval     = 10 * time.Second
+)
+
+func (o *Options) normalize() error {
+	if strings.Count(o.AppKey, "#") != 1 || strings.HasPrefix(o.AppKey, "#") || strings.HasSuffix(o.AppKey, "#") {
+		return &Error{Code: ErrorInvalidAppKey, Message: fmt.Sprintf("appkey %q is not org#app", o.AppKey)}
+	}
+	u, err := url.Parse(o.ServerURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return &Error{Code: ErrorGeneral, Message: fmt.Sprintf("server URL %q must be http(s)://host[:port]", o.ServerURL)}
+	}
+	o.ServerURL = strings.TrimRight(o.ServerURL, "/")
+	if o.WebSocketURL == "" {
+		ws := *u
+		ws.Scheme = map[string]string{"http": "ws", "https": "wss"}[u.Scheme]
+		ws.Path = strings.TrimRight(u.Path, "/") + "/ws"
+		o.WebSocketURL = ws.String()
+	}
+	if o.DeviceID == "" {
+		b := make([]byte, 8)
+		_, _ = rand.Read(b)
+		o.DeviceID = "go-" + hex.EncodeToString(b)
+	}
+	switch {
+	case o.PingInterval == 0:
+		o.PingInterval = defaultPingInterval
+	case o.PingInterval < minPingInterval:
+		return &Error{Code: ErrorGeneral, Message: fmt.Sprintf("ping interval %v is below the minimum %v", o.PingInterval, minPingInterval)}
+	}
+	if o.HTTPClient == nil {
+		o.HTTPClient = &http.Client{Timeout: 15 * time.Second}
+	}
+	return nil
+}
+
+func (o *Options) appPath() string {
+	org, app, _ := strings.Cut(o.AppKey, "#")
+	return "/" + url.PathEscape(org) + "/" + url.PathEscape(app)
+}
