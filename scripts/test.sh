@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Runs every test of duet on a fresh machine: installs what the tests need (Debian
+# packages), then checks formatting, vet, the pure-Go build, the race-enabled tests and a
+# short fuzz run. Test traffic stays on loopback (ICE is restricted by an SDK option).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+install_debs() {
+  local missing=()
+  command -v ffprobe >/dev/null || missing+=(ffmpeg)
+  ((${#missing[@]})) || return 0
+  local sudo=""
+  [ "$(id -u)" = 0 ] || sudo=sudo
+  echo "== installing ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+install_debs
+
+echo "== gofmt"
+unformatted=$(gofmt -l .)
+if [ -n "$unformatted" ]; then echo "gofmt would change:"; echo "$unformatted"; exit 1; fi
+
+echo "== go vet"
+go vet ./...
+
+echo "== go build (CGO_ENABLED=0)"
+CGO_ENABLED=0 go build ./...
+
+echo "== go test -race"
+go test -race -count=1 -timeout 20m ./...
+
+echo "== fuzz the protocol decoder (15 s)"
+go test -run '^$' -fuzz '^FuzzDecodeEnvelope$' -fuzztime 15s ./protocol
+
+echo "== all checks passed"
