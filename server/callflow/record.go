@@ -1,0 +1,59 @@
+package callflow
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/duet-rtc/duet/protocol"
+	"github.com/duet-rtc/duet/server/store"
+)
+
+// finish ends c: stops its timers, forgets it (keeping only a small entry in the recent
+// memory) and queues its record for the Recorder. by is "" when the server ended it. The
+// caller of finish has already told the devices.
+func (e *Engine) finish(c *call, reason protocol.EndReason, by string) {
+	if c.ended {
+		return
+	}
+	c.ended = true
+	c.stopTimers()
+	if e.calls[c.id] == c {
+		delete(e.calls, c.id)
+	}
+	if e.byUser[c.callerKey()] == c {
+		delete(e.byUser, c.callerKey())
+	}
+	if e.byUser[c.calleeKey()] == c {
+		delete(e.byUser, c.calleeKey())
+	}
+	now := e.now()
+	e.recent.add(c.id, endedCall{
+		app: c.app, caller: c.caller, callee: c.callee, answered: c.answered,
+		reason: reason, by: by, at: now,
+	})
+	e.records = append(e.records, c.recordAt(reason, by, now))
+	if e.log.Enabled(e.ctx, slog.LevelDebug) {
+		e.log.LogAttrs(e.ctx, slog.LevelDebug, "call ended",
+			slog.String("call", c.id), slog.String("app", c.app),
+			slog.String("reason", reason.String()), slog.String("by", by))
+	}
+}
+
+// serverEnd ends c for a reason the server decided (timeout, grace, ...), telling every
+// active device of the call.
+func (e *Engine) serverEnd(c *call, reason protocol.EndReason) {
+	e.tellAll(c, endedMsg(c.id, reason, ""))
+	e.finish(c, reason, "")
+}
+
+func (c *call) recordAt(reason protocol.EndReason, by string, ended time.Time) store.CallRecord {
+	return store.CallRecord{
+		ID: c.id, App: c.app,
+		Caller: c.caller, CallerDevice: c.callerDev,
+		Callee: c.callee, CalleeDevice: c.answered,
+		Type: int(c.typ), Ext: c.ext, Record: c.record, MergeStream: c.merge,
+		InvitedAt: c.invitedAt, RingingAt: c.ringingAt, ConnectedAt: c.connectedAt,
+		AcceptedAt: c.acceptedAt, EndedAt: ended,
+		EndReason: int(reason), EndedBy: by, ConnectType: int(c.connectType),
+	}
+}
