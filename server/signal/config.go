@@ -1,0 +1,119 @@
+package signal
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/duet-rtc/duet/internal/clock"
+)
+
+// Defaults for the zero fields of Config.
+const (
+	DefaultPingInterval    = 30 * time.Second
+	DefaultMaxPingInterval = 5 * time.Minute
+	DefaultSendQueue       = 64
+	DefaultRateLimit       = 50
+	DefaultRateBurst       = 100
+	DefaultMaxBadFrames    = 10
+	DefaultHelloTimeout    = 10 * time.Second
+	DefaultWriteTimeout    = 10 * time.Second
+	DefaultCloseTimeout    = 2 * time.Second
+)
+
+// MinPingInterval is the shortest heartbeat interval a device may ask for (protocol.Hello
+// refuses less).
+const MinPingInterval = 10 * time.Second
+
+// HeartbeatFactor times a device's ping interval is how long it may stay silent before the
+// hub drops it: 2.5 lets one ping go missing, and the next arrive late.
+const HeartbeatFactor = 2.5
+
+// Config tunes a Hub. The zero value is usable: every zero field takes its default.
+type Config struct {
+	// PingInterval is the heartbeat interval of a device whose hello names none.
+	PingInterval time.Duration
+	// MaxPingInterval caps the interval a device may ask for; Welcome tells it the one it got.
+	MaxPingInterval time.Duration
+	// SendQueue is how many frames may wait for one device. A device that lets more pile up
+	// is a slow consumer: the hub drops its connection rather than buffer without bound.
+	SendQueue int
+	// RateLimit is how many frames per second one connection may send, sustained, and
+	// RateBurst how many it may send at once (a token bucket). A frame over the limit is
+	// answered with CodeRateLimited; a connection that goes on past RateBurst refused frames
+	// without pausing is closed. A negative RateLimit turns the limit off.
+	RateLimit float64
+	RateBurst int
+	// MaxBadFrames is how many malformed frames a connection may send; one more closes it.
+	MaxBadFrames int
+	// HelloTimeout is how long a new connection has to authenticate with hello. It also
+	// bounds the Authenticator call.
+	HelloTimeout time.Duration
+	// WriteTimeout bounds the writing of one batch of queued frames to a device.
+	WriteTimeout time.Duration
+	// CloseTimeout is how long a connection the hub closes has to finish the close handshake
+	// before its socket is cut.
+	CloseTimeout time.Duration
+	// OriginPatterns lists the browser origins allowed to connect (see
+	// websocket.AcceptOptions). Empty allows every origin: devices authenticate with a token
+	// in hello, never with cookies, so a foreign page gains nothing from the browser's
+	// credentials.
+	OriginPatterns []string
+	// Clock drives the hello timeout, the heartbeat, the rate limit and the close timeout.
+	// Default clock.Real.
+	Clock clock.Clock
+	// Logger receives connection events (debug) and failures (warn, error). Default
+	// slog.Default().
+	Logger *slog.Logger
+	// Metrics, when set, registers the hub's collectors (see package doc of metrics.go).
+	Metrics prometheus.Registerer
+}
+
+func (c Config) withDefaults() Config {
+	if c.PingInterval <= 0 {
+		c.PingInterval = DefaultPingInterval
+	}
+	c.PingInterval = max(c.PingInterval, MinPingInterval)
+	if c.MaxPingInterval <= 0 {
+		c.MaxPingInterval = DefaultMaxPingInterval
+	}
+	c.MaxPingInterval = max(c.MaxPingInterval, c.PingInterval)
+	if c.SendQueue <= 0 {
+		c.SendQueue = DefaultSendQueue
+	}
+	if c.RateLimit == 0 {
+		c.RateLimit = DefaultRateLimit
+	}
+	if c.RateBurst <= 0 {
+		c.RateBurst = DefaultRateBurst
+	}
+	if c.MaxBadFrames <= 0 {
+		c.MaxBadFrames = DefaultMaxBadFrames
+	}
+	if c.HelloTimeout <= 0 {
+		c.HelloTimeout = DefaultHelloTimeout
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = DefaultWriteTimeout
+	}
+	if c.CloseTimeout <= 0 {
+		c.CloseTimeout = DefaultCloseTimeout
+	}
+	if c.Clock == nil {
+		c.Clock = clock.Real{}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
+// pingInterval is the interval a device gets for the one it asked for in hello (seconds, 0
+// for the default).
+func (c *Config) pingInterval(asked int) time.Duration {
+	if asked <= 0 {
+		return c.PingInterval
+	}
+	return min(max(time.Duration(asked)*time.Second, MinPingInterval), c.MaxPingInterval)
+}

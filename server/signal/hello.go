@@ -1,0 +1,98 @@
+package signal
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+
+	"github.com/coder/websocket"
+
+	"github.com/duet-rtc/duet/protocol"
+	"github.com/duet-rtc/duet/server/route"
+)
+
+// hello handles the first frame: it must be a hello with this protocol version and a token
+// the Authenticator accepts. Then the device is registered, Welcome queued, and the handler
+// told. Otherwise the device gets the error (as the reply to the hello when it has an id) and
+// the connection is closed.
+func (c *conn) hello(typ websocket.MessageType, frame []byte) {
+	env, err := protocol.DecodeEnvelope(frame)
+	if err != nil || typ != websocket.MessageText || env.Type != protocol.TypeHello {
+		c.refuse(idOf(env), protocol.NewError(protocol.CodeNotHello, "the first frame must be a hello"))
+		return
+	}
+	// The version first, leniently: a newer client's hello may have fields this server
+	// cannot decode strictly, and it deserves to hear why it is refused.
+	var v struct {
+		Version int `json:"version"`
+	}
+	if json.Unmarshal(env.Data, &v) == nil && v.Version != protocol.Version {
+		c.refuse(env.ID, protocol.NewError(protocol.CodeUnsupportedVersion, "protocol version %d is not supported; this server speaks %d", v.Version, protocol.Version))
+		return
+	}
+	var h protocol.Hello
+	if err := env.DecodeData(&h); err != nil {
+		c.refuse(env.ID, err)
+		return
+	}
+	if h.Version != protocol.Version {
+		c.refuse(env.ID, protocol.NewError(protocol.CodeUnsupportedVersion, "protocol version %d is not supported; this server speaks %d", h.Version, protocol.Version))
+		return
+	}
+
+	app, user, err := c.authenticate(h.Token)
+	if err != nil {
+		c.refuse(env.ID, err)
+		return
+	}
+
+	hub := c.hub
+	interval := hub.cfg.pingInterval(h.PingInterval)
+	dev := route.Online{Device: route.Device{App: app, User: user, ID: h.DeviceID}, Capabilities: h.Capabilities}
+	welcome := hub.encode(protocol.NewReply(env.ID, protocol.Welcome{
+		Version:      protocol.Version,
+		AppKey:       app,
+		Username:     user,
+		DeviceID:     h.DeviceID,
+		PingInterval: int(interval.Seconds()),
+		ServerTime:   hub.clock.Now().UnixMilli(),
+	}))
+	kicked := hub.encode(protocol.NewMessage(protocol.TypeKicked, "", protocol.Kicked{Reason: protocol.EndLoginOtherDevice}))
+	timeout := int64(float64(interval) * HeartbeatFactor)
+	if !hub.register(c, dev, welcome, kicked, timeout) {
+		// The hub is shutting down or this connection is closing already.
+		return
+	}
+	hub.m.logins.Inc()
+	hub.log.Debug("signal: device online", "remote", c.nc.RemoteAddr(), "app", app, "user", user, "device", h.DeviceID)
+	c.callHandler(func() { hub.handler.DeviceOnline(dev, h.Calls) })
+}
+
+// authenticate asks the Authenticator, bounded by HelloTimeout. A refusal that is not a
+// *protocol.Error is the server's own failure: it is logged and the device told to retry.
+func (c *conn) authenticate(token string) (app, user string, err error) {
+	hub := c.hub
+	ctx, cancel := context.WithTimeout(hub.ctx, hub.cfg.HelloTimeout)
+	defer cancel()
+	app, user, err = hub.auth.Authenticate(ctx, token)
+	if err == nil && (app == "" || user == "") {
+		err = errEmptyIdentity
+	}
+	if err != nil {
+		if _, ok := err.(*protocol.Error); !ok {
+			hub.log.Warn("signal: authentication failed", "remote", c.nc.RemoteAddr(), "err", err)
+			err = protocol.NewError(protocol.CodeServerBusy, "authentication is unavailable; try again later")
+		}
+		return "", "", err
+	}
+	return app, user, nil
+}
+
+var errEmptyIdentity = errors.New("the Authenticator returned an empty app or user")
+
+// refuse answers a failed hello with err and closes the connection.
+func (c *conn) refuse(id string, err error) {
+	c.hub.m.loginFailures.Inc()
+	c.hub.log.Debug("signal: hello refused", "remote", c.nc.RemoteAddr(), "err", err)
+	c.closeWith(c.hub.encode(protocol.NewErrorReply(id, err)), closeCodeFor(err), closeReason(err), dropHello)
+}

@@ -1,0 +1,349 @@
+package signal
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"slices"
+	"sync"
+
+	"github.com/coder/websocket"
+
+	"github.com/duet-rtc/duet/internal/clock"
+	"github.com/duet-rtc/duet/protocol"
+	"github.com/duet-rtc/duet/server/route"
+)
+
+// Authenticator checks the user token a device presents in hello. server/account implements
+// it.
+type Authenticator interface {
+	// Authenticate returns the token's app key ("org#app") and user. A refusal is a
+	// *protocol.Error (CodeInvalidToken, CodeUserRemoved...), sent back to the device; any other
+	// error is taken as the server's own failure, logged, and the device is told to try again
+	// later.
+	Authenticate(ctx context.Context, token string) (app, user string, err error)
+}
+
+// Handler receives the lifecycle and the messages of devices: the call flow implements it.
+// Its methods are called from the device's reader goroutine, never with a hub lock held, so
+// they may call back into the Hub. The calls for one connection are sequential; calls for
+// different connections run concurrently.
+type Handler interface {
+	// DeviceOnline reports an authenticated device, after its Welcome has been queued (so
+	// whatever the handler sends it arrives after Welcome). resume lists the calls the device
+	// believes it is in (protocol.Hello.Calls). It is called again, without DeviceOffline in
+	// between, when a new connection replaces the device's old one: a reconnect.
+	DeviceOnline(dev route.Online, resume []string)
+	// DeviceOffline reports that a device's connection ended (closed, lost, timed out,
+	// kicked). It is not called for a connection replaced by a newer one with the same device
+	// id. A device coming back waits for DeviceOffline to return before its DeviceOnline.
+	DeviceOffline(dev route.Device)
+	// HandleMessage handles one frame from an authenticated device, any type but hello and
+	// ping, and returns the reply to send back, or nil. Types it does not know get
+	// CodeUnknownMessage.
+	HandleMessage(dev route.Device, env *protocol.Envelope) *protocol.Envelope
+}
+
+// Hub is the signalling endpoint: it serves device WebSockets and implements route.Sender
+// and route.Directory for the call flow.
+type Hub struct {
+	cfg     Config
+	auth    Authenticator
+	handler Handler
+	clock   clock.Clock
+	log     *slog.Logger
+	m       *metrics
+
+	// ctx bounds Authenticator calls; Shutdown cancels it.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu      sync.RWMutex
+	conns   map[*conn]struct{}             // every open connection, for Shutdown
+	users   map[userKey][]*conn            // the registered connections of each user
+	leaving map[route.Device]chan struct{} // devices whose DeviceOffline is running
+	online  int                            // registered connections
+	closed  bool                           // Shutdown has begun
+
+	// wg counts connection goroutines: readers, and writers while they run.
+	wg sync.WaitGroup
+
+	// testHookLeaving, if set, is called when a hello waits for its device's previous
+	// connection to finish going offline.
+	testHookLeaving func(route.Device)
+}
+
+type userKey struct{ app, user string }
+
+var (
+	_ route.Sender    = (*Hub)(nil)
+	_ route.Directory = (*Hub)(nil)
+	_ http.Handler    = (*Hub)(nil)
+)
+
+// NewHub makes a hub that authenticates devices with auth and passes their messages to h.
+// auth must not be nil; a nil h answers every message with CodeUnknownMessage.
+func NewHub(cfg Config, auth Authenticator, h Handler) *Hub {
+	if auth == nil {
+		panic("signal: NewHub with a nil Authenticator")
+	}
+	if h == nil {
+		h = nopHandler{}
+	}
+	cfg = cfg.withDefaults()
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Hub{
+		cfg:     cfg,
+		auth:    auth,
+		handler: h,
+		clock:   cfg.Clock,
+		log:     cfg.Logger,
+		m:       newMetrics(cfg.Metrics),
+		ctx:     ctx,
+		cancel:  cancel,
+		conns:   make(map[*conn]struct{}),
+		users:   make(map[userKey][]*conn),
+		leaving: make(map[route.Device]chan struct{}),
+	}
+}
+
+// ServeHTTP is the /ws endpoint: it upgrades the request to a WebSocket and hands the socket
+// to a reader goroutine of its own, returning at once. After Shutdown it answers 503.
+func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.mu.RLock()
+	closed := h.closed
+	h.mu.RUnlock()
+	if closed {
+		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	c := newConn(h)
+	hw := &hijackWriter{ResponseWriter: w}
+	ws, err := websocket.Accept(hw, r, &websocket.AcceptOptions{
+		InsecureSkipVerify: len(h.cfg.OriginPatterns) == 0,
+		OriginPatterns:     h.cfg.OriginPatterns,
+		CompressionMode:    websocket.CompressionDisabled,
+		OnPingReceived:     c.onControl,
+		OnPongReceived:     func(ctx context.Context, p []byte) { c.onControl(ctx, p) },
+	})
+	if err != nil {
+		// Accept has answered the request already.
+		h.log.Debug("signal: upgrade refused", "remote", r.RemoteAddr, "err", err)
+		return
+	}
+	ws.SetReadLimit(protocol.MaxFrameBytes)
+	c.ws, c.nc = ws, hw.nc
+
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		ws.CloseNow()
+		return
+	}
+	h.conns[c] = struct{}{}
+	h.wg.Add(1)
+	h.mu.Unlock()
+	h.m.connections.Inc()
+
+	c.mu.Lock()
+	c.armLocked(h.cfg.HelloTimeout)
+	c.mu.Unlock()
+	go c.run()
+}
+
+// Send queues env for the device and reports whether it could: false when the device is not
+// connected, is being closed, or has SendQueue frames waiting already, in which case it is
+// dropped as a slow consumer. It never blocks on the device.
+func (h *Hub) Send(to route.Device, env *protocol.Envelope) bool {
+	b, err := env.Encode()
+	if err != nil {
+		h.log.Error("signal: cannot encode a message", "type", env.Type, "err", err)
+		return false
+	}
+	h.mu.RLock()
+	c := h.lookupLocked(to)
+	h.mu.RUnlock()
+	if c == nil {
+		return false
+	}
+	return c.send(b)
+}
+
+func (h *Hub) lookupLocked(d route.Device) *conn {
+	for _, c := range h.users[userKey{d.App, d.User}] {
+		if c.dev.ID == d.ID {
+			return c
+		}
+	}
+	return nil
+}
+
+// OnlineDevices lists the user's connected devices with the capabilities they announced.
+// Devices being closed (kicked, replaced, shut down) are left out.
+func (h *Hub) OnlineDevices(app, user string) []route.Online {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	list := h.users[userKey{app, user}]
+	if len(list) == 0 {
+		return nil
+	}
+	out := make([]route.Online, 0, len(list))
+	for _, c := range list {
+		if !c.closing.Load() {
+			out = append(out, route.Online{Device: c.dev, Capabilities: c.caps})
+		}
+	}
+	return out
+}
+
+// Count returns the number of authenticated devices connected.
+func (h *Hub) Count() int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.online
+}
+
+// Kick closes every connection of the user: each device gets kicked with reason (Destroy
+// when the user was deleted, BeenKicked...), then the close. DeviceOffline follows for each.
+func (h *Hub) Kick(app, user string, reason protocol.EndReason) {
+	h.mu.RLock()
+	list := slices.Clone(h.users[userKey{app, user}])
+	h.mu.RUnlock()
+	if len(list) == 0 {
+		return
+	}
+	frame := h.encode(protocol.NewMessage(protocol.TypeKicked, "", protocol.Kicked{Reason: reason}))
+	for _, c := range list {
+		c.closeWith(frame, CloseKicked, "kicked: "+reason.String(), dropKicked)
+	}
+}
+
+// Shutdown stops the hub: new upgrades get 503, every device gets goodbye and a close, and
+// Shutdown waits for all connection goroutines to end, DeviceOffline calls included. When ctx
+// ends first, the remaining sockets are cut and ctx's error returned.
+func (h *Hub) Shutdown(ctx context.Context) error {
+	h.mu.Lock()
+	h.closed = true
+	all := make([]*conn, 0, len(h.conns))
+	for c := range h.conns {
+		all = append(all, c)
+	}
+	h.mu.Unlock()
+	h.cancel()
+
+	bye := h.encode(protocol.NewMessage(protocol.TypeGoodbye, "", protocol.Goodbye{Reason: "server shutdown"}))
+	for _, c := range all {
+		c.closeWith(bye, websocket.StatusGoingAway, "server shutdown", dropShutdown)
+	}
+	done := make(chan struct{})
+	go func() {
+		h.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		for _, c := range all {
+			c.abort("shutdown deadline")
+		}
+		return ctx.Err()
+	}
+}
+
+// register makes c the connection of dev and queues welcome to it, in one step under the hub
+// lock so that nothing sent to dev can precede welcome. A connection already holding dev is
+// kicked (LoginOtherDevice) and replaced. register reports false when c or the hub is closing.
+func (h *Hub) register(c *conn, dev route.Online, welcome, kicked []byte, timeout int64) bool {
+	k := userKey{dev.App, dev.User}
+	for {
+		h.mu.Lock()
+		if ch, ok := h.leaving[dev.Device]; ok {
+			// The device's previous connection is going offline: let the handler hear that
+			// before it hears this one come online.
+			h.mu.Unlock()
+			if h.testHookLeaving != nil {
+				h.testHookLeaving(dev.Device)
+			}
+			<-ch
+			continue
+		}
+		if h.closed {
+			h.mu.Unlock()
+			return false
+		}
+		c.mu.Lock()
+		if c.state != stateOpen {
+			c.mu.Unlock()
+			h.mu.Unlock()
+			return false
+		}
+		c.dev, c.caps, c.timeout = dev.Device, dev.Capabilities, timeout
+		c.enqueueLocked(welcome)
+		c.mu.Unlock()
+
+		list := h.users[k]
+		if i := slices.IndexFunc(list, func(o *conn) bool { return o.dev.ID == dev.ID }); i >= 0 {
+			old := list[i]
+			old.registered = false
+			list = slices.Delete(list, i, i+1)
+			h.online--
+			old.closeWith(kicked, CloseKicked, "logged in on another connection", dropReplaced)
+		}
+		c.registered = true
+		h.users[k] = append(list, c)
+		h.online++
+		h.mu.Unlock()
+		return true
+	}
+}
+
+// unregister forgets c. When c was the registered connection of its device it reports true
+// and marks the device as leaving until offlineDone.
+func (h *Hub) unregister(c *conn) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.conns, c)
+	if !c.registered {
+		return false
+	}
+	c.registered = false
+	k := userKey{c.dev.App, c.dev.User}
+	list := slices.DeleteFunc(h.users[k], func(o *conn) bool { return o == c })
+	if len(list) == 0 {
+		delete(h.users, k)
+	} else {
+		h.users[k] = list
+	}
+	h.online--
+	h.leaving[c.dev] = make(chan struct{})
+	return true
+}
+
+// offlineDone ends the leaving state that unregister began.
+func (h *Hub) offlineDone(dev route.Device) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if ch, ok := h.leaving[dev]; ok {
+		close(ch)
+		delete(h.leaving, dev)
+	}
+}
+
+// encode encodes a message the hub makes itself; these always encode.
+func (h *Hub) encode(env *protocol.Envelope) []byte {
+	b, err := env.Encode()
+	if err != nil {
+		h.log.Error("signal: cannot encode a message", "type", env.Type, "err", err)
+	}
+	return b
+}
+
+// nopHandler is the Handler of a hub made without one.
+type nopHandler struct{}
+
+func (nopHandler) DeviceOnline(route.Online, []string) {}
+func (nopHandler) DeviceOffline(route.Device)          {}
+func (nopHandler) HandleMessage(_ route.Device, env *protocol.Envelope) *protocol.Envelope {
+	return protocol.NewErrorReply(env.ID, protocol.NewError(protocol.CodeUnknownMessage, "unknown message type %q", env.Type))
+}
