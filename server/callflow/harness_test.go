@@ -345,3 +345,7 @@ func (h *harness) endReason(i int) protocol.EndReason {
 }
 
 var errLookup = errors.New("db down")
+
+func onlineVoice(d route.Device) route.Online {
+	return route.Online{Device: d, Capabilities: protocol.Capabilities{Audio: true}}
+}

@@ -173,4 +173,7 @@ func (e *Engine) ring(c *call, id string) {
 		c.ringingAt = e.now()
 	}
 	c.legs[i].missed = !e.send.Send(c.callerDevice(), ringingMsg(c.id, id))
+	if c.away[sideCaller] {
+		e.send.Send(c.calleeDevice(id), peerMsg(c.id, false))
+	}
 }
