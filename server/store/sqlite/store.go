@@ -48,6 +48,11 @@ func Open(path string) (*Store, error) {
 	q.Set("_foreign_keys", "1")
 	q.Set("_synchronous", "NORMAL")
 	q.Set("_txlock", "immediate") // take the write lock at BEGIN: no deadlocking upgrades
+	q.Add("_pragma", "cache_size(-32768)")
+	q.Add("_pragma", "mmap_size(268435456)")
+	q.Add("_pragma", "temp_store(MEMORY)")
+	q.Add("_pragma", "wal_autocheckpoint(10000)")
+	q.Add("_pragma", "journal_size_limit(67108864)")
 	wdsn := path + "?" + q.Encode() + "&_journal_mode=WAL"
 
 	w, err := sql.Open("sqlite", wdsn)
