@@ -5,6 +5,9 @@ import (
 	"github.com/duet-rtc/duet/server/route"
 )
 
+// maxResume bounds the resumed call ids looked at, as protocol.Hello.Check does.
+const maxResume = 8
+
 // DeviceOffline handles a lost connection (rule 11). A ringing callee device just stops
 // ringing; the caller device or the answering device starts the reconnect grace, and the
 // other party is told call.peer{present:false}.
@@ -43,6 +46,9 @@ func (e *Engine) DeviceOnline(dev route.Online, resume []string) {
 	c := e.byUser[userKey{dev.App, dev.User}]
 	if c != nil {
 		e.rejoin(c, dev)
+	}
+	if len(resume) > maxResume {
+		resume = resume[:maxResume]
 	}
 	for _, id := range resume {
 		if c != nil && id == c.id {

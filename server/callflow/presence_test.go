@@ -183,3 +183,54 @@ func TestResume(t *testing.T) {
 	h.quiet()
 	h.settled()
 }
+
+func TestBothSidesAway(t *testing.T) {
+	h := newHarness(t)
+	a, b, id := acceptedCall(h)
+	h.drop(a)
+	h.expect(b, peer(id, false))
+	h.clk.Advance(10 * time.Second)
+	h.drop(b) // a is gone too: nobody can be told
+	h.clk.Advance(15 * time.Second)
+	h.reconnect(a, id)
+	h.expect(a, peer(id, false)) // its peer is still away
+	h.clk.Advance(10 * time.Second)
+	h.reconnect(b, id) // 25s into b's own grace
+	h.expect(a, peer(id, true))
+	h.quiet()
+	h.clk.Advance(time.Hour)
+	if h.e.Active() != 1 {
+		t.Fatal("the call ended")
+	}
+}
+
+// The caller's grace can run out while the Pusher works (it runs without the lock).
+func TestCallerLostDuringPush(t *testing.T) {
+	var h *harness
+	a := dev("alice", "a1")
+	h = newHarness(t, func(c *Config) {
+		c.Pusher = func(string, string, protocol.CallIncoming, string) bool {
+			h.drop(a)
+			h.clk.Advance(30 * time.Second)
+			return true
+		}
+	})
+	h.connect("alice", "a1")
+	h.fails(h.request(a, protocol.TypeCallInvite, &protocol.CallInvite{To: "bob", PushIfOffline: true}), protocol.CodeCallConnectFailed)
+	h.settled()
+	if h.endReason(0) != protocol.EndFailed {
+		t.Fatal(h.rec.all())
+	}
+}
+
+func TestCloseDuringPush(t *testing.T) {
+	var h *harness
+	h = newHarness(t, func(c *Config) {
+		c.Pusher = func(string, string, protocol.CallIncoming, string) bool { h.e.Close(); return true }
+	})
+	a := h.connect("alice", "a1")
+	h.fails(h.request(a, protocol.TypeCallInvite, &protocol.CallInvite{To: "bob", PushIfOffline: true}), protocol.CodeServerShutdown)
+	if h.clk.Pending() != 0 {
+		t.Fatal("a timer was armed after Close")
+	}
+}
