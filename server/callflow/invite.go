@@ -15,7 +15,7 @@ func (e *Engine) handleInvite(dev route.Device, env *protocol.Envelope) *protoco
 	if err := env.DecodeData(&inv); err != nil {
 		return protocol.NewErrorReply(env.ID, err)
 	}
-	callee := strings.ToLower(inv.To)
+	callee := protocol.NormalizeUsername(inv.To)
 	if strings.EqualFold(callee, dev.User) {
 		return protocol.NewErrorReply(env.ID, protocol.NewError(protocol.CodeCallSelf, "cannot call yourself"))
 	}
