@@ -1,0 +1,47 @@
+// Command duet runs the duet server and talks to it: `duet server`, `duet app`,
+// `duet user`, `duet call` (a headless client) and `duet bench`.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+func main() {
+	root := &cobra.Command{
+		Use:           "duet",
+		Short:         "duet: self-hosted 1-on-1 audio and video calls",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(serverCommand(), appCommand(), userCommand(), callCommand())
+	if err := root.Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "duet:", err)
+		os.Exit(exitCode(err))
+	}
+}
+
+// exitError carries a specific exit status.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+
+func exitCode(err error) int {
+	if e, ok := err.(*exitError); ok {
+		return e.code
+	}
+	return 1
+}
+
+// envOr returns the environment variable name, or def when it is unset.
+func envOr(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,155 @@
+package duet_test
+
+import (
+	"context"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/duet-rtc/duet"
+	"github.com/duet-rtc/duet/internal/clock"
+	"github.com/duet-rtc/duet/server/servertest"
+)
+
+// event is one delegate callback, as recorded by recorder.
+type event struct {
+	name    string
+	session *duet.CallSession
+	reason  duet.EndReason
+	stream  duet.StreamStatus
+	at      time.Time
+}
+
+// recorder records every delegate callback in order.
+type recorder struct {
+	duet.CallManagerDelegateBase
+	duet.ConnectionDelegateBase
+	mu     sync.Mutex
+	events []event
+	ch     chan event
+}
+
+func newRecorder() *recorder { return &recorder{ch: make(chan event, 256)} }
+
+func (r *recorder) add(e event) {
+	e.at = time.Now()
+	r.mu.Lock()
+	r.events = append(r.events, e)
+	r.mu.Unlock()
+	r.ch <- e
+}
+
+func (r *recorder) CallDidReceive(s *duet.CallSession) { r.add(event{name: "receive", session: s}) }
+func (r *recorder) CallDidConnect(s *duet.CallSession) { r.add(event{name: "connect", session: s}) }
+func (r *recorder) CallDidAccept(s *duet.CallSession)  { r.add(event{name: "accept", session: s}) }
+func (r *recorder) CallDidEnd(s *duet.CallSession, reason duet.EndReason, err error) {
+	r.add(event{name: "end", session: s, reason: reason})
+}
+func (r *recorder) CallStateDidChange(s *duet.CallSession, st duet.StreamStatus) {
+	r.add(event{name: "stream", session: s, stream: st})
+}
+func (r *recorder) CallRemoteOffline(string) { r.add(event{name: "offline"}) }
+func (r *recorder) ConnectionStateDidChange(st duet.ConnectionState) {
+	r.add(event{name: "conn:" + st.String()})
+}
+func (r *recorder) UserAccountDidLoginFromOtherDevice() { r.add(event{name: "otherDevice"}) }
+func (r *recorder) UserAccountDidRemoveFromServer()     { r.add(event{name: "removed"}) }
+func (r *recorder) TokenDidExpire(duet.ErrorCode)       { r.add(event{name: "tokenExpired"}) }
+
+// wait returns the next event named name, skipping others, or fails the test.
+func (r *recorder) wait(t testing.TB, name string) event {
+	t.Helper()
+	deadline := time.After(20 * time.Second)
+	for {
+		select {
+		case e := <-r.ch:
+			if e.name == name {
+				return e
+			}
+		case <-deadline:
+			t.Fatalf("no %q event within 20 s; got %v", name, r.names())
+		}
+	}
+}
+
+func (r *recorder) names() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, e := range r.events {
+		out = append(out, e.name)
+	}
+	return out
+}
+
+// has reports whether an event named name was recorded.
+func (r *recorder) has(name string) bool {
+	for _, n := range r.names() {
+		if n == name {
+			return true
+		}
+	}
+	return false
+}
+
+// newClient registers (if needed) and logs in username on srv with loopback-only ICE.
+func newClient(t testing.TB, srv *servertest.Server, username string, mod ...func(*duet.Options)) (*duet.Client, *recorder) {
+	t.Helper()
+	opts := duet.Options{AppKey: srv.AppKey, ServerURL: srv.URL, ICE: duet.ICEOptions{LoopbackOnly: true}}
+	for _, m := range mod {
+		m(&opts)
+	}
+	c, err := duet.NewClient(opts)
+	if err != nil {
+		t.Fatalf("NewClient: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := c.Register(ctx, username, "pw-"+username); err != nil && duet.ErrorCodeOf(err) != duet.ErrorUserAlreadyExist {
+		t.Fatalf("register %s: %v", username, err)
+	}
+	rec := newRecorder()
+	c.AddConnectionDelegate(rec, nil)
+	c.CallManager().AddDelegate(rec, nil)
+	c.CallManager().SetBuilderDelegate(rec)
+	if err := c.Login(ctx, username, "pw-"+username); err != nil {
+		t.Fatalf("login %s: %v", username, err)
+	}
+	return c, rec
+}
+
+// checkGoroutines fails the test if goroutines started during it are still running when it
+// ends (after a bounded grace for those already exiting).
+func checkGoroutines(t *testing.T) {
+	before := runtime.NumGoroutine()
+	t.Cleanup(func() {
+		deadline := time.Now().Add(5 * time.Second)
+		for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if n := runtime.NumGoroutine(); n > before {
+			buf := make([]byte, 1<<20)
+			buf = buf[:runtime.Stack(buf, true)]
+			t.Errorf("goroutine leak: %d before, %d after\n%s", before, n, firstStacks(string(buf), 20))
+		}
+	})
+}
+
+func firstStacks(all string, n int) string {
+	parts := strings.Split(all, "\n\n")
+	if len(parts) > n {
+		parts = parts[:n]
+	}
+	return strings.Join(parts, "\n\n")
+}
+
+func ctxT(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func newFakeClock() *clock.Fake { return clock.NewFake(time.Now()) }

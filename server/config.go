@@ -1,0 +1,63 @@
+package server
+
+import (
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/duet-rtc/duet/internal/clock"
+)
+
+// Config configures a Server. Zero values take the defaults documented on each field.
+type Config struct {
+	// Addr is the listen address; default 127.0.0.1:8080.
+	Addr string
+	// DataDir holds the SQLite database and the admin token; default ./duet-data.
+	DataDir string
+	// PublicURL is the URL clients use to reach this server; default http://Addr.
+	PublicURL string
+	// RingTimeout ends an unanswered call with NoResponse; default 45 s.
+	RingTimeout time.Duration
+	// ReconnectGrace is how long a call survives a party's lost connection; default 30 s.
+	ReconnectGrace time.Duration
+	// AdminToken authorises the admin API; "" reads DataDir/admin-token or creates it.
+	AdminToken string
+	// DemoApp is the app created on first start, in open registration mode; default
+	// "demo#duet". Set NoDemoApp to skip it.
+	DemoApp   string
+	NoDemoApp bool
+	// ICEIPFilter, if set, restricts the addresses the server's own media endpoints use
+	// (TURN and the media relay, later issues).
+	ICEIPFilter func(net.IP) bool
+	// Clock drives every timer; default the wall clock. Tests pass a clock.Fake.
+	Clock clock.Clock
+	// Logger receives the server log; default slog.Default().
+	Logger *slog.Logger
+}
+
+func (c *Config) setDefaults() {
+	if c.Addr == "" {
+		c.Addr = "127.0.0.1:8080"
+	}
+	if c.DataDir == "" {
+		c.DataDir = "./duet-data"
+	}
+	if c.PublicURL == "" {
+		c.PublicURL = "http://" + c.Addr
+	}
+	if c.RingTimeout == 0 {
+		c.RingTimeout = 45 * time.Second
+	}
+	if c.ReconnectGrace == 0 {
+		c.ReconnectGrace = 30 * time.Second
+	}
+	if c.DemoApp == "" {
+		c.DemoApp = "demo#duet"
+	}
+	if c.Clock == nil {
+		c.Clock = clock.Real{}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}

@@ -1,0 +1,175 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/duet-rtc/duet/protocol"
+	"github.com/duet-rtc/duet/server/account"
+	"github.com/duet-rtc/duet/server/api"
+	"github.com/duet-rtc/duet/server/callflow"
+	"github.com/duet-rtc/duet/server/signal"
+	"github.com/duet-rtc/duet/server/store"
+	"github.com/duet-rtc/duet/server/store/sqlite"
+)
+
+// Server is one duet node.
+type Server struct {
+	cfg        Config
+	store      *sqlite.Store
+	accounts   *account.Service
+	hub        *signal.Hub
+	calls      *callflow.Engine
+	recorder   *callRecorder
+	registry   *prometheus.Registry
+	mux        *http.ServeMux
+	httpServer *http.Server
+	adminToken string
+	demoApp    store.App
+	demoNew    bool
+}
+
+// New opens the data folder and assembles a server; it does not listen yet.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	cfg.setDefaults()
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data folder: %w", err)
+	}
+	st, err := sqlite.Open(filepath.Join(cfg.DataDir, "duet.db"))
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	s := &Server{cfg: cfg, store: st, registry: prometheus.NewRegistry(), mux: http.NewServeMux()}
+	if err := s.assemble(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) assemble(ctx context.Context) error {
+	cfg := s.cfg
+	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.accounts = account.New(s.store, cfg.Clock)
+	s.recorder = newCallRecorder(s.store, cfg.Logger)
+	var calls *callflow.Engine
+	s.hub = signal.NewHub(signal.Config{Clock: cfg.Clock, Logger: cfg.Logger, Metrics: s.registry}, tokenAuth{s.accounts}, handlerFunc(func() *callflow.Engine { return calls }))
+	calls = callflow.New(callflow.Config{
+		RingTimeout: cfg.RingTimeout, ReconnectGrace: cfg.ReconnectGrace, Clock: cfg.Clock, Logger: cfg.Logger,
+	}, s.hub, s.hub, userDirectory{s.store}, s.recorder)
+	s.calls = calls
+	s.accounts.OnUserDeleted = func(app, user string) { s.hub.Kick(app, user, protocol.EndDestroy) }
+
+	token, err := s.loadAdminToken()
+	if err != nil {
+		return err
+	}
+	s.adminToken = token
+	if !cfg.NoDemoApp {
+		org, name, _ := strings.Cut(cfg.DemoApp, "#")
+		if s.demoApp, s.demoNew, err = s.accounts.EnsureApp(ctx, org, name, store.RegistrationOpen); err != nil {
+			return fmt.Errorf("demo app: %w", err)
+		}
+	}
+	s.routes()
+	return nil
+}
+
+func (s *Server) routes() {
+	s.mux.Handle("GET /ws", s.hub)
+	s.mux.HandleFunc("GET /healthz", s.healthz)
+	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
+	api.New(s.accounts, s.store, s.adminToken, s.cfg.Logger).Routes(s.mux)
+	s.mux.HandleFunc("GET /{$}", s.landing)
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if _, err := s.store.ListApps(ctx); err != nil {
+		http.Error(w, "store unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	fmt.Fprintf(w, `{"status":"ok","connections":%d,"calls":%d}`+"\n", s.hub.Count(), s.calls.Active())
+}
+
+// loadAdminToken uses the configured token, or the one saved in the data folder, or makes
+// and saves a new one.
+func (s *Server) loadAdminToken() (string, error) {
+	if s.cfg.AdminToken != "" {
+		return s.cfg.AdminToken, nil
+	}
+	path := filepath.Join(s.cfg.DataDir, "admin-token")
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) >= 16 {
+		return strings.TrimSpace(string(b)), nil
+	}
+	buf := make([]byte, 24)
+	if _, err := rand.Read(buf); err != nil {
+		return "", err
+	}
+	token := "adm_" + hex.EncodeToString(buf)
+	if err := os.WriteFile(path, []byte(token+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("save admin token: %w", err)
+	}
+	return token, nil
+}
+
+// Handler is the server's HTTP handler (REST, /ws, /healthz, /metrics, the web app).
+func (s *Server) Handler() http.Handler { return s.mux }
+
+// AdminToken is the token of the admin API.
+func (s *Server) AdminToken() string { return s.adminToken }
+
+// DemoApp is the demo app, and whether this start created it.
+func (s *Server) DemoApp() (store.App, bool) { return s.demoApp, s.demoNew }
+
+// Store gives tests and tools the server's store.
+func (s *Server) Store() store.Store { return s.store }
+
+// FlushCallRecords waits until every ended call is written to the store.
+func (s *Server) FlushCallRecords() { s.recorder.Flush() }
+
+// Serve accepts connections on ln until Shutdown.
+func (s *Server) Serve(ln net.Listener) error {
+	s.httpServer = &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: nil}
+	err := s.httpServer.Serve(ln)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// ListenAndServe listens on Config.Addr and serves until Shutdown.
+func (s *Server) ListenAndServe() error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return err
+	}
+	return s.Serve(ln)
+}
+
+// Shutdown stops accepting, tells connected devices (goodbye), writes queued call records
+// and closes the store.
+func (s *Server) Shutdown(ctx context.Context) error {
+	hubErr := s.hub.Shutdown(ctx)
+	if s.httpServer != nil {
+		_ = s.httpServer.Shutdown(ctx)
+	}
+	s.calls.Close()
+	s.recorder.Close()
+	return errors.Join(hubErr, s.store.Close())
+}
