@@ -1,0 +1,115 @@
+package rtc
+
+import (
+	"fmt"
+	"net"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/nack"
+	"github.com/pion/webrtc/v4"
+)
+
+// Payload types and codec parameters as Chrome offers them, so that an answer to a browser
+// needs no remapping.
+const (
+	opusPayloadType = 111
+	vp8PayloadType  = 96
+	opusFmtp        = "minptime=10;useinbandfec=1"
+)
+
+// newAPI builds the pion API for cfg: Opus and VP8 only, the interceptors a 1-on-1 call
+// needs, and ICE restricted as cfg asks.
+//
+// A per-peer API costs a few microseconds (BenchmarkNewAPI), far below the per-connection
+// work (DTLS certificate, sockets), so there is no cache to get wrong: a Config's logger and
+// IP filter, which cannot be compared, simply belong to its peer.
+func newAPI(cfg Config) (*webrtc.API, error) {
+	me := &webrtc.MediaEngine{}
+	if err := me.RegisterCodec(webrtc.RTPCodecParameters{
+		RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: opusFmtp,
+		},
+		PayloadType: opusPayloadType,
+	}, webrtc.RTPCodecTypeAudio); err != nil {
+		return nil, fmt.Errorf("register opus: %w", err)
+	}
+	if err := me.RegisterCodec(webrtc.RTPCodecParameters{
+		RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: webrtc.MimeTypeVP8, ClockRate: 90000,
+			// PLI and FIR let a receiver that lost a keyframe ask for another; NACK lets it ask
+			// for lost packets. REMB is listed because browsers expect it next to these.
+			RTCPFeedback: []webrtc.RTCPFeedback{
+				{Type: webrtc.TypeRTCPFBGoogREMB},
+				{Type: webrtc.TypeRTCPFBCCM, Parameter: "fir"},
+				{Type: webrtc.TypeRTCPFBNACK},
+				{Type: webrtc.TypeRTCPFBNACK, Parameter: "pli"},
+			},
+		},
+		PayloadType: vp8PayloadType,
+	}, webrtc.RTPCodecTypeVideo); err != nil {
+		return nil, fmt.Errorf("register vp8: %w", err)
+	}
+
+	reg := &interceptor.Registry{}
+	// NACK: the generator asks for lost video packets, the responder resends ours. Added
+	// directly rather than with ConfigureNack, which would list the feedback a second time.
+	gen, err := nack.NewGeneratorInterceptor()
+	if err != nil {
+		return nil, err
+	}
+	resp, err := nack.NewResponderInterceptor()
+	if err != nil {
+		return nil, err
+	}
+	reg.Add(resp)
+	reg.Add(gen)
+	// Sender and receiver reports: round-trip time, loss, and lip sync at the far end.
+	if err := webrtc.ConfigureRTCPReports(reg); err != nil {
+		return nil, err
+	}
+	// Transport-wide congestion feedback on what we receive: a browser sending to us sizes
+	// its bitrate from it (without any feedback it stays at its start rate).
+	if err := webrtc.ConfigureTWCCSender(me, reg); err != nil {
+		return nil, err
+	}
+
+	se := webrtc.SettingEngine{}
+	// mDNS would send multicast queries and open a socket per peer. pion still connects to a
+	// browser that hides its address behind a .local name, through peer-reflexive candidates.
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	if filter := cfg.ipFilter(); filter != nil {
+		// The same filter for local and remote candidates: no connectivity check may leave
+		// for an address the filter refuses, whoever named it.
+		se.SetIPFilter(filter)
+		se.SetRemoteIPFilter(filter)
+	}
+	if cfg.LoopbackOnly {
+		se.SetIncludeLoopbackCandidate(true)
+		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	}
+	if cfg.RelayOnly {
+		// Only relay pairs exist, so waiting for a better kind of pair is pure delay.
+		se.SetRelayAcceptanceMinWait(0)
+	}
+	se.LoggerFactory = pionLoggerFactory{cfg.logger()}
+
+	return webrtc.NewAPI(
+		webrtc.WithMediaEngine(me),
+		webrtc.WithInterceptorRegistry(reg),
+		webrtc.WithSettingEngine(se),
+	), nil
+}
+
+// ipFilter combines LoopbackOnly and IPFilter; nil when neither restricts anything.
+func (cfg Config) ipFilter() func(net.IP) bool {
+	user := cfg.IPFilter
+	switch {
+	case cfg.LoopbackOnly && user != nil:
+		return func(ip net.IP) bool { return ip.IsLoopback() && user(ip) }
+	case cfg.LoopbackOnly:
+		return func(ip net.IP) bool { return ip.IsLoopback() }
+	default:
+		return user
+	}
+}
