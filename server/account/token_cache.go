@@ -29,7 +29,7 @@ type tokenCache struct {
 
 	mu      sync.RWMutex
 	gen     uint64
-	entries map[string]cacheEntry         // by token hash
+	entries map[string]cacheEntry          // by token hash
 	byUser  map[string]map[string]struct{} // userKey -> hashes
 }
 
