@@ -1,16 +1,14 @@
 package rtc
 
 import (
-	"bytes"
 	"context"
-	"runtime"
-	"runtime/pprof"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/duet-rtc/duet/media"
 	"github.com/duet-rtc/duet/protocol"
+	"github.com/pion/transport/v5/test"
 )
 
 const (
@@ -131,22 +129,17 @@ func closeSides(t testing.TB, sides ...*side) {
 	}
 }
 
-// checkGoroutines records the goroutine count; the returned func fails the test if it has
-// not come back down after a bounded wait (pion winds some goroutines down after Close).
-func checkGoroutines(t testing.TB) func() {
+// guardTest follows pion's habits: the test panics with every goroutine's stack if it
+// deadlocks, and fails if any goroutine outlives it (after a bounded wait, since pion winds
+// some down after Close).
+func guardTest(t *testing.T) func() {
 	t.Helper()
-	before := runtime.NumGoroutine()
+	timeout := test.TimeOut(2 * testTimeout)
+	report := test.CheckRoutines(t)
 	return func() {
 		t.Helper()
-		deadline := time.Now().Add(5 * time.Second)
-		for runtime.NumGoroutine() > before {
-			if time.Now().After(deadline) {
-				var buf bytes.Buffer
-				pprof.Lookup("goroutine").WriteTo(&buf, 1)
-				t.Fatalf("%d goroutines after Close, %d before:\n%s", runtime.NumGoroutine(), before, buf.String())
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+		timeout.Stop()
+		report()
 	}
 }
 

@@ -16,6 +16,7 @@ package rtc
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"sync"
@@ -172,11 +173,16 @@ func (p *Peer) addTrack(kind, mime string, clockRate uint32, channels uint16) (*
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
+		var bad readErrors
 		for {
 			pkts, _, err := sender.ReadRTCP()
 			if err != nil {
-				return
+				if bad.stop(err) {
+					return
+				}
+				continue
 			}
+			bad = 0
 			if kind != kindVideo {
 				continue
 			}
@@ -330,10 +336,15 @@ func (p *Peer) onTrack(track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 	kind := track.Kind().String()
 	go func() {
 		defer p.wg.Done()
+		var bad readErrors
 		for {
 			if _, _, err := recv.ReadRTCP(); err != nil {
-				return
+				if bad.stop(err) {
+					return
+				}
+				continue
 			}
+			bad = 0
 		}
 	}()
 	defer p.wg.Done()
@@ -345,11 +356,16 @@ func (p *Peer) onTrack(track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 	count := &p.recv[kindIndex(kind)]
 	first := true
 	var sinkErr error
+	var bad readErrors
 	for {
 		pkt, _, err := track.ReadRTP()
 		if err != nil {
-			return
+			if bad.stop(err) {
+				return
+			}
+			continue
 		}
+		bad = 0
 		count.add(len(pkt.Payload))
 		if first {
 			first = false
@@ -367,6 +383,16 @@ func (p *Peer) onTrack(track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 			p.log.Warn("sink write failed", "kind", kind, "err", err)
 		}
 	}
+}
+
+// readErrors counts consecutive read errors. A malformed packet from the remote is an
+// error for that packet only and must not end the reading (which would stop RTCP and NACK
+// handling); the end of the stream, or errors that keep coming, do.
+type readErrors int
+
+func (n *readErrors) stop(err error) bool {
+	*n++
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrClosedPipe) || *n > 100
 }
 
 // addReader registers n reader goroutines unless the peer is closing.

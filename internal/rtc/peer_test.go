@@ -13,7 +13,7 @@ import (
 )
 
 func TestPreconnectSendsNothingUntilStartSending(t *testing.T) {
-	defer checkGoroutines(t)()
+	defer guardTest(t)()
 	dir := t.TempDir()
 	a, b := newSide(t, Config{Audio: true, Video: true}), newSide(t, Config{Audio: true, Video: true})
 	// a records what it receives to files, through its counters.
@@ -107,7 +107,7 @@ func probe(t *testing.T, path string) (string, int) {
 }
 
 func TestPauseAndResume(t *testing.T) {
-	defer checkGoroutines(t)()
+	defer guardTest(t)()
 	a, b := newPair(t, Config{Audio: true, Video: true})
 	defer closeSides(t, a, b)
 	waitConnected(t, a, b)
@@ -152,7 +152,7 @@ func TestPauseAndResume(t *testing.T) {
 }
 
 func TestPauseBeforeStartSendingHolds(t *testing.T) {
-	defer checkGoroutines(t)()
+	defer guardTest(t)()
 	a, b := newPair(t, Config{Audio: true, Video: true})
 	defer closeSides(t, a, b)
 	waitConnected(t, a, b)
@@ -172,7 +172,7 @@ func TestPauseBeforeStartSendingHolds(t *testing.T) {
 }
 
 func TestReplaceVideoSource(t *testing.T) {
-	defer checkGoroutines(t)()
+	defer guardTest(t)()
 	a, b := newPair(t, Config{Audio: true, Video: true})
 	defer closeSides(t, a, b)
 	waitConnected(t, a, b)
@@ -203,7 +203,7 @@ func TestReplaceVideoSource(t *testing.T) {
 }
 
 func TestKeyframeOnRequest(t *testing.T) {
-	defer checkGoroutines(t)()
+	defer guardTest(t)()
 	a, b := newPair(t, Config{Video: true})
 	defer closeSides(t, a, b)
 	waitConnected(t, a, b)
@@ -233,7 +233,7 @@ func TestKeyframeOnRequest(t *testing.T) {
 }
 
 func TestStartSendingBeforeConnected(t *testing.T) {
-	defer checkGoroutines(t)()
+	defer guardTest(t)()
 	a, b := newSide(t, Config{Video: true}), newSide(t, Config{Video: true})
 	defer closeSides(t, a, b)
 	// Sending is asked for before the transport is up: the first keyframe must not be
@@ -252,7 +252,7 @@ func TestStartSendingBeforeConnected(t *testing.T) {
 }
 
 func TestQueuedCandidates(t *testing.T) {
-	defer checkGoroutines(t)()
+	defer guardTest(t)()
 	// Neither side passes candidates on by itself; the test delivers each side's
 	// candidates before the other has the matching description, so only the queue can
 	// apply them, and ICE connects only if it did.
@@ -289,7 +289,7 @@ func TestQueuedCandidates(t *testing.T) {
 }
 
 func TestBadRemoteInput(t *testing.T) {
-	defer checkGoroutines(t)()
+	defer guardTest(t)()
 	p, err := NewPeer(Config{Audio: true, Video: true, LoopbackOnly: true}, Events{})
 	if err != nil {
 		t.Fatal(err)
@@ -333,7 +333,7 @@ func TestBadRemoteInput(t *testing.T) {
 }
 
 func TestCloseFromCallbackAndTwice(t *testing.T) {
-	defer checkGoroutines(t)()
+	defer guardTest(t)()
 	var a *side
 	a, b := newSide(t, Config{Audio: true}), newSide(t, Config{Audio: true})
 	done := make(chan error, 1)
