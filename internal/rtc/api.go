@@ -92,6 +92,10 @@ func newAPI(cfg Config) (*webrtc.API, error) {
 		// Only relay pairs exist, so waiting for a better kind of pair is pure delay.
 		se.SetRelayAcceptanceMinWait(0)
 	}
+	// Start reading remote tracks as soon as they are negotiated, during pre-connect, rather
+	// than from pion's peek at the first packet: the first frame after accept then goes
+	// straight to a waiting reader.
+	se.SetFireOnTrackBeforeFirstRTP(true)
 	se.LoggerFactory = pionLoggerFactory{cfg.logger()}
 
 	return webrtc.NewAPI(
