@@ -288,7 +288,8 @@ func (m *CallManager) keepEarly(callID string, env *protocol.Envelope) {
 
 // onIncoming: a call rings this device. The SDK pre-connects at once.
 func (m *CallManager) onIncoming(in protocol.CallIncoming) {
-	if m.Session(in.CallID) != nil {
+	if s := m.Session(in.CallID); s != nil {
+		m.reRung(s, in)
 		return
 	}
 	s := newCallSession(m, in.CallID, m.c.CurrentUsername(), in.From, in.Type, false, in.Ext)
@@ -302,14 +303,44 @@ func (m *CallManager) onIncoming(in protocol.CallIncoming) {
 	m.notify(func(d CallManagerDelegate) { d.CallDidReceive(s) })
 }
 
+// reRung: the server rang this device again for a call it knows (the device reconnected
+// while ringing); the old media leg is dead, so it starts a new one for the caller's offer.
+func (m *CallManager) reRung(s *CallSession, in protocol.CallIncoming) {
+	s.mu.Lock()
+	old := s.peers[in.FromDevice]
+	stale := !s.ended && s.status != CallStatusAccepted
+	if stale {
+		delete(s.peers, in.FromDevice)
+		delete(s.connectedPeer, in.FromDevice)
+	}
+	s.mu.Unlock()
+	if !stale {
+		return
+	}
+	if old != nil {
+		go old.Close()
+	}
+	if _, err := m.newPeer(s, in.FromDevice); err != nil {
+		m.log.Error("cannot set up media for re-rung call", "call", in.CallID, "err", err)
+	}
+}
+
 // onRinging: one callee device rings; the caller pre-connects a peer connection to it.
 func (m *CallManager) onRinging(s *CallSession, device string) {
 	s.mu.Lock()
-	_, exists := s.peers[device]
+	old := s.peers[device]
 	done := s.ended || s.status == CallStatusAccepted
+	if old != nil && !done {
+		// The device was rung again (it reconnected): its old leg is dead, start afresh.
+		delete(s.peers, device)
+		delete(s.connectedPeer, device)
+	}
 	s.mu.Unlock()
-	if exists || done {
+	if done {
 		return
+	}
+	if old != nil {
+		go old.Close()
 	}
 	p, err := m.newPeer(s, device)
 	if err != nil {

@@ -184,7 +184,10 @@ func TestBusyAndOffline(t *testing.T) {
 	alice, _ := newClient(t, srv, "alice")
 	_, recB := newClient(t, srv, "bob")
 	carol, recC := newClient(t, srv, "carol")
-	newClient(t, srv, "dave").Logout(ctxT(t)) // exists, offline
+	dave, _ := newClient(t, srv, "dave")
+	if err := dave.Logout(ctxT(t)); err != nil { // dave exists but is offline
+		t.Fatal(err)
+	}
 
 	if _, err := alice.CallManager().StartCall(ctxT(t), duet.CallTypeVoice, "bob", ""); err != nil {
 		t.Fatal(err)

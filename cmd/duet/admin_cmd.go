@@ -1,0 +1,200 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/duet-rtc/duet/server/api"
+)
+
+// adminFlags locate the server and its admin token.
+type adminFlags struct {
+	server, token, data string
+	jsonOut            bool
+}
+
+func (f *adminFlags) register(cmd *cobra.Command) {
+	pf := cmd.PersistentFlags()
+	pf.StringVar(&f.server, "server", envOr("DUET_SERVER", "http://127.0.0.1:8080"), "server URL (DUET_SERVER)")
+	pf.StringVar(&f.token, "admin-token", envOr("DUET_ADMIN_TOKEN", ""), "admin token (DUET_ADMIN_TOKEN; default: read DATA/admin-token)")
+	pf.StringVar(&f.data, "data", envOr("DUET_DATA", "./duet-data"), "the server's data folder, to read the admin token from (DUET_DATA)")
+	pf.BoolVar(&f.jsonOut, "json", false, "print JSON")
+}
+
+func (f *adminFlags) client() (*api.AdminClient, error) {
+	token := f.token
+	if token == "" {
+		b, err := os.ReadFile(filepath.Join(f.data, "admin-token"))
+		if err != nil {
+			return nil, fmt.Errorf("no --admin-token and none readable in %s: %w", f.data, err)
+		}
+		token = strings.TrimSpace(string(b))
+	}
+	return &api.AdminClient{BaseURL: strings.TrimRight(f.server, "/"), Token: token}, nil
+}
+
+func (f *adminFlags) print(v any, text func()) {
+	if f.jsonOut {
+		b, _ := json.MarshalIndent(v, "", "  ")
+		fmt.Println(string(b))
+		return
+	}
+	text()
+}
+
+func ctx10() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), 10*time.Second)
+}
+
+func appCommand() *cobra.Command {
+	var f adminFlags
+	cmd := &cobra.Command{Use: "app", Short: "Create and list apps (admin API)"}
+	f.register(cmd)
+	var registration string
+	create := &cobra.Command{
+		Use:   "create ORG#APP",
+		Short: "Create an app; prints its client_id and client_secret",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			org, name, ok := strings.Cut(args[0], "#")
+			if !ok {
+				return errors.New("the app key must be ORG#APP")
+			}
+			c, err := f.client()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := ctx10()
+			defer cancel()
+			app, err := c.CreateApp(ctx, org, name, registration)
+			if err != nil {
+				return err
+			}
+			f.print(app, func() {
+				fmt.Printf("appkey %s\nregistration %s\nclient_id %s\nclient_secret %s\n", app.Key, app.Registration, app.ClientID, app.ClientSecret)
+			})
+			return nil
+		},
+	}
+	create.Flags().StringVar(&registration, "registration", "open", "open (anyone may register) or authorized (app token needed)")
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List apps",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			c, err := f.client()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := ctx10()
+			defer cancel()
+			apps, err := c.ListApps(ctx)
+			if err != nil {
+				return err
+			}
+			f.print(apps, func() {
+				for _, a := range apps {
+					fmt.Printf("%s\t%s\n", a.Key, a.Registration)
+				}
+			})
+			return nil
+		},
+	}
+	cmd.AddCommand(create, list)
+	return cmd
+}
+
+func userCommand() *cobra.Command {
+	var f adminFlags
+	var appKey string
+	cmd := &cobra.Command{Use: "user", Short: "Add, list and delete users of an app (admin API)"}
+	f.register(cmd)
+	cmd.PersistentFlags().StringVar(&appKey, "app", envOr("DUET_APPKEY", "demo#duet"), "app key ORG#APP (DUET_APPKEY)")
+	var password, nickname string
+	add := &cobra.Command{
+		Use:   "add USERNAME",
+		Short: "Add a user",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			if password == "" {
+				return errors.New("--password is required")
+			}
+			c, err := f.client()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := ctx10()
+			defer cancel()
+			u, err := c.AddUser(ctx, appKey, args[0], password, nickname)
+			if err != nil {
+				return err
+			}
+			f.print(u, func() { fmt.Printf("added %s to %s\n", u.Username, appKey) })
+			return nil
+		},
+	}
+	add.Flags().StringVar(&password, "password", "", "the user's password")
+	add.Flags().StringVar(&nickname, "nickname", "", "display name")
+	var limit int
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List users, in username order",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			c, err := f.client()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := ctx10()
+			defer cancel()
+			var all []api.User
+			cursor := ""
+			for {
+				users, next, err := c.ListUsers(ctx, appKey, cursor, limit)
+				if err != nil {
+					return err
+				}
+				all = append(all, users...)
+				if next == "" {
+					break
+				}
+				cursor = next
+			}
+			f.print(all, func() {
+				for _, u := range all {
+					fmt.Println(u.Username)
+				}
+			})
+			return nil
+		},
+	}
+	list.Flags().IntVar(&limit, "page-size", 100, "users per request")
+	del := &cobra.Command{
+		Use:   "delete USERNAME",
+		Short: "Delete a user and log out its devices",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			c, err := f.client()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := ctx10()
+			defer cancel()
+			if err := c.DeleteUser(ctx, appKey, args[0]); err != nil {
+				return err
+			}
+			fmt.Printf("deleted %s from %s\n", args[0], appKey)
+			return nil
+		},
+	}
+	cmd.AddCommand(add, list, del)
+	return cmd
+}
