@@ -1,6 +1,7 @@
 package signal
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/coder/websocket"
 
@@ -30,6 +32,12 @@ type conn struct {
 	hub *Hub
 	ws  *websocket.Conn
 	nc  net.Conn // the hijacked socket, to cut it without the WebSocket library's locks
+	// br is the socket's read buffer, read by the library. rc, if not nil, is the socket to
+	// wait on while idle (see waitReadable). brMu keeps the reader's look at br.Buffered
+	// apart from the writer's close handshake, the only other reader of br.
+	br   *bufio.Reader
+	rc   syscall.RawConn
+	brMu sync.Mutex
 
 	dev        route.Device
 	caps       protocol.Capabilities
@@ -38,17 +46,19 @@ type conn struct {
 	lastSeen atomic.Int64 // unix nanoseconds, hub clock: the last frame from the device
 	closing  atomic.Bool  // state != stateOpen, readable without mu
 
-	mu          sync.Mutex
-	state       int
-	queue       [][]byte // encoded frames waiting for the writer
-	writing     bool     // a writer goroutine owns the socket's writes
-	aborted     bool     // the socket was cut: no close handshake
-	closeCode   websocket.StatusCode
-	closeReason string
-	dropReason  string // the duet_disconnects_total reason, set by the first close
-	timeout     int64  // heartbeat timeout in nanoseconds; 0 until hello succeeds
-	timer       clock.Timer
-	timerGen    uint32 // identifies the current timer: an older one that fires does nothing
+	mu           sync.Mutex
+	state        int
+	queue        [][]byte // encoded frames waiting for the writer
+	writing      bool     // a goroutine owns the socket's writes (see writer.go)
+	readerWrites bool     // the reader will write what is queued after its current frame
+	closeStarted bool     // the close handshake has begun
+	aborted      bool     // the socket was cut: no close handshake
+	closeCode    websocket.StatusCode
+	closeReason  string
+	dropReason   string // the duet_disconnects_total reason, set by the first close
+	timeout      int64  // heartbeat timeout in nanoseconds; 0 until hello succeeds
+	timer        clock.Timer
+	timerGen     uint32 // identifies the current timer: an older one that fires does nothing
 
 	bucket    tokenBucket // reader
 	badFrames int         // reader
@@ -72,15 +82,24 @@ func (c *conn) run() {
 	defer c.finish()
 	defer c.recoverPanic("reader")
 
-	for {
+	for first := true; ; first = false {
+		if !first {
+			c.waitIdle()
+		}
+		typ, r, err := c.ws.Reader(context.Background())
+		if err != nil {
+			c.readEnded(err)
+			return
+		}
 		buf := framePool.Get().(*bytes.Buffer)
 		buf.Reset()
-		typ, err := c.readFrame(buf)
-		if err == nil {
+		if _, err = buf.ReadFrom(r); err == nil {
 			c.touch()
 			if !c.closing.Load() {
 				// After a close has begun, frames are read only to reach the peer's close.
+				c.holdWrites()
 				c.handle(typ, buf.Bytes())
+				c.flushFromReader()
 			}
 		}
 		if buf.Cap() <= 2*protocol.MaxFrameBytes {
@@ -93,13 +112,18 @@ func (c *conn) run() {
 	}
 }
 
-func (c *conn) readFrame(buf *bytes.Buffer) (websocket.MessageType, error) {
-	typ, r, err := c.ws.Reader(context.Background())
-	if err != nil {
-		return 0, err
+// waitIdle waits for the socket to become readable when nothing is buffered. The hello is
+// read without it: a new connection is not idle, and the hello may have come pipelined.
+func (c *conn) waitIdle() {
+	if c.rc == nil {
+		return
 	}
-	_, err = buf.ReadFrom(r)
-	return typ, err
+	c.brMu.Lock()
+	buffered := c.br.Buffered()
+	c.brMu.Unlock()
+	if buffered == 0 {
+		waitReadable(c.rc)
+	}
 }
 
 // readEnded notes why reading stopped.

@@ -21,22 +21,21 @@ func (c *conn) hello(typ websocket.MessageType, frame []byte) {
 		c.refuse(idOf(env), protocol.NewError(protocol.CodeNotHello, "the first frame must be a hello"))
 		return
 	}
-	// The version first, leniently: a newer client's hello may have fields this server
-	// cannot decode strictly, and it deserves to hear why it is refused.
-	var v struct {
-		Version int `json:"version"`
-	}
-	if json.Unmarshal(env.Data, &v) == nil && v.Version != protocol.Version {
-		c.refuse(env.ID, protocol.NewError(protocol.CodeUnsupportedVersion, "protocol version %d is not supported; this server speaks %d", v.Version, protocol.Version))
-		return
-	}
 	var h protocol.Hello
 	if err := env.DecodeData(&h); err != nil {
+		// A newer client's hello may have fields this server cannot decode strictly: it
+		// deserves to hear that its version is the problem.
+		var v struct {
+			Version int `json:"version"`
+		}
+		if json.Unmarshal(env.Data, &v) == nil && v.Version != protocol.Version {
+			err = errVersion(v.Version)
+		}
 		c.refuse(env.ID, err)
 		return
 	}
 	if h.Version != protocol.Version {
-		c.refuse(env.ID, protocol.NewError(protocol.CodeUnsupportedVersion, "protocol version %d is not supported; this server speaks %d", h.Version, protocol.Version))
+		c.refuse(env.ID, errVersion(h.Version))
 		return
 	}
 
@@ -57,12 +56,12 @@ func (c *conn) hello(typ websocket.MessageType, frame []byte) {
 		PingInterval: int(interval.Seconds()),
 		ServerTime:   hub.clock.Now().UnixMilli(),
 	}))
-	kicked := hub.encode(protocol.NewMessage(protocol.TypeKicked, "", protocol.Kicked{Reason: protocol.EndLoginOtherDevice}))
 	timeout := int64(float64(interval) * HeartbeatFactor)
-	if !hub.register(c, dev, welcome, kicked, timeout) {
+	if !hub.register(c, dev, welcome, timeout) {
 		// The hub is shutting down or this connection is closing already.
 		return
 	}
+	c.flushFromReader() // the welcome goes out before the handler hears of the device
 	hub.m.logins.Inc()
 	hub.log.Debug("signal: device online", "remote", c.nc.RemoteAddr(), "app", app, "user", user, "device", h.DeviceID)
 	c.callHandler(func() { hub.handler.DeviceOnline(dev, h.Calls) })
@@ -86,6 +85,10 @@ func (c *conn) authenticate(token string) (app, user string, err error) {
 		return "", "", err
 	}
 	return app, user, nil
+}
+
+func errVersion(v int) error {
+	return protocol.NewError(protocol.CodeUnsupportedVersion, "protocol version %d is not supported; this server speaks %d", v, protocol.Version)
 }
 
 var errEmptyIdentity = errors.New("the Authenticator returned an empty app or user")

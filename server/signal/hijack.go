@@ -22,6 +22,9 @@ const (
 type hijackWriter struct {
 	http.ResponseWriter
 	nc net.Conn
+	br *bufio.Reader
+	// pipelined: the client sent bytes right behind its upgrade request.
+	pipelined bool
 }
 
 // Hijack hijacks the underlying connection and replaces net/http's buffers with small ones.
@@ -35,6 +38,7 @@ func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		// Bytes the client sent right behind its upgrade request. They must sit in the new
 		// reader's buffer: the WebSocket library keeps the buffered bytes and re-reads the rest
 		// from nc.
+		w.pipelined = true
 		b, _ := brw.Reader.Peek(n)
 		br = bufio.NewReaderSize(io.MultiReader(bytes.NewReader(bytes.Clone(b)), nc), max(n, readBufferSize))
 		if _, err := br.Peek(n); err != nil {
@@ -44,6 +48,6 @@ func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	} else {
 		br = bufio.NewReaderSize(nc, readBufferSize)
 	}
-	w.nc = nc
+	w.nc, w.br = nc, br
 	return nc, bufio.NewReadWriter(br, bufio.NewWriterSize(nc, writeBufferSize)), nil
 }

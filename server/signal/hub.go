@@ -132,7 +132,12 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ws.SetReadLimit(protocol.MaxFrameBytes)
-	c.ws, c.nc = ws, hw.nc
+	c.ws, c.nc, c.br = ws, hw.nc, hw.br
+	if !hw.pipelined {
+		// With pipelined bytes the library holds some outside the reader's buffer, where
+		// waitReadable cannot see them: such a connection reads without waiting first.
+		c.rc = rawConn(hw.nc)
+	}
 
 	h.mu.Lock()
 	if h.closed {
@@ -254,7 +259,7 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 // register makes c the connection of dev and queues welcome to it, in one step under the hub
 // lock so that nothing sent to dev can precede welcome. A connection already holding dev is
 // kicked (LoginOtherDevice) and replaced. register reports false when c or the hub is closing.
-func (h *Hub) register(c *conn, dev route.Online, welcome, kicked []byte, timeout int64) bool {
+func (h *Hub) register(c *conn, dev route.Online, welcome []byte, timeout int64) bool {
 	k := userKey{dev.App, dev.User}
 	for {
 		h.mu.Lock()
@@ -288,7 +293,7 @@ func (h *Hub) register(c *conn, dev route.Online, welcome, kicked []byte, timeou
 			old.registered = false
 			list = slices.Delete(list, i, i+1)
 			h.online--
-			old.closeWith(kicked, CloseKicked, "logged in on another connection", dropReplaced)
+			old.closeWith(kickedOtherDevice, CloseKicked, "logged in on another connection", dropReplaced)
 		}
 		c.registered = true
 		h.users[k] = append(list, c)
@@ -338,6 +343,9 @@ func (h *Hub) encode(env *protocol.Envelope) []byte {
 	}
 	return b
 }
+
+// kickedOtherDevice is the frame a replaced connection gets.
+var kickedOtherDevice, _ = protocol.NewMessage(protocol.TypeKicked, "", protocol.Kicked{Reason: protocol.EndLoginOtherDevice}).Encode()
 
 // nopHandler is the Handler of a hub made without one.
 type nopHandler struct{}

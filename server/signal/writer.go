@@ -2,9 +2,16 @@ package signal
 
 import (
 	"context"
+	"time"
 
 	"github.com/coder/websocket"
 )
+
+// Writes. At any moment at most one goroutine writes to the socket: the one that set
+// c.writing. That is the reader when it writes what handling a frame queued (a reply, the
+// welcome), so that a request and its reply need no other goroutine; otherwise a writer
+// goroutine, started when something is queued and ended when the queue is empty, so that an
+// idle connection costs no goroutine for writing.
 
 // enqueueLocked queues an encoded frame for the writer, starting one if none runs. A full
 // queue means the device does not drain its socket: it is cut rather than waited for.
@@ -24,11 +31,10 @@ func (c *conn) enqueueLocked(b []byte) bool {
 	return true
 }
 
-// startWriterLocked starts the writer goroutine unless one runs. The writer exists only
-// while there is something to write, so an idle connection costs no goroutine for it; at any
-// moment at most one goroutine writes to the socket.
+// startWriterLocked starts a writer goroutine unless one writes already, or the reader
+// will write what is queued once it has handled its frame.
 func (c *conn) startWriterLocked() {
-	if c.writing || c.aborted {
+	if c.writing || c.aborted || (c.readerWrites && c.state == stateOpen) {
 		return
 	}
 	c.writing = true
@@ -39,10 +45,44 @@ func (c *conn) startWriterLocked() {
 	go c.writeLoop()
 }
 
-// writeLoop drains the queue, then performs the close if one is due, then ends.
+// holdWrites makes the reader the writer of whatever is queued until flushFromReader.
+func (c *conn) holdWrites() {
+	c.mu.Lock()
+	c.readerWrites = true
+	c.mu.Unlock()
+}
+
+// flushFromReader writes, on the reader goroutine, what was queued since holdWrites.
+func (c *conn) flushFromReader() {
+	c.mu.Lock()
+	c.readerWrites = false
+	if c.writing || c.aborted || len(c.queue) == 0 {
+		c.mu.Unlock()
+		return
+	}
+	if c.state != stateOpen {
+		// closeWithLocked has started a writer, unless the queue was refilled after; be
+		// sure.
+		c.startWriterLocked()
+		c.mu.Unlock()
+		return
+	}
+	c.writing = true
+	c.mu.Unlock()
+	c.drain()
+}
+
+// writeLoop is the writer goroutine.
 func (c *conn) writeLoop() {
 	defer c.hub.wg.Done()
 	defer c.recoverPanic("writer")
+	c.drain()
+}
+
+// drain writes the queue until it is empty, then performs the close if one is due. The
+// caller has set c.writing; drain clears it unless the connection is closing, so that no
+// writer starts after the close.
+func (c *conn) drain() {
 	for {
 		c.mu.Lock()
 		batch := c.queue
@@ -53,13 +93,17 @@ func (c *conn) writeLoop() {
 				c.mu.Unlock()
 				return
 			}
-			// Closing: c.writing stays true so that no writer starts after this one.
-			closeNow := !c.aborted && c.state == stateClosing
+			closeNow := !c.aborted && c.state == stateClosing && !c.closeStarted
+			c.closeStarted = true
 			code, reason := c.closeCode, c.closeReason
 			c.mu.Unlock()
 			if closeNow {
-				// The handshake is bounded by the library (5 s) and by CloseTimeout.
-				if err := c.ws.Close(code, reason); err != nil {
+				// The handshake is bounded by the library (5 s) and by CloseTimeout. It reads
+				// the socket, hence brMu (see conn.waitIdle).
+				c.brMu.Lock()
+				err := c.ws.Close(code, reason)
+				c.brMu.Unlock()
+				if err != nil {
 					c.hub.log.Debug("signal: close handshake failed", "remote", c.nc.RemoteAddr(), "err", err)
 				}
 			}
@@ -74,11 +118,13 @@ func (c *conn) writeLoop() {
 	}
 }
 
+// writeBatch writes frames under one socket deadline. A deadline on the socket rather than a
+// context costs no allocation and leaves nothing behind in the library's writer.
 func (c *conn) writeBatch(batch [][]byte) error {
-	ctx, cancel := context.WithTimeout(context.Background(), c.hub.cfg.WriteTimeout)
-	defer cancel()
+	c.nc.SetWriteDeadline(time.Now().Add(c.hub.cfg.WriteTimeout))
+	defer c.nc.SetWriteDeadline(time.Time{})
 	for _, b := range batch {
-		if err := c.ws.Write(ctx, websocket.MessageText, b); err != nil {
+		if err := c.ws.Write(context.Background(), websocket.MessageText, b); err != nil {
 			return err
 		}
 		c.hub.m.messagesOut.Inc()
