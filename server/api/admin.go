@@ -1,0 +1,129 @@
+package api
+
+import (
+	"bytes"
+	"net/http"
+	"time"
+
+	"github.com/duet-rtc/duet/protocol"
+	"github.com/duet-rtc/duet/server/store"
+)
+
+// The admin API: every request carries "Authorization: Bearer <admin token>".
+
+// adminApp authorizes an admin request and resolves its {org}/{app}.
+func (a *API) adminApp(r *http.Request) (store.App, error) {
+	if err := a.checkAdmin(r); err != nil {
+		return store.App{}, err
+	}
+	return a.pathApp(r)
+}
+
+// adminCreateApp: POST /admin/v1/apps {org,name,registration} → the app with credentials.
+func (a *API) adminCreateApp(w http.ResponseWriter, r *http.Request, start time.Time) error {
+	if err := a.checkAdmin(r); err != nil {
+		return err
+	}
+	var req NewApp
+	if err := readJSON(w, r, &req); err != nil {
+		return err
+	}
+	app, err := a.acct.CreateApp(r.Context(), req.Org, req.Name, req.Registration)
+	if protocol.CodeOf(err) == protocol.CodeInvalidAppKey { // a bad name here is a bad argument
+		return withStatus(err, http.StatusBadRequest, nameIllegalArgument)
+	}
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, respond(a, r, app, "post", "/apps", start, []App{appOf(app)}))
+	return nil
+}
+
+// adminListApps: GET /admin/v1/apps.
+func (a *API) adminListApps(w http.ResponseWriter, r *http.Request, start time.Time) error {
+	if err := a.checkAdmin(r); err != nil {
+		return err
+	}
+	apps, err := a.acct.ListApps(r.Context())
+	if err != nil {
+		return err
+	}
+	out := make([]App, len(apps))
+	for i, app := range apps {
+		out[i] = appOf(app)
+	}
+	resp := Response[App]{Action: "get", Path: "/apps", Entities: out, Count: len(out)}
+	resp.Timestamp, resp.Duration = a.millis(start)
+	writeJSON(w, http.StatusOK, resp)
+	return nil
+}
+
+// adminListUsers: GET /admin/v1/apps/{org}/{app}/users?limit=&cursor=.
+func (a *API) adminListUsers(w http.ResponseWriter, r *http.Request, start time.Time) error {
+	app, err := a.adminApp(r)
+	if err != nil {
+		return err
+	}
+	return a.writeUserPage(w, r, start, app.Key)
+}
+
+// adminCreateUsers: POST /admin/v1/apps/{org}/{app}/users, one user or an array, whatever
+// the app's registration mode.
+func (a *API) adminCreateUsers(w http.ResponseWriter, r *http.Request, start time.Time) error {
+	app, err := a.adminApp(r)
+	if err != nil {
+		return err
+	}
+	reqs, err := parseNewUsers(w, r)
+	if err != nil {
+		return err
+	}
+	users, err := a.acct.CreateUsers(r.Context(), app.Key, reqs)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, respond(a, r, app, "post", "/users", start, usersOf(users)))
+	return nil
+}
+
+// adminDeleteUser: DELETE /admin/v1/apps/{org}/{app}/users/{name}.
+func (a *API) adminDeleteUser(w http.ResponseWriter, r *http.Request, start time.Time) error {
+	app, err := a.adminApp(r)
+	if err != nil {
+		return err
+	}
+	return a.deleteAndReply(w, r, start, app.Key)
+}
+
+// appTokenRequest is the optional body of POST /admin/v1/apps/{org}/{app}/token.
+type appTokenRequest struct {
+	TTL int64 `json:"ttl"` // seconds; 0: 60 days
+}
+
+// adminAppToken: POST /admin/v1/apps/{org}/{app}/token [{ttl}] → a fresh app token.
+func (a *API) adminAppToken(w http.ResponseWriter, r *http.Request, start time.Time) error {
+	app, err := a.adminApp(r)
+	if err != nil {
+		return err
+	}
+	b, err := readBody(w, r)
+	if err != nil {
+		return err
+	}
+	var req appTokenRequest
+	if len(bytes.TrimSpace(b)) > 0 {
+		if err := decodeJSON(b, &req, true); err != nil {
+			return err
+		}
+	}
+	ttl, err := ttlOf(req.TTL)
+	if err != nil {
+		return err
+	}
+	iss, err := a.acct.IssueAppToken(r.Context(), app.Key, ttl)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, tokenResponse(iss))
+	return nil
+}
