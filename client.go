@@ -138,6 +138,7 @@ func (c *Client) LoginWithToken(ctx context.Context, username, token string) err
 	c.stopped = make(chan struct{})
 	stopped := c.stopped
 	c.mu.Unlock()
+	c.setConn(conn) // connected when Login returns, not when the supervisor gets to it
 	c.log.Info("logged in", "user", conn.welcome.Username, "app", conn.welcome.AppKey)
 	go c.supervise(runCtx, conn, stopped)
 	return nil
@@ -339,6 +340,7 @@ func (c *Client) Close() error {
 	for !c.queue.Idle() {
 		time.Sleep(time.Millisecond)
 	}
+	c.opts.HTTPClient.CloseIdleConnections()
 	return c.logCloser.Close()
 }
 

@@ -12,8 +12,8 @@ import (
 )
 
 func TestLoginLogout(t *testing.T) {
+	checkGoroutines(t) // first, so that its check runs after the server's cleanup
 	srv := servertest.Start(t)
-	checkGoroutines(t)
 	logDir := t.TempDir()
 	c, rec := newClient(t, srv, "Alice", func(o *duet.Options) { o.LogDir = logDir })
 	if !c.IsConnected() || c.CurrentUsername() != "alice" {

@@ -17,6 +17,12 @@ type tokenAuth struct{ acct *account.Service }
 func (a tokenAuth) Authenticate(ctx context.Context, token string) (string, string, error) {
 	t, err := a.acct.Authenticate(ctx, token)
 	if err != nil {
+		// The hub treats a bare *protocol.Error as the device's fault and anything else as
+		// the server's; account wraps its coded errors, so unwrap them here.
+		var pe *protocol.Error
+		if errors.As(err, &pe) && pe.Code != protocol.CodeDatabase {
+			return "", "", pe
+		}
 		return "", "", err
 	}
 	if t.Kind != store.TokenUser {
