@@ -29,6 +29,9 @@ type Config struct {
 	// ICEIPFilter, if set, restricts the addresses the server's own media endpoints use
 	// (TURN and the media relay, later issues).
 	ICEIPFilter func(net.IP) bool
+	// DeviceRateLimit is how many messages per second one device connection may send
+	// (default: the hub's, 50/s with bursts); negative turns the limit off (benchmarks).
+	DeviceRateLimit float64
 	// Clock drives every timer; default the wall clock. Tests pass a clock.Fake.
 	Clock clock.Clock
 	// Logger receives the server log; default slog.Default().

@@ -66,7 +66,7 @@ func (s *Server) assemble(ctx context.Context) error {
 	s.accounts = account.New(s.store, cfg.Clock)
 	s.recorder = newCallRecorder(s.store, cfg.Logger)
 	var calls *callflow.Engine
-	s.hub = signal.NewHub(signal.Config{Clock: cfg.Clock, Logger: cfg.Logger, Metrics: s.registry}, tokenAuth{s.accounts}, handlerFunc(func() *callflow.Engine { return calls }))
+	s.hub = signal.NewHub(signal.Config{Clock: cfg.Clock, Logger: cfg.Logger, Metrics: s.registry, RateLimit: cfg.DeviceRateLimit}, tokenAuth{s.accounts}, handlerFunc(func() *callflow.Engine { return calls }))
 	calls = callflow.New(callflow.Config{
 		RingTimeout: cfg.RingTimeout, ReconnectGrace: cfg.ReconnectGrace, Clock: cfg.Clock, Logger: cfg.Logger,
 	}, s.hub, s.hub, userDirectory{s.store}, s.recorder)
