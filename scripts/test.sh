@@ -33,4 +33,12 @@ go test -race -count=1 -timeout 20m ./...
 echo "== fuzz the protocol decoder (15 s)"
 go test -run '^$' -fuzz '^FuzzDecodeEnvelope$' -fuzztime 15s ./protocol
 
+# Suites with their own set-up (a browser, cgo codecs, ...) live in scripts/test.d, one
+# script each, run in name order; each installs what it needs and fails on any error.
+for suite in scripts/test.d/*.sh; do
+  [ -e "$suite" ] || continue
+  echo "== $(basename "$suite")"
+  bash "$suite"
+done
+
 echo "== all checks passed"
