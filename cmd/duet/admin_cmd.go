@@ -18,7 +18,7 @@ import (
 // adminFlags locate the server and its admin token.
 type adminFlags struct {
 	server, token, data string
-	jsonOut            bool
+	jsonOut             bool
 }
 
 func (f *adminFlags) register(cmd *cobra.Command) {

@@ -10,6 +10,14 @@ import (
 )
 
 func main() {
+	if err := rootCommand().Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "duet:", err)
+		os.Exit(exitCode(err))
+	}
+}
+
+// rootCommand builds the whole command tree.
+func rootCommand() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "duet",
 		Short:         "duet: self-hosted 1-on-1 audio and video calls",
@@ -17,10 +25,7 @@ func main() {
 		SilenceErrors: true,
 	}
 	root.AddCommand(serverCommand(), appCommand(), userCommand(), callCommand())
-	if err := root.Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "duet:", err)
-		os.Exit(exitCode(err))
-	}
+	return root
 }
 
 // exitError carries a specific exit status.
