@@ -50,7 +50,6 @@ type conn struct {
 	state        int
 	queue        [][]byte // encoded frames waiting for the writer
 	writing      bool     // a goroutine owns the socket's writes (see writer.go)
-	readerWrites bool     // the reader will write what is queued after its current frame
 	closeStarted bool     // the close handshake has begun
 	aborted      bool     // the socket was cut: no close handshake
 	closeCode    websocket.StatusCode
@@ -97,7 +96,6 @@ func (c *conn) run() {
 			c.touch()
 			if !c.closing.Load() {
 				// After a close has begun, frames are read only to reach the peer's close.
-				c.holdWrites()
 				c.handle(typ, buf.Bytes())
 				c.flushFromReader()
 			}
@@ -153,7 +151,7 @@ func (c *conn) handle(typ websocket.MessageType, frame []byte) {
 			c.closeWith(nil, websocket.StatusPolicyViolation, "rate limit exceeded", dropPolicy)
 			return
 		}
-		c.send(c.hub.encode(protocol.NewErrorReply(idOf(env), protocol.NewError(protocol.CodeRateLimited, "more than %g messages a second", c.hub.cfg.RateLimit))))
+		c.reply(c.hub.encode(protocol.NewErrorReply(idOf(env), protocol.NewError(protocol.CodeRateLimited, "more than %g messages a second", c.hub.cfg.RateLimit))))
 		return
 	}
 	if err != nil {
@@ -164,7 +162,7 @@ func (c *conn) handle(typ websocket.MessageType, frame []byte) {
 	switch env.Type {
 	case protocol.TypePing:
 		if env.ID != "" {
-			c.send(c.hub.encode(protocol.NewReply(env.ID, protocol.Pong{ServerTime: c.hub.clock.Now().UnixMilli()})))
+			c.reply(c.hub.encode(protocol.NewReply(env.ID, protocol.Pong{ServerTime: c.hub.clock.Now().UnixMilli()})))
 		}
 	case protocol.TypeHello:
 		c.badFrame(env.ID, protocol.NewError(protocol.CodeBadMessage, "hello was already received"))
@@ -176,7 +174,7 @@ func (c *conn) handle(typ websocket.MessageType, frame []byte) {
 				c.hub.log.Error("signal: cannot encode a reply", "type", reply.Type, "err", err)
 				return
 			}
-			c.send(b)
+			c.reply(b)
 		}
 	}
 }
@@ -196,7 +194,7 @@ func (c *conn) badFrame(id string, err error) {
 		c.closeWith(nil, websocket.StatusPolicyViolation, "too many bad frames", dropPolicy)
 		return
 	}
-	c.send(c.hub.encode(protocol.NewErrorReply(id, err)))
+	c.reply(c.hub.encode(protocol.NewErrorReply(id, err)))
 }
 
 // callHandler calls f, a Handler method, and reports whether it returned. A panic is logged
@@ -245,16 +243,16 @@ func (c *conn) send(b []byte) bool {
 // closeWith queues final (if not nil) and then a close with code and reason: the writer
 // sends them and performs the close handshake, the reader drops whatever else arrives and
 // ends when the socket does. The socket is cut if the handshake takes longer than
-// CloseTimeout. Only the first close counts.
-func (c *conn) closeWith(final []byte, code websocket.StatusCode, reason, drop string) {
+// CloseTimeout. Only the first close counts: closeWith reports whether this was it.
+func (c *conn) closeWith(final []byte, code websocket.StatusCode, reason, drop string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.closeWithLocked(final, code, reason, drop)
+	return c.closeWithLocked(final, code, reason, drop)
 }
 
-func (c *conn) closeWithLocked(final []byte, code websocket.StatusCode, reason, drop string) {
+func (c *conn) closeWithLocked(final []byte, code websocket.StatusCode, reason, drop string) bool {
 	if c.state != stateOpen {
-		return
+		return false
 	}
 	c.state = stateClosing
 	c.closing.Store(true)
@@ -267,6 +265,7 @@ func (c *conn) closeWithLocked(final []byte, code websocket.StatusCode, reason, 
 	}
 	c.armLocked(c.hub.cfg.CloseTimeout)
 	c.startWriterLocked()
+	return true
 }
 
 // abort cuts the socket at once, without a close frame: the reader and any writer fail and

@@ -1,7 +1,10 @@
 package signal
 
 import (
+	"bufio"
 	"context"
+	"io"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -151,4 +154,71 @@ func TestHandlerPanic(t *testing.T) {
 	if r := c2.request(protocol.TypePing, nil); r.Error != nil {
 		t.Fatal(r.Error)
 	}
+}
+
+// A client may send its hello right behind the upgrade request, in the same segment.
+func TestPipelinedHello(t *testing.T) {
+	e := newTestEnv(t, Config{})
+	addr := strings.TrimPrefix(e.url, "ws://")
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(wait))
+	hello := helloFrame("alice", "d1")
+	ping := []byte(`{"type":"ping","id":"p1"}`)
+	req := "GET / HTTP/1.1\r\nHost: " + addr + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+	// Upgrade, hello and a ping in one write.
+	if _, err := nc.Write(append(append([]byte(req), clientFrame(hello)...), clientFrame(ping)...)); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(nc)
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		if line == "\r\n" {
+			break
+		}
+	}
+	for _, want := range []string{`"appKey"`, `"p1"`} {
+		if got := serverFrame(t, br); !strings.Contains(got, want) {
+			t.Fatalf("got %s, want %s in it", got, want)
+		}
+	}
+	// And the connection is not stuck: a later ping is answered too.
+	nc.Write(clientFrame([]byte(`{"type":"ping","id":"p2"}`)))
+	if got := serverFrame(t, br); !strings.Contains(got, `"p2"`) {
+		t.Fatalf("got %s", got)
+	}
+}
+
+// clientFrame makes a masked text frame (mask key zero) of a payload under 64 KiB.
+func clientFrame(p []byte) []byte {
+	f := []byte{0x81, 0x80 | 126, byte(len(p) >> 8), byte(len(p)), 0, 0, 0, 0}
+	return append(f, p...)
+}
+
+// serverFrame reads one unmasked frame of under 64 KiB.
+func serverFrame(t *testing.T, br *bufio.Reader) string {
+	t.Helper()
+	var h [4]byte
+	if _, err := io.ReadFull(br, h[:2]); err != nil {
+		t.Fatal(err)
+	}
+	n := int(h[1] & 0x7f)
+	if n == 126 {
+		if _, err := io.ReadFull(br, h[2:4]); err != nil {
+			t.Fatal(err)
+		}
+		n = int(h[2])<<8 | int(h[3])
+	}
+	p := make([]byte, n)
+	if _, err := io.ReadFull(br, p); err != nil {
+		t.Fatal(err)
+	}
+	return string(p)
 }

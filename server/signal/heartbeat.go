@@ -36,8 +36,9 @@ func (c *conn) onTimer(gen uint32) {
 		c.abortLocked("close handshake timed out")
 	case c.state != stateOpen:
 	case c.timeout == 0:
-		c.hub.m.loginFailures.Inc()
-		c.closeWithLocked(nil, CloseTimeout, "hello timeout", dropHello)
+		if c.closeWithLocked(nil, CloseTimeout, "hello timeout", dropHello) {
+			c.hub.m.loginFailures.Inc()
+		}
 	default:
 		idle := c.hub.clock.Now().UnixNano() - c.lastSeen.Load()
 		if idle >= c.timeout {

@@ -1,6 +1,7 @@
 package signal
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -62,4 +63,25 @@ func TestHeartbeatKeptAlive(t *testing.T) {
 	e.clock.Advance(75 * time.Second)
 	c.expectClose(CloseTimeout, "heartbeat timeout")
 	e.h.waitOffline(t)
+}
+
+// WebSocket-level pings count as signs of life too.
+func TestHeartbeatControlFrames(t *testing.T) {
+	e := newTestEnv(t, Config{})
+	c, _ := e.login(t, "alice", "d1")
+	e.h.waitOnline(t)
+	// The library answers pings from its reader: read in the background.
+	go c.ws.CloseRead(context.Background())
+	for range 5 {
+		e.clock.Advance(60 * time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		err := c.ws.Ping(ctx)
+		cancel()
+		if err != nil {
+			t.Fatalf("ping: %v", err)
+		}
+	}
+	if len(e.hub.OnlineDevices(testApp, "alice")) != 1 {
+		t.Fatal("dropped while sending WebSocket pings")
+	}
 }

@@ -95,7 +95,8 @@ var errEmptyIdentity = errors.New("the Authenticator returned an empty app or us
 
 // refuse answers a failed hello with err and closes the connection.
 func (c *conn) refuse(id string, err error) {
-	c.hub.m.loginFailures.Inc()
-	c.hub.log.Debug("signal: hello refused", "remote", c.nc.RemoteAddr(), "err", err)
-	c.closeWith(c.hub.encode(protocol.NewErrorReply(id, err)), closeCodeFor(err), closeReason(err), dropHello)
+	if c.closeWith(c.hub.encode(protocol.NewErrorReply(id, err)), closeCodeFor(err), closeReason(err), dropHello) {
+		c.hub.m.loginFailures.Inc()
+		c.hub.log.Debug("signal: hello refused", "remote", c.nc.RemoteAddr(), "err", err)
+	}
 }

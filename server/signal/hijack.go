@@ -23,8 +23,6 @@ type hijackWriter struct {
 	http.ResponseWriter
 	nc net.Conn
 	br *bufio.Reader
-	// pipelined: the client sent bytes right behind its upgrade request.
-	pipelined bool
 }
 
 // Hijack hijacks the underlying connection and replaces net/http's buffers with small ones.
@@ -37,8 +35,8 @@ func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if n := brw.Reader.Buffered(); n > 0 {
 		// Bytes the client sent right behind its upgrade request. They must sit in the new
 		// reader's buffer: the WebSocket library keeps the buffered bytes and re-reads the rest
-		// from nc.
-		w.pipelined = true
+		// from nc. (It keeps them in a reader of its own until the first read moves them all
+		// back into the buffer, which is why the hello is read without waitIdle.)
 		b, _ := brw.Reader.Peek(n)
 		br = bufio.NewReaderSize(io.MultiReader(bytes.NewReader(bytes.Clone(b)), nc), max(n, readBufferSize))
 		if _, err := br.Peek(n); err != nil {

@@ -132,12 +132,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ws.SetReadLimit(protocol.MaxFrameBytes)
-	c.ws, c.nc, c.br = ws, hw.nc, hw.br
-	if !hw.pipelined {
-		// With pipelined bytes the library holds some outside the reader's buffer, where
-		// waitReadable cannot see them: such a connection reads without waiting first.
-		c.rc = rawConn(hw.nc)
-	}
+	c.ws, c.nc, c.br, c.rc = ws, hw.nc, hw.br, rawConn(hw.nc)
 
 	h.mu.Lock()
 	if h.closed {
@@ -257,50 +252,59 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 }
 
 // register makes c the connection of dev and queues welcome to it, in one step under the hub
-// lock so that nothing sent to dev can precede welcome. A connection already holding dev is
-// kicked (LoginOtherDevice) and replaced. register reports false when c or the hub is closing.
+// lock so that nothing sent to dev can precede welcome; the reader writes it. A connection
+// already holding dev is kicked (LoginOtherDevice) and replaced. register reports false when
+// c or the hub is closing.
 func (h *Hub) register(c *conn, dev route.Online, welcome []byte, timeout int64) bool {
-	k := userKey{dev.App, dev.User}
 	for {
-		h.mu.Lock()
-		if ch, ok := h.leaving[dev.Device]; ok {
-			// The device's previous connection is going offline: let the handler hear that
-			// before it hears this one come online.
-			h.mu.Unlock()
-			if h.testHookLeaving != nil {
-				h.testHookLeaving(dev.Device)
-			}
-			<-ch
-			continue
+		ok, leaving := h.tryRegister(c, dev, welcome, timeout)
+		if leaving == nil {
+			return ok
 		}
-		if h.closed {
-			h.mu.Unlock()
-			return false
+		// The device's previous connection is going offline: let the handler hear that before
+		// it hears this one come online.
+		if h.testHookLeaving != nil {
+			h.testHookLeaving(dev.Device)
 		}
-		c.mu.Lock()
-		if c.state != stateOpen {
-			c.mu.Unlock()
-			h.mu.Unlock()
-			return false
-		}
-		c.dev, c.caps, c.timeout = dev.Device, dev.Capabilities, timeout
-		c.enqueueLocked(welcome)
-		c.mu.Unlock()
-
-		list := h.users[k]
-		if i := slices.IndexFunc(list, func(o *conn) bool { return o.dev.ID == dev.ID }); i >= 0 {
-			old := list[i]
-			old.registered = false
-			list = slices.Delete(list, i, i+1)
-			h.online--
-			old.closeWith(kickedOtherDevice, CloseKicked, "logged in on another connection", dropReplaced)
-		}
-		c.registered = true
-		h.users[k] = append(list, c)
-		h.online++
-		h.mu.Unlock()
-		return true
+		<-leaving
 	}
+}
+
+// tryRegister is one attempt of register. It returns the channel to wait on when the device
+// is still leaving.
+func (h *Hub) tryRegister(c *conn, dev route.Online, welcome []byte, timeout int64) (bool, chan struct{}) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if ch, ok := h.leaving[dev.Device]; ok {
+		return false, ch
+	}
+	if h.closed {
+		return false, nil
+	}
+	c.mu.Lock()
+	ok := c.state == stateOpen
+	if ok {
+		c.dev, c.caps, c.timeout = dev.Device, dev.Capabilities, timeout
+		ok = c.queueLocked(welcome)
+	}
+	c.mu.Unlock()
+	if !ok {
+		return false, nil
+	}
+
+	k := userKey{dev.App, dev.User}
+	list := h.users[k]
+	if i := slices.IndexFunc(list, func(o *conn) bool { return o.dev.ID == dev.ID }); i >= 0 {
+		old := list[i]
+		old.registered = false
+		list = slices.Delete(list, i, i+1)
+		h.online--
+		old.closeWith(kickedOtherDevice, CloseKicked, "logged in on another connection", dropReplaced)
+	}
+	c.registered = true
+	h.users[k] = append(list, c)
+	h.online++
+	return true, nil
 }
 
 // unregister forgets c. When c was the registered connection of its device it reports true

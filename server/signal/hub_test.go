@@ -3,6 +3,7 @@ package signal
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"strings"
 	"sync"
@@ -333,4 +334,17 @@ func value(m *dto.Metric) float64 {
 		return m.Counter.GetValue()
 	}
 	return 0
+}
+
+func TestNilHandler(t *testing.T) {
+	hub := NewHub(Config{Logger: quietLogger()}, testAuth{}, nil)
+	srv := httptest.NewServer(hub)
+	defer srv.Close()
+	defer hub.Shutdown(context.Background())
+	e := &testEnv{hub: hub, url: "ws" + strings.TrimPrefix(srv.URL, "http")}
+	c, _ := e.login(t, "alice", "d1")
+	if r := c.request("call.invite", nil); r.Error == nil || r.Error.Code != protocol.CodeUnknownMessage {
+		t.Fatalf("got %+v", r)
+	}
+	c.ws.Close(websocket.StatusNormalClosure, "")
 }

@@ -8,14 +8,24 @@ import (
 )
 
 // Writes. At any moment at most one goroutine writes to the socket: the one that set
-// c.writing. That is the reader when it writes what handling a frame queued (a reply, the
-// welcome), so that a request and its reply need no other goroutine; otherwise a writer
-// goroutine, started when something is queued and ended when the queue is empty, so that an
-// idle connection costs no goroutine for writing.
+// c.writing. What other goroutines send (Hub.Send) is written by a writer goroutine, started
+// when something is queued and ended when the queue is empty, so that an idle connection
+// costs no goroutine for writing. What the reader queues itself while handling a frame (the
+// welcome, replies, errors) it writes itself once the frame is handled, unless a writer is
+// running then: a request and its reply need no other goroutine.
 
-// enqueueLocked queues an encoded frame for the writer, starting one if none runs. A full
-// queue means the device does not drain its socket: it is cut rather than waited for.
+// enqueueLocked queues an encoded frame and starts a writer unless one runs.
 func (c *conn) enqueueLocked(b []byte) bool {
+	if !c.queueLocked(b) {
+		return false
+	}
+	c.startWriterLocked()
+	return true
+}
+
+// queueLocked queues an encoded frame. A full queue means the device does not drain its
+// socket: it is cut rather than waited for.
+func (c *conn) queueLocked(b []byte) bool {
 	if c.state != stateOpen {
 		return false
 	}
@@ -27,14 +37,12 @@ func (c *conn) enqueueLocked(b []byte) bool {
 		return false
 	}
 	c.queue = append(c.queue, b)
-	c.startWriterLocked()
 	return true
 }
 
-// startWriterLocked starts a writer goroutine unless one writes already, or the reader
-// will write what is queued once it has handled its frame.
+// startWriterLocked starts a writer goroutine unless a goroutine writes already.
 func (c *conn) startWriterLocked() {
-	if c.writing || c.aborted || (c.readerWrites && c.state == stateOpen) {
+	if c.writing || c.aborted {
 		return
 	}
 	c.writing = true
@@ -45,25 +53,22 @@ func (c *conn) startWriterLocked() {
 	go c.writeLoop()
 }
 
-// holdWrites makes the reader the writer of whatever is queued until flushFromReader.
-func (c *conn) holdWrites() {
-	c.mu.Lock()
-	c.readerWrites = true
-	c.mu.Unlock()
-}
-
-// flushFromReader writes, on the reader goroutine, what was queued since holdWrites.
-func (c *conn) flushFromReader() {
-	c.mu.Lock()
-	c.readerWrites = false
-	if c.writing || c.aborted || len(c.queue) == 0 {
-		c.mu.Unlock()
+// reply queues, from the reader, a frame that the reader writes in flushFromReader.
+func (c *conn) reply(b []byte) {
+	if b == nil {
 		return
 	}
-	if c.state != stateOpen {
-		// closeWithLocked has started a writer, unless the queue was refilled after; be
-		// sure.
-		c.startWriterLocked()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.queueLocked(b)
+}
+
+// flushFromReader writes, on the reader goroutine, what is queued, unless another goroutine
+// is writing (it will write that too) or the connection is closing (closeWithLocked started
+// a writer for the close).
+func (c *conn) flushFromReader() {
+	c.mu.Lock()
+	if c.writing || c.aborted || c.state != stateOpen || len(c.queue) == 0 {
 		c.mu.Unlock()
 		return
 	}
