@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 	"unicode/utf8"
@@ -336,3 +337,176 @@ func Raw(v any) json.RawMessage { b, _ := json.Marshal(v); return b }
 // NormalizeUsername returns the canonical (lower-case) form of a username: usernames are
 // case-insensitive.
 func NormalizeUsername(s string) string { return strings.ToLower(s) }
+
+// Text messages and push registration. A device sends chat.send; the server stores the
+// message and delivers it as chat.message, in seq order, to every device of the recipient,
+// now or when each connects; a device confirms with chat.ack, and the server resends what a
+// device has not acknowledged when it reconnects.
+const (
+	TypeChatSend    = "chat.send"    // c→s ChatSend; reply ChatSent
+	TypeChatMessage = "chat.message" // s→c ChatMessage: one message, in seq order per device
+	TypeChatAck     = "chat.ack"     // c→s ChatAck: this device holds every message up to a seq
+	TypePushBind    = "push.bind"    // c→s PushBind; reply empty
+	TypePushUnbind  = "push.unbind"  // c→s PushUnbind; reply empty
+)
+
+// Limits of text messages and push registrations.
+const (
+	MaxMessageTextBytes = 4096 // a message's text, UTF-8
+	MaxMessageExtBytes  = 4096 // a message's ext, as encoded JSON
+	MaxMessageIDBytes   = 64
+	MaxPushTokenBytes   = 512
+	MaxPushTopicBytes   = 255
+)
+
+// Push providers a device can bind a token to.
+const (
+	PushAPNs    = "apns"    // Apple Push Notification service
+	PushFCM     = "fcm"     // Firebase Cloud Messaging (HTTP v1)
+	PushWebhook = "webhook" // the app's own push service, reached by a signed HTTP POST
+)
+
+// ChatSend sends a text message to a user. ID, when set, is the sender's own id for the
+// message: sending the same ID again returns the stored message instead of a second copy,
+// so a client may retry after a lost reply.
+type ChatSend struct {
+	ID   string          `json:"id,omitempty"`
+	To   string          `json:"to"`
+	Text string          `json:"text"`
+	Ext  json.RawMessage `json:"ext,omitempty"` // a JSON object, e.g. {"em_apns_ext": {...}}
+}
+
+// Check validates a ChatSend.
+func (c *ChatSend) Check() error {
+	if !ValidUsername(c.To) {
+		return NewError(CodeInvalidUsername, "bad recipient username")
+	}
+	if c.ID != "" && !ValidMessageID(c.ID) {
+		return NewError(CodeBadMessage, "id must be 1-%d bytes of [A-Za-z0-9_.:-]", MaxMessageIDBytes)
+	}
+	if len(c.Text) == 0 || len(c.Text) > MaxMessageTextBytes || !utf8.ValidString(c.Text) {
+		return NewError(CodeBadMessage, "text must be 1-%d bytes of UTF-8", MaxMessageTextBytes)
+	}
+	return checkExt(c.Ext)
+}
+
+// checkExt accepts an absent ext or a JSON object of at most MaxMessageExtBytes. The strict
+// decoder has already made sure it is valid JSON.
+func checkExt(ext json.RawMessage) error {
+	if len(ext) == 0 || string(ext) == "null" {
+		return nil
+	}
+	if len(ext) > MaxMessageExtBytes {
+		return NewError(CodeBadMessage, "ext longer than %d bytes", MaxMessageExtBytes)
+	}
+	if t := bytes.TrimLeft(ext, " \t\r\n"); len(t) == 0 || t[0] != '{' {
+		return NewError(CodeBadMessage, "ext must be a JSON object")
+	}
+	return nil
+}
+
+// ChatSent answers ChatSend.
+type ChatSent struct {
+	ID        string `json:"id"`
+	Timestamp int64  `json:"timestamp"` // unix milliseconds, when the server stored it
+}
+
+// ChatMessage delivers one text message. Seq numbers the recipient's messages (1, 2, ...);
+// a device receives them in seq order and acknowledges with ChatAck.
+type ChatMessage struct {
+	ID        string          `json:"id"`
+	Seq       int64           `json:"seq"`
+	From      string          `json:"from"`
+	To        string          `json:"to"`
+	Text      string          `json:"text"`
+	Ext       json.RawMessage `json:"ext,omitempty"`
+	Timestamp int64           `json:"timestamp"` // unix milliseconds
+}
+
+// ChatAck tells the server that this device holds every message up to seq UpTo.
+type ChatAck struct {
+	UpTo int64 `json:"upTo"`
+}
+
+// Check validates a ChatAck.
+func (c *ChatAck) Check() error {
+	if c.UpTo < 0 {
+		return NewError(CodeBadMessage, "upTo must not be negative")
+	}
+	return nil
+}
+
+// PushBind registers this device's push token. VoIP marks an APNs PushKit token (calls are
+// pushed to it); Topic overrides the app's configured APNs topic (the bundle id).
+type PushBind struct {
+	Provider string `json:"provider"`
+	Token    string `json:"token"`
+	VoIP     bool   `json:"voip,omitempty"`
+	Topic    string `json:"topic,omitempty"`
+}
+
+// Check validates a PushBind.
+func (p *PushBind) Check() error {
+	if !ValidPushProvider(p.Provider) {
+		return NewError(CodeBadMessage, "provider must be apns, fcm or webhook")
+	}
+	if !validPushToken(p.Token) {
+		return NewError(CodeBadMessage, "token must be 1-%d printable ASCII bytes", MaxPushTokenBytes)
+	}
+	if p.Provider != PushAPNs && (p.VoIP || p.Topic != "") {
+		return NewError(CodeBadMessage, "voip and topic are for apns only")
+	}
+	if p.Topic != "" && !validTopic(p.Topic) {
+		return NewError(CodeBadMessage, "topic must be 1-%d bytes of [A-Za-z0-9_.-]", MaxPushTopicBytes)
+	}
+	return nil
+}
+
+// PushUnbind removes this device's push tokens: those of Provider ("" for all providers),
+// only Token when it is set.
+type PushUnbind struct {
+	Provider string `json:"provider,omitempty"`
+	Token    string `json:"token,omitempty"`
+}
+
+// Check validates a PushUnbind.
+func (p *PushUnbind) Check() error {
+	if p.Provider != "" && !ValidPushProvider(p.Provider) {
+		return NewError(CodeBadMessage, "provider must be apns, fcm or webhook")
+	}
+	if p.Token != "" && !validPushToken(p.Token) {
+		return NewError(CodeBadMessage, "token must be 1-%d printable ASCII bytes", MaxPushTokenBytes)
+	}
+	return nil
+}
+
+// ValidPushProvider reports whether s names a push provider.
+func ValidPushProvider(s string) bool { return s == PushAPNs || s == PushFCM || s == PushWebhook }
+
+// ValidMessageID reports whether s is a valid message id: 1-64 bytes of [A-Za-z0-9_.:-].
+func ValidMessageID(s string) bool { return ValidDeviceID(s) }
+
+func validPushToken(s string) bool {
+	if len(s) == 0 || len(s) > MaxPushTokenBytes {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+func validTopic(s string) bool {
+	if len(s) == 0 || len(s) > MaxPushTopicBytes {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
