@@ -28,6 +28,7 @@ func (e *Engine) accept(c *call, id string) {
 	c.answered = id
 	c.acceptedAt = e.now()
 	c.ring.stop()
+	e.emit(c, EventAccepted, func(ev *Event) { ev.Device = id })
 	acc := acceptedMsg(c.id, id)
 	c.missedAccept = !e.send.Send(c.callerDevice(), acc)
 	e.send.Send(c.calleeDevice(id), acc)

@@ -70,6 +70,7 @@ type call struct {
 	ring     timer
 	grace    [2]timer
 	incoming *protocol.Envelope // call.incoming, the same for every callee device; built once
+	events   int                // events emitted so far (Event.Seq)
 }
 
 func (c *call) callerKey() userKey { return userKey{c.app, c.caller} }

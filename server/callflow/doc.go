@@ -86,11 +86,20 @@
 //  15. Ended calls leave memory at once; only a bounded memory of recently ended calls
 //     (at most 2×RingTimeout old and 16384 entries) remains, for rules 6 and 12.
 //
+// # Events
+//
+// Config.OnEvent, when set, observes every call step by step (Event): invited (the call got
+// an id; every call that is recorded has it), offline (pushed to an offline callee, still
+// ringing), ringing (the first callee device rang), connected (the first transport report),
+// accepted, and ended with the call's record. Each step happens at most once per call, and
+// Event.Seq numbers a call's events 1, 2, ... in order. The webhook outbox and the cancel
+// push of a pushed call are built on it.
+//
 // # Concurrency
 //
 // One mutex guards the state. Users.Exists, ICEServers and NewID run before it is taken, the
-// Pusher between two locked sections, the Recorder after it is released. Sender and Directory
-// are called under it (events must leave in the order they are decided), so they must not
-// block or call back into the Engine. A timer callback checks a generation number, since a
+// Pusher between two locked sections, the Recorder after it is released. Sender, Directory
+// and OnEvent are called under it (events must leave in the order they are decided), so they
+// must not block or call back into the Engine. A timer callback checks a generation number, since a
 // timer can fire while it is being stopped.
 package callflow

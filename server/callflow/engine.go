@@ -45,6 +45,10 @@ type Config struct {
 	// Pusher sends an offline push for an invite to a callee without an online device and
 	// reports whether any push went out. May be nil. It is called without the engine's lock.
 	Pusher func(app, callee string, inv protocol.CallIncoming, offlineText string) bool
+	// OnEvent observes every step of every call (see Event). May be nil. It is called under
+	// the engine's lock, in the order the steps happen, so it must not block and must not
+	// call back into the Engine: queue the event and return.
+	OnEvent func(Event)
 	// Clock drives the ring and grace timers. Default clock.Real{}.
 	Clock clock.Clock
 	// Logger receives debug lines on call ends and warnings on lookup failures. Default

@@ -83,6 +83,7 @@ func (e *Engine) startLocked(dev route.Device, rid string, c *call, pushIfOfflin
 		return protocol.NewErrorReply(rid, protocol.NewError(protocol.CodeGeneral, "call id collision")), false
 	}
 	c.invitedAt = e.now()
+	e.emit(c, EventInvited, nil)
 	if e.byUser[c.calleeKey()] != nil {
 		e.replyFirst(dev, rid, &protocol.CallInvited{CallID: c.id, ICEServers: c.callerICE})
 		e.send.Send(dev, endedMsg(c.id, protocol.EndBusy, ""))
@@ -124,6 +125,7 @@ func (e *Engine) afterPushLocked(dev route.Device, rid string, c *call, pushed b
 	}
 	e.replyFirst(dev, rid, &protocol.CallInvited{CallID: c.id, ICEServers: c.callerICE})
 	e.send.Send(dev, protocol.NewMessage(protocol.TypeCallOffline, "", &protocol.CallOffline{CallID: c.id, To: c.callee}))
+	e.emit(c, EventOffline, nil)
 	e.armRing(c)
 	return nil
 }
@@ -171,6 +173,7 @@ func (e *Engine) ring(c *call, id string) {
 	c.legs[i].ringing = true
 	if c.ringingAt.IsZero() {
 		c.ringingAt = e.now()
+		e.emit(c, EventRinging, func(ev *Event) { ev.Device = id })
 	}
 	c.legs[i].missed = !e.send.Send(c.callerDevice(), ringingMsg(c.id, id))
 	if c.away[sideCaller] {

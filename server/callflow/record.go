@@ -31,7 +31,9 @@ func (e *Engine) finish(c *call, reason protocol.EndReason, by string) {
 		app: c.app, caller: c.caller, callee: c.callee, answered: c.answered,
 		reason: reason, by: by, at: now,
 	})
-	e.records = append(e.records, c.recordAt(reason, by, now))
+	rec := c.recordAt(reason, by, now)
+	e.records = append(e.records, rec)
+	e.emit(c, EventEnded, func(ev *Event) { ev.Reason, ev.By, ev.Record = reason, by, &rec })
 	if e.log.Enabled(e.ctx, slog.LevelDebug) {
 		e.log.LogAttrs(e.ctx, slog.LevelDebug, "call ended",
 			slog.String("call", c.id), slog.String("app", c.app),

@@ -92,9 +92,10 @@ func (e *Engine) handleConnect(dev route.Device, env *protocol.Envelope) error {
 	if r := c.role(dev); r != roleCaller && r != roleCallee {
 		return errInvalidID
 	}
+	c.connectType = cn.ConnectType
 	if c.connectedAt.IsZero() {
 		c.connectedAt = e.now()
+		e.emit(c, EventConnected, func(ev *Event) { ev.ConnectType = cn.ConnectType })
 	}
-	c.connectType = cn.ConnectType
 	return nil
 }
