@@ -39,11 +39,12 @@ type Config struct {
 	// SendQueue is how many frames may wait for one device. A device that lets more pile up
 	// is a slow consumer: the hub drops its connection rather than buffer without bound.
 	SendQueue int
-	// RateLimit is how many frames per second one connection may send, sustained, and
-	// RateBurst how many it may send at once (a token bucket). A frame over the limit is
-	// answered with CodeRateLimited; a connection that goes on past RateBurst refused frames
-	// without pausing is closed. A negative RateLimit turns the limit off.
+	// RateLimit is how many frames per second one connection may send, sustained (a token
+	// bucket of RateBurst tokens). A frame over the limit is answered with CodeRateLimited; a
+	// connection that goes on past RateBurst refused frames without pausing long enough to
+	// refill the bucket is closed (1008). A negative RateLimit turns the limit off.
 	RateLimit float64
+	// RateBurst is how many frames a connection may send at once.
 	RateBurst int
 	// MaxBadFrames is how many malformed frames a connection may send; one more closes it.
 	MaxBadFrames int
@@ -66,7 +67,10 @@ type Config struct {
 	// Logger receives connection events (debug) and failures (warn, error). Default
 	// slog.Default().
 	Logger *slog.Logger
-	// Metrics, when set, registers the hub's collectors (see package doc of metrics.go).
+	// Metrics, when set, receives the hub's collectors: duet_connections (gauge),
+	// duet_logins_total, duet_login_failures_total, duet_protocol_errors_total{kind},
+	// duet_messages_total{direction} and duet_disconnects_total{reason}. Collectors already
+	// registered under those names (by another hub) are shared.
 	Metrics prometheus.Registerer
 }
 
