@@ -79,7 +79,9 @@ func (c *conn) authenticate(token string) (app, user string, err error) {
 	}
 	if err != nil {
 		if _, ok := err.(*protocol.Error); !ok {
-			hub.log.Warn("signal: authentication failed", "remote", c.nc.RemoteAddr(), "err", err)
+			if hub.ctx.Err() == nil { // not merely cut short by Shutdown
+				hub.log.Warn("signal: authentication failed", "remote", c.nc.RemoteAddr(), "err", err)
+			}
 			err = protocol.NewError(protocol.CodeServerBusy, "authentication is unavailable; try again later")
 		}
 		return "", "", err
