@@ -7,6 +7,7 @@ import (
 
 	"github.com/duet-rtc/duet"
 	"github.com/duet-rtc/duet/media"
+	"github.com/duet-rtc/duet/server"
 	"github.com/duet-rtc/duet/server/servertest"
 )
 
@@ -24,24 +25,32 @@ func percentiles(b *testing.B, name string, samples []time.Duration) {
 }
 
 // BenchmarkCallSetup measures, per full call between two SDK clients over loopback:
-// invite → CallDidReceive at the callee, and accept → first remote RTP and first complete
-// VP8 keyframe at the caller (the callee pre-connected while ringing). Run with
-// -benchtime=30x; each iteration is one whole call.
+// invite → CallDidReceive at the callee; accept → first remote RTP and first complete VP8
+// keyframe at the caller (the callee's video: the answer's reply is one hop); and accept →
+// first complete keyframe at the callee (the caller's video: call.accepted must reach the
+// caller first). Both sides pre-connected while ringing. Run with -benchtime=30x; each
+// iteration is one whole call. The fresh-pion baseline is BenchmarkFreshSetupFirstFrame in
+// internal/rtc: run both in one command.
 func BenchmarkCallSetup(b *testing.B) {
-	srv := servertest.Start(b)
+	// Back-to-back calls send more than a device's 50 messages/s; lift the limit here.
+	srv := servertest.Start(b, func(c *server.Config) { c.DeviceRateLimit = -1 })
 	alice, recA := newClient(b, srv, "alice")
 	bob, recB := newClient(b, srv, "bob")
-	var counter *media.FrameCounter
+	var atAlice, atBob *media.FrameCounter
+	openIVF := func(*duet.CallSession) (media.Source, error) { return media.OpenIVF(testIVF) }
 	alice.CallManager().SetMediaOptions(duet.MediaOptions{
-		RemoteSinks: func(*duet.CallSession) (media.Sink, media.Sink) { return nil, counter },
+		VideoSource: openIVF,
+		RemoteSinks: func(*duet.CallSession) (media.Sink, media.Sink) { return nil, atAlice },
 	})
 	bob.CallManager().SetMediaOptions(duet.MediaOptions{
-		VideoSource: func(*duet.CallSession) (media.Source, error) { return media.OpenIVF(testIVF) },
+		VideoSource: openIVF,
+		RemoteSinks: func(*duet.CallSession) (media.Sink, media.Sink) { return nil, atBob },
 	})
-	var invite, firstRTP, firstFrame []time.Duration
+	var invite, firstRTP, firstFrame, firstFrameCallee []time.Duration
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		counter = media.NewFrameCounter(media.CodecVP8, nil)
+		atAlice = media.NewFrameCounter(media.CodecVP8, nil)
+		atBob = media.NewFrameCounter(media.CodecVP8, nil)
 		t0 := time.Now()
 		s, err := alice.CallManager().StartCall(ctxT(b), duet.CallTypeVideo, "bob", "")
 		if err != nil {
@@ -55,12 +64,17 @@ func BenchmarkCallSetup(b *testing.B) {
 		if err := bob.CallManager().AnswerIncomingCall(ctxT(b), s.CallID()); err != nil {
 			b.Fatal(err)
 		}
-		st, err := counter.Wait(ctxT(b), func(st media.CounterStats) bool { return st.Keyframes > 0 })
+		keyframe := func(st media.CounterStats) bool { return st.Keyframes > 0 }
+		st, err := atAlice.Wait(ctxT(b), keyframe)
 		if err != nil {
-			b.Fatalf("no keyframe: %v", err)
+			b.Fatalf("no keyframe at the caller: %v", err)
 		}
 		firstRTP = append(firstRTP, st.FirstPacketAt.Sub(tAccept))
 		firstFrame = append(firstFrame, st.FirstKeyframeAt.Sub(tAccept))
+		if st, err = atBob.Wait(ctxT(b), keyframe); err != nil {
+			b.Fatalf("no keyframe at the callee: %v", err)
+		}
+		firstFrameCallee = append(firstFrameCallee, st.FirstKeyframeAt.Sub(tAccept))
 		if err := alice.CallManager().EndCall(ctxT(b), s.CallID(), duet.EndReasonHangup); err != nil {
 			b.Fatal(err)
 		}
@@ -71,4 +85,5 @@ func BenchmarkCallSetup(b *testing.B) {
 	percentiles(b, "invite-receive", invite)
 	percentiles(b, "accept-firstrtp", firstRTP)
 	percentiles(b, "accept-firstframe", firstFrame)
+	percentiles(b, "accept-firstframe-callee", firstFrameCallee)
 }

@@ -419,7 +419,22 @@ func (m *CallManager) newPeer(s *CallSession, device string) (*rtc.Peer, error) 
 	}
 	s.peers[device] = p
 	s.mu.Unlock()
+	// Sinks go on every leg from the start: the peer's first packets can arrive before this
+	// side has processed call.accepted, and a first keyframe sent to no sink is lost.
+	if audio, video := m.remoteSinks(s); audio != nil || video != nil {
+		p.SetSinks(audio, video)
+	}
 	return p, nil
+}
+
+// remoteSinks asks MediaOptions.RemoteSinks once per session and remembers the answer.
+func (m *CallManager) remoteSinks(s *CallSession) (audio, video media.Sink) {
+	s.sinksOnce.Do(func() {
+		if f := m.mediaOptions().RemoteSinks; f != nil {
+			s.audioSink, s.videoSink = f(s)
+		}
+	})
+	return s.audioSink, s.videoSink
 }
 
 func (s *CallSession) markFirstRemote(kind string, at time.Time) {
@@ -515,11 +530,7 @@ func (m *CallManager) startSendingIfReady(s *CallSession) {
 	if !ready {
 		return
 	}
-	mo := m.mediaOptions()
-	if mo.RemoteSinks != nil {
-		p.SetSinks(mo.RemoteSinks(s))
-	}
-	audio, video := m.openSources(s, mo)
+	audio, video := m.openSources(s, m.mediaOptions())
 	if err := p.StartSending(audio, video); err != nil {
 		m.log.Error("cannot start sending", "call", s.callID, "err", err)
 	}

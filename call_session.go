@@ -36,6 +36,9 @@ type CallSession struct {
 	firstRemote   map[string]time.Time // first remote RTP per kind, after accept
 	paused        map[StreamStatus]bool
 	endedCh       chan struct{}
+
+	sinksOnce            sync.Once // RemoteSinks is asked once per session
+	audioSink, videoSink media.Sink
 }
 
 func newCallSession(m *CallManager, callID, local, remote string, t CallType, isCaller bool, ext string) *CallSession {
