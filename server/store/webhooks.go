@@ -69,8 +69,8 @@ type WebhookStore interface {
 	// each the oldest pending delivery of its (endpoint, call): a later event of a call waits
 	// for the earlier ones.
 	DueWebhookDeliveries(ctx context.Context, now time.Time, limit int) ([]WebhookDelivery, error)
-	// NextWebhookDue returns when the earliest pending delivery is due; ok false when none is
-	// pending.
+	// NextWebhookDue returns when the earliest pending delivery that heads its (endpoint,
+	// call) queue is due; ok false when none is pending.
 	NextWebhookDue(ctx context.Context) (at time.Time, ok bool, err error)
 	// MarkWebhookDelivered records a successful delivery.
 	MarkWebhookDelivered(ctx context.Context, id int64, at time.Time) error

@@ -211,8 +211,18 @@ func TestWebhookOutbox(t *testing.T) {
 	if fmt.Sprint(got) != "[e2:c2-1 e1:c1-2]" {
 		t.Fatalf("due after marks = %v", got)
 	}
+	// The earliest head is e2:c2-1 (due now); e2:c1-2 is due too but waits behind e2:c1-1.
 	if next, ok, err := s.NextWebhookDue(ctx); err != nil || !ok || !next.Equal(t0) {
 		t.Fatalf("NextWebhookDue = %v %v %v", next, ok, err)
+	}
+	for _, d := range due {
+		if err := s.MarkWebhookDelivered(ctx, d.ID, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Only e2:c1-1 (retry in a minute) heads a queue now; e2:c1-2 behind it does not count.
+	if next, ok, err := s.NextWebhookDue(ctx); err != nil || !ok || !next.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("NextWebhookDue with a waiting head = %v %v %v", next, ok, err)
 	}
 	dead, err := s.ListWebhookDeliveries(ctx, app.Key, store.DeliveryDead, 10)
 	if err != nil || len(dead) != 1 || dead[0].LastError != "HTTP 500" || dead[0].Attempts != 5 {
@@ -221,7 +231,7 @@ func TestWebhookOutbox(t *testing.T) {
 	if k, err := s.RetryDeadWebhooks(ctx, app.Key, t0); err != nil || k != 1 {
 		t.Fatalf("RetryDeadWebhooks = %d, %v", k, err)
 	}
-	if k, err := s.PruneWebhookDeliveries(ctx, t0.Add(time.Millisecond)); err != nil || k != 1 {
+	if k, err := s.PruneWebhookDeliveries(ctx, t0.Add(time.Millisecond)); err != nil || k != 3 {
 		t.Fatalf("PruneWebhookDeliveries = %d, %v", k, err)
 	}
 	if err := s.DeleteWebhookEndpoint(ctx, app.Key, "e2"); err != nil {

@@ -103,10 +103,13 @@ func (s *Store) DueWebhookDeliveries(ctx context.Context, now time.Time, limit i
 		ORDER BY o.id LIMIT ?`, ms(now), limit)
 }
 
-// NextWebhookDue returns the earliest next_at of the pending deliveries.
+// NextWebhookDue returns the earliest next_at of the pending deliveries that head their
+// (endpoint, call) queue: the others wait for their head, whatever their own next_at.
 func (s *Store) NextWebhookDue(ctx context.Context) (time.Time, bool, error) {
 	var next sql.NullInt64
-	if err := s.r.QueryRowContext(ctx, `SELECT min(next_at) FROM webhook_outbox WHERE state = 0`).Scan(&next); err != nil {
+	if err := s.r.QueryRowContext(ctx, `SELECT min(o.next_at) FROM webhook_outbox o WHERE o.state = 0
+		AND NOT EXISTS (SELECT 1 FROM webhook_outbox p WHERE p.state = 0 AND p.app = o.app
+			AND p.endpoint = o.endpoint AND p.call_id = o.call_id AND p.id < o.id)`).Scan(&next); err != nil {
 		return time.Time{}, false, fmt.Errorf("sqlite: next webhook due: %w", err)
 	}
 	if !next.Valid {
