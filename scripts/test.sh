@@ -31,7 +31,7 @@ echo "== go test -race"
 go test -race -count=1 -timeout 20m ./...
 
 echo "== fuzz the protocol decoder (15 s)"
-go test -run '^$' -fuzz '^FuzzDecodeEnvelope$' -fuzztime 15s ./protocol
+go test -run '^$' -fuzz '^FuzzDecodeEnvelope$' -fuzztime 15s -fuzzminimizetime 2s ./protocol
 
 # Suites with their own set-up (a browser, cgo codecs, ...) live in scripts/test.d, one
 # script each, run in name order; each installs what it needs and fails on any error.
