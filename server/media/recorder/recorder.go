@@ -1,0 +1,515 @@
+// Package recorder writes one party's media of a call to a WebM file as it arrives: Opus
+// audio and VP8 video from RTP, reordered and reassembled into frames by pion's sample
+// builder, timestamped on one timeline, and muxed by ebml-go with a SeekHead and Cues.
+//
+// The file is written incrementally: data reaches the disk every FlushInterval, and the
+// Duration in the header is brought up to date at each flush, so a file cut short by a
+// crash plays up to its last flush and says how long it is. Cues (the seek index) and the
+// exact Duration are written at Close.
+//
+// Timeline: timestamp 0 is the arrival of the stream's first packet (Info.Start, the server's
+// wall clock); each kind is placed by its own first arrival plus its RTP clock from there,
+// re-anchored to arrival if the two drift more than a second apart (a sender whose clock
+// jumped). The first RTP timestamps and the senders' first NTP↔RTP mappings are kept in
+// Info for finer alignment.
+//
+// Threading: WriteRTP and SenderReport may be called from any goroutine and never block on
+// the disk: they queue a copy, and one goroutine per Stream does the work. A full queue
+// drops packets (counted in Info.Dropped) rather than holding up the caller.
+package recorder
+
+import (
+	"encoding/binary"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/at-wat/ebml-go/mkvcore"
+	"github.com/at-wat/ebml-go/webm"
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/rtp/codecs"
+	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
+)
+
+// Options shape a Stream.
+type Options struct {
+	// Audio and Video are the kinds the call carries. A video stream's file starts at the
+	// first VP8 keyframe (its header needs the picture size); audio before it is held, up
+	// to WaitForVideo, after which the file starts without waiting any longer.
+	Audio, Video bool
+	// FlushInterval is how often data reaches the file and the header's Duration is
+	// updated; default 500 ms.
+	FlushInterval time.Duration
+	// WaitForVideo bounds how long a video stream's file waits for the first keyframe;
+	// default 3 s.
+	WaitForVideo time.Duration
+	// QueueSize is how many packets may wait for the writer; default 4096.
+	QueueSize int
+	// Logger receives warnings; nil discards them.
+	Logger *slog.Logger
+}
+
+// Info describes a finished (or running) recording.
+type Info struct {
+	Path string
+	// Start is the server time of timestamp 0: when the stream's first packet arrived.
+	Start time.Time
+	// Duration is the last frame's timestamp.
+	Duration time.Duration
+	// Size is the file's size in bytes.
+	Size int64
+	// Audio and Video report which tracks the file has.
+	Audio, Video bool
+	// Width and Height are the picture size of the first keyframe.
+	Width, Height int
+	// AudioFrames and VideoFrames count the frames written.
+	AudioFrames, VideoFrames int
+	// Dropped counts packets lost to a full queue.
+	Dropped int
+	// FirstRTP is the first RTP timestamp per kind (audio, video); FirstAt when it arrived.
+	FirstRTP [2]uint32
+	FirstAt  [2]time.Time
+	// SenderNTP and SenderRTP are the first sender report's mapping per kind (0: none came).
+	SenderNTP [2]uint64
+	SenderRTP [2]uint32
+}
+
+const (
+	kindAudio = 0
+	kindVideo = 1
+)
+
+var clockRates = [2]float64{48000, 90000}
+
+// Stream records one party.
+type Stream struct {
+	path string
+	opts Options
+	log  *slog.Logger
+
+	queue chan item
+	stop  chan struct{}
+	done  chan struct{}
+
+	mu      sync.Mutex
+	dropped int
+	closed  bool
+	info    Info // owned by the goroutine until done
+	err     error
+}
+
+type item struct {
+	kind int
+	pkt  *rtp.Packet
+	sr   *rtcp.SenderReport
+	at   time.Time
+}
+
+// New starts recording to path (created when the first frame is ready; it must not exist).
+func New(path string, opts Options) *Stream {
+	if opts.FlushInterval <= 0 {
+		opts.FlushInterval = 500 * time.Millisecond
+	}
+	if opts.WaitForVideo <= 0 {
+		opts.WaitForVideo = 3 * time.Second
+	}
+	if opts.QueueSize <= 0 {
+		opts.QueueSize = 4096
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Stream{
+		path: path, opts: opts, log: log,
+		queue: make(chan item, opts.QueueSize), stop: make(chan struct{}), done: make(chan struct{}),
+	}
+	s.info.Path = path
+	go s.run()
+	return s
+}
+
+// WriteRTP queues a copy of pkt, of video (true) or audio, that arrived at at.
+func (s *Stream) WriteRTP(video bool, pkt *rtp.Packet, at time.Time) {
+	k := kindAudio
+	if video {
+		k = kindVideo
+	}
+	if len(pkt.Payload) == 0 || (k == kindVideo && !s.opts.Video) || (k == kindAudio && !s.opts.Audio) {
+		return
+	}
+	cp := &rtp.Packet{Header: pkt.Header, Payload: append([]byte(nil), pkt.Payload...)}
+	cp.Header.Extensions = nil
+	cp.Header.Extension = false
+	cp.Header.CSRC = nil
+	s.enqueue(item{kind: k, pkt: cp, at: at})
+}
+
+// SenderReport queues a sender report about video (true) or audio.
+func (s *Stream) SenderReport(video bool, sr *rtcp.SenderReport, at time.Time) {
+	k := kindAudio
+	if video {
+		k = kindVideo
+	}
+	cp := *sr
+	cp.Reports, cp.ProfileExtensions = nil, nil
+	s.enqueue(item{kind: k, sr: &cp, at: at})
+}
+
+func (s *Stream) enqueue(it item) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	select {
+	case s.queue <- it:
+	default:
+		s.dropped++
+	}
+}
+
+// Close writes what is queued, finishes the file (Cues, Duration) and returns its Info.
+// The error is errNoMedia-like when nothing was recorded (then there is no file). Close is
+// idempotent.
+func (s *Stream) Close() (Info, error) {
+	s.mu.Lock()
+	if !s.closed {
+		s.closed = true
+		close(s.stop)
+	}
+	s.mu.Unlock()
+	<-s.done
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	info := s.info
+	info.Dropped += s.dropped
+	return info, s.err
+}
+
+// Path is the file the stream writes.
+func (s *Stream) Path() string { return s.path }
+
+// track is the per-kind state of the writer goroutine.
+type track struct {
+	sb        *samplebuilder.SampleBuilder
+	started   bool
+	ts0       uint32 // first RTP timestamp
+	lastTS    uint32 // last sample's RTP timestamp
+	ext       int64  // extended RTP ticks since ts0 of the last sample
+	anchor    time.Duration
+	lastMS    int64
+	lastAt    time.Time // arrival of the latest packet pushed
+	w         webm.BlockWriteCloser
+	keyframed bool // video: a keyframe has been written
+}
+
+// pendingFrame is an audio frame held until the file can start.
+type pendingFrame struct {
+	ms   int64
+	data []byte
+}
+
+func (s *Stream) run() {
+	defer close(s.done)
+	w := &writer{s: s}
+	w.tracks[kindAudio].sb = samplebuilder.New(64, &codecs.OpusPacket{}, 48000)
+	w.tracks[kindVideo].sb = samplebuilder.New(512, &codecs.VP8Packet{}, 90000)
+	tick := time.NewTicker(s.opts.FlushInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case it := <-s.queue:
+			w.handle(it)
+		case <-tick.C:
+			w.flush()
+		case <-s.stop:
+			for {
+				select {
+				case it := <-s.queue:
+					w.handle(it)
+					continue
+				default:
+				}
+				break
+			}
+			w.finish()
+			return
+		}
+	}
+}
+
+// writer is the state of the goroutine that builds the file.
+type writer struct {
+	s       *Stream
+	tracks  [2]track
+	start   time.Time
+	sink    *fileSink
+	pending []pendingFrame
+	failed  bool
+	maxMS   int64
+}
+
+func (w *writer) handle(it item) {
+	if w.failed {
+		return
+	}
+	if it.sr != nil {
+		w.s.mu.Lock()
+		if w.s.info.SenderNTP[it.kind] == 0 {
+			w.s.info.SenderNTP[it.kind] = it.sr.NTPTime
+			w.s.info.SenderRTP[it.kind] = it.sr.RTPTime
+		}
+		w.s.mu.Unlock()
+		return
+	}
+	if w.start.IsZero() {
+		w.start = it.at
+		w.s.mu.Lock()
+		w.s.info.Start = it.at
+		w.s.mu.Unlock()
+	}
+	t := &w.tracks[it.kind]
+	if !t.started {
+		t.started = true
+		t.ts0, t.lastTS = it.pkt.Timestamp, it.pkt.Timestamp
+		t.anchor = it.at.Sub(w.start)
+		w.s.mu.Lock()
+		w.s.info.FirstRTP[it.kind], w.s.info.FirstAt[it.kind] = it.pkt.Timestamp, it.at
+		w.s.mu.Unlock()
+	}
+	t.lastAt = it.at
+	t.sb.Push(it.pkt)
+	for smp := t.sb.Pop(); smp != nil; smp = t.sb.Pop() {
+		w.sample(it.kind, smp.Data, smp.PacketTimestamp)
+	}
+	if w.sink == nil && w.s.opts.Video && !w.start.IsZero() && it.at.Sub(w.start) > w.s.opts.WaitForVideo {
+		w.open(0, 0) // no keyframe in time: start without waiting any longer
+	}
+}
+
+// sample places one reassembled frame on the timeline and writes it (or holds it until the
+// file starts).
+func (w *writer) sample(kind int, data []byte, ts uint32) {
+	if len(data) == 0 {
+		return
+	}
+	t := &w.tracks[kind]
+	t.ext += int64(int32(ts - t.lastTS))
+	t.lastTS = ts
+	rtpMS := float64(t.ext) * 1000 / clockRates[kind]
+	ms := int64(t.anchor.Seconds()*1000 + rtpMS)
+	// A sender whose RTP clock jumped (or stalled) must not drag its track away from the
+	// other: re-anchor on arrival when the two disagree by more than a second.
+	if arr := t.lastAt.Sub(w.start).Milliseconds(); arr-ms > 1000 || ms-arr > 1000 {
+		t.anchor = time.Duration(arr)*time.Millisecond - time.Duration(rtpMS*float64(time.Millisecond))
+		ms = arr
+	}
+	if ms < t.lastMS {
+		ms = t.lastMS
+	}
+	if ms < 0 {
+		ms = 0
+	}
+	t.lastMS = ms
+	key := true
+	if kind == kindVideo {
+		key = len(data) >= 10 && data[0]&0x01 == 0
+		if w.sink == nil {
+			if !key {
+				return
+			}
+			width, height := int(binary.LittleEndian.Uint16(data[6:8])&0x3fff), int(binary.LittleEndian.Uint16(data[8:10])&0x3fff)
+			if !w.open(width, height) {
+				return
+			}
+		}
+		if !t.keyframed {
+			if !key {
+				return // undecodable until the first keyframe
+			}
+			t.keyframed = true
+		}
+	}
+	if w.sink == nil {
+		if kind == kindAudio && !w.s.opts.Video {
+			if !w.open(0, 0) {
+				return
+			}
+		} else {
+			if len(w.pending) < 1000 {
+				w.pending = append(w.pending, pendingFrame{ms, data})
+			}
+			return
+		}
+	}
+	w.write(kind, key, ms, data)
+}
+
+func (w *writer) write(kind int, key bool, ms int64, data []byte) {
+	t := &w.tracks[kind]
+	if t.w == nil {
+		return
+	}
+	if _, err := t.w.Write(key, ms, data); err != nil {
+		w.fail(err)
+		return
+	}
+	w.maxMS = max(w.maxMS, ms)
+	w.s.mu.Lock()
+	if kind == kindVideo {
+		w.s.info.VideoFrames++
+	} else {
+		w.s.info.AudioFrames++
+	}
+	w.s.mu.Unlock()
+}
+
+// open creates the file and the WebM writer. width and height are 0 when video did not
+// start in time: the video track is then left out.
+func (w *writer) open(width, height int) bool {
+	if w.sink != nil {
+		return true
+	}
+	if w.failed {
+		return false
+	}
+	sink, err := newFileSink(w.s.path)
+	if err != nil {
+		w.fail(err)
+		return false
+	}
+	var entries []webm.TrackEntry
+	var kinds []int
+	if w.s.opts.Audio {
+		entries = append(entries, webm.TrackEntry{
+			Name: "Audio", TrackNumber: 1, TrackUID: 1, CodecID: "A_OPUS", TrackType: 2,
+			CodecPrivate: opusHead(), SeekPreRoll: 80_000_000,
+			Audio: &webm.Audio{SamplingFrequency: 48000, Channels: 2},
+		})
+		kinds = append(kinds, kindAudio)
+	}
+	if w.s.opts.Video && width > 0 && height > 0 {
+		entries = append(entries, webm.TrackEntry{
+			Name: "Video", TrackNumber: 2, TrackUID: 2, CodecID: "V_VP8", TrackType: 1,
+			Video: &webm.Video{PixelWidth: uint64(width), PixelHeight: uint64(height)},
+		})
+		kinds = append(kinds, kindVideo)
+	}
+	if len(entries) == 0 {
+		sink.Close()
+		w.fail(errNoMedia)
+		return false
+	}
+	main := entries[len(entries)-1].TrackNumber
+	sorter, err := mkvcore.NewMultiTrackBlockSorter(mkvcore.WithMaxDelayedPackets(64), mkvcore.WithSortRule(mkvcore.BlockSorterWriteOutdated))
+	if err != nil {
+		sink.Close()
+		w.fail(err)
+		return false
+	}
+	ws, err := webm.NewSimpleBlockWriter(sink, entries,
+		mkvcore.WithSegmentInfo(&webm.Info{TimecodeScale: 1_000_000, MuxingApp: "duet", WritingApp: "duet recorder"}),
+		mkvcore.WithBlockInterceptor(sorter),
+		mkvcore.WithSeekHead(true),
+		mkvcore.WithCues(64<<10),
+		mkvcore.WithMinMaxClusterDuration(main, 1000, 5000),
+		mkvcore.WithOnFatalHandler(func(err error) { w.s.log.Warn("recorder: webm write failed", "path", w.s.path, "err", err) }),
+		mkvcore.WithOnErrorHandler(func(err error) { w.s.log.Debug("recorder: frame dropped", "path", w.s.path, "err", err) }),
+	)
+	if err != nil {
+		sink.Close()
+		w.fail(err)
+		return false
+	}
+	sink.findDuration()
+	w.sink = sink
+	for i, k := range kinds {
+		w.tracks[k].w = ws[i]
+	}
+	w.s.mu.Lock()
+	w.s.info.Audio = w.s.opts.Audio
+	w.s.info.Video = w.tracks[kindVideo].w != nil
+	w.s.info.Width, w.s.info.Height = width, height
+	w.s.mu.Unlock()
+	pending := w.pending
+	w.pending = nil
+	for _, f := range pending {
+		w.write(kindAudio, true, f.ms, f.data)
+	}
+	return true
+}
+
+// opusHead is the Opus identification header WebM carries as CodecPrivate: version 1,
+// 2 channels, no pre-skip, 48 kHz, no gain, mapping family 0.
+func opusHead() []byte {
+	b := []byte("OpusHead\x01\x02\x00\x00\x80\xbb\x00\x00\x00\x00\x00")
+	return b
+}
+
+func (w *writer) flush() {
+	if w.sink == nil {
+		return
+	}
+	if err := w.sink.PatchDuration(float64(w.maxMS)); err != nil {
+		w.s.log.Warn("recorder: flush failed", "path", w.s.path, "err", err)
+	}
+	w.s.mu.Lock()
+	w.s.info.Duration = time.Duration(w.maxMS) * time.Millisecond
+	w.s.info.Size = w.sink.Size()
+	w.s.mu.Unlock()
+}
+
+func (w *writer) fail(err error) {
+	if w.failed {
+		return
+	}
+	w.failed = true
+	w.s.mu.Lock()
+	if w.s.err == nil {
+		w.s.err = fmt.Errorf("recorder %s: %w", w.s.path, err)
+	}
+	w.s.mu.Unlock()
+}
+
+// finish drains the sample builders, closes the writers (which write the Cues and the final
+// Duration) and records the final size.
+func (w *writer) finish() {
+	for k := range w.tracks {
+		t := &w.tracks[k]
+		if !t.started {
+			continue
+		}
+		t.sb.Flush()
+		for smp := t.sb.Pop(); smp != nil; smp = t.sb.Pop() {
+			w.sample(k, smp.Data, smp.PacketTimestamp)
+		}
+	}
+	if w.sink == nil && len(w.pending) > 0 && !w.failed {
+		w.open(0, 0)
+	}
+	if w.sink == nil {
+		if !w.failed {
+			w.fail(errNoMedia)
+		}
+		return
+	}
+	for k := range w.tracks {
+		if t := &w.tracks[k]; t.w != nil {
+			_ = t.w.Close()
+		}
+	}
+	err := w.sink.Close()
+	w.s.mu.Lock()
+	defer w.s.mu.Unlock()
+	w.s.info.Duration = time.Duration(w.maxMS) * time.Millisecond
+	w.s.info.Size = w.sink.Size()
+	if err != nil && w.s.err == nil {
+		w.s.err = fmt.Errorf("recorder %s: %w", w.s.path, err)
+	}
+}
+
+// ErrNoMedia is returned by Close when nothing was recorded.
+var ErrNoMedia = errNoMedia

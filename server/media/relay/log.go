@@ -1,0 +1,39 @@
+package relay
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/pion/logging"
+)
+
+// levelTrace is below slog's Debug: pion's trace output is per packet.
+const levelTrace = slog.LevelDebug - 4
+
+// pionLoggerFactory sends pion's logs to a slog.Logger, one "scope" attribute per pion part.
+type pionLoggerFactory struct{ log *slog.Logger }
+
+func (f pionLoggerFactory) NewLogger(scope string) logging.LeveledLogger {
+	return pionLogger{f.log.With("pion", scope)}
+}
+
+type pionLogger struct{ log *slog.Logger }
+
+func (l pionLogger) logf(level slog.Level, format string, args ...any) {
+	// Format only what a handler will keep: pion logs on hot paths.
+	if l.log.Enabled(context.Background(), level) {
+		l.log.Log(context.Background(), level, fmt.Sprintf(format, args...))
+	}
+}
+
+func (l pionLogger) Trace(msg string)                  { l.logf(levelTrace, "%s", msg) }
+func (l pionLogger) Tracef(format string, args ...any) { l.logf(levelTrace, format, args...) }
+func (l pionLogger) Debug(msg string)                  { l.logf(slog.LevelDebug, "%s", msg) }
+func (l pionLogger) Debugf(format string, args ...any) { l.logf(slog.LevelDebug, format, args...) }
+func (l pionLogger) Info(msg string)                   { l.logf(slog.LevelInfo, "%s", msg) }
+func (l pionLogger) Infof(format string, args ...any)  { l.logf(slog.LevelInfo, format, args...) }
+func (l pionLogger) Warn(msg string)                   { l.logf(slog.LevelWarn, "%s", msg) }
+func (l pionLogger) Warnf(format string, args ...any)  { l.logf(slog.LevelWarn, format, args...) }
+func (l pionLogger) Error(msg string)                  { l.logf(slog.LevelError, "%s", msg) }
+func (l pionLogger) Errorf(format string, args ...any) { l.logf(slog.LevelError, format, args...) }
