@@ -76,7 +76,7 @@ type Relay struct {
 // counters are the relay's totals, updated atomically on the packet path.
 type counters struct {
 	packetsIn, packetsOut, bytesIn, dropped, writeErrors, keyframeRequests atomic.Uint64
-	legs, calls                                                           atomic.Int64
+	legs, calls                                                            atomic.Int64
 }
 
 // Stats is a snapshot of the relay's counters.
