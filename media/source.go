@@ -5,8 +5,12 @@
 // peer connection packetises them and paces them onto the network. Sinks receive the remote
 // party's RTP packets: to a file (CreateOgg, CreateIVF) or to a FrameCounter in tests.
 //
-// The package works without cgo. Encoding VP8 from raw pictures needs libvpx and lives
-// elsewhere behind a build tag; here video comes from IVF files.
+// Some sources encode live: Tone and PCMInput (Opus, pure Go), and TestPattern and
+// VideoInput (VP8 through libvpx). They implement BitrateTarget, and the video ones
+// VideoEncoder, so that the SDK can apply a call's options to them.
+//
+// The package works without cgo. The VP8 sources need the vpx build tag (and libvpx-dev);
+// without it their constructors return ErrNoVPX and video comes from IVF files only.
 package media
 
 import (
@@ -26,7 +30,9 @@ var ErrClosed = errors.New("media: closed")
 // Sample is one encoded frame: an Opus packet or a whole VP8 frame.
 type Sample struct {
 	// Data is the encoded frame. It belongs to the source and must not be modified; it stays
-	// valid after the next call to Next.
+	// valid after the next call to Next. A live source with nothing to send returns a Sample
+	// without Data: the sender sends nothing, waits at most Duration (or for Live.Ready),
+	// and asks again.
 	Data []byte
 	// Duration is how much media the frame holds; the sender waits this long before the next.
 	Duration time.Duration
@@ -50,6 +56,12 @@ type Source interface {
 	Restart() error
 	// Close releases the source. Next after Close returns ErrClosed.
 	Close() error
+}
+
+// Live is implemented by sources fed from outside (VideoInput): Ready receives a value
+// when a frame is waiting, so that a sender waiting after an empty Sample wakes at once.
+type Live interface {
+	Ready() <-chan struct{}
 }
 
 // fileSource serves frames preloaded from a file, looping. Preloading keeps disk reads out of

@@ -3,6 +3,7 @@ package media
 import (
 	"fmt"
 	"math"
+	"sync/atomic"
 	"time"
 
 	"github.com/thesyncim/gopus"
@@ -23,6 +24,8 @@ type Tone struct {
 	phase      float64
 	pcm        []float32
 	buf        []byte
+	bps        atomic.Int64 // wanted bitrate, set from any goroutine
+	setBPS     int          // the encoder's bitrate, on the sending goroutine
 	closed     bool
 }
 
@@ -39,14 +42,20 @@ func NewTone(freqHz float64, sampleRate int) (*Tone, error) {
 	if err := enc.SetBitrate(toneBitrate); err != nil {
 		return nil, fmt.Errorf("media: opus bitrate: %w", err)
 	}
-	return &Tone{
+	t := &Tone{
 		enc:        enc,
 		freq:       freqHz,
 		sampleRate: sampleRate,
 		pcm:        make([]float32, sampleRate*int(toneFrame)/int(time.Second)),
 		buf:        make([]byte, 4000), // the largest Opus packet, as libopus documents
-	}, nil
+		setBPS:     toneBitrate,
+	}
+	t.bps.Store(toneBitrate)
+	return t, nil
 }
+
+// SetTargetBitrate sets the Opus bitrate (default 32 kbit/s), clamped to 6–510 kbit/s.
+func (t *Tone) SetTargetBitrate(bps int) { t.bps.Store(int64(clampOpusBitrate(bps))) }
 
 // Codec returns CodecOpus.
 func (t *Tone) Codec() string { return CodecOpus }
@@ -55,6 +64,12 @@ func (t *Tone) Codec() string { return CodecOpus }
 func (t *Tone) Next() (Sample, error) {
 	if t.closed {
 		return Sample{}, ErrClosed
+	}
+	if bps := int(t.bps.Load()); bps != t.setBPS {
+		if err := t.enc.SetBitrate(bps); err != nil {
+			return Sample{}, fmt.Errorf("media: opus bitrate %d: %w", bps, err)
+		}
+		t.setBPS = bps
 	}
 	step := 2 * math.Pi * t.freq / float64(t.sampleRate)
 	// The encoder may hold back its first frames to fill its lookahead; a few tries suffice.
