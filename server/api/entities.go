@@ -52,6 +52,8 @@ type Call struct {
 	EndReason    int    `json:"endReason"`
 	EndedBy      string `json:"endedBy"`
 	ConnectType  int    `json:"connectType"`
+	// ServerVideoID names the call's recordings (GET .../recordings?serverVideoId=).
+	ServerVideoID string `json:"serverVideoId,omitempty"`
 }
 
 // Response is the envelope of Easemob-style replies. Fields that do not apply are omitted.
@@ -142,5 +144,5 @@ func callOf(c store.CallRecord) Call {
 		CalleeDevice: c.CalleeDevice, Type: c.Type, Ext: c.Ext, Record: c.Record, MergeStream: c.MergeStream,
 		InvitedAt: msOf(c.InvitedAt), RingingAt: msOf(c.RingingAt), ConnectedAt: msOf(c.ConnectedAt),
 		AcceptedAt: msOf(c.AcceptedAt), EndedAt: msOf(c.EndedAt), EndReason: c.EndReason, EndedBy: c.EndedBy,
-		ConnectType: c.ConnectType}
+		ConnectType: c.ConnectType, ServerVideoID: c.ServerVideoID}
 }

@@ -79,6 +79,8 @@ type CallRecord struct {
 	EndReason    int    // protocol.EndReason
 	EndedBy      string // username, or "" when the server ended it
 	ConnectType  int    // protocol.ConnectType
+	// ServerVideoID names the call's recordings (RecordingStore) when it was recorded.
+	ServerVideoID string
 }
 
 // CallFilter selects call records. Zero fields do not filter.

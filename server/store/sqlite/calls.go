@@ -11,10 +11,10 @@ import (
 
 const callColumns = `app, id, caller, caller_device, callee, callee_device, type, ext, record,
 	merge_stream, invited_at, ringing_at, connected_at, accepted_at, ended_at, end_reason,
-	ended_by, connect_type`
+	ended_by, connect_type, server_video_id`
 
 const upsertCallSQL = `INSERT INTO calls(` + callColumns + `)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 	ON CONFLICT(app, id) DO UPDATE SET
 		caller = excluded.caller, caller_device = excluded.caller_device,
 		callee = excluded.callee, callee_device = excluded.callee_device,
@@ -23,7 +23,7 @@ const upsertCallSQL = `INSERT INTO calls(` + callColumns + `)
 		ringing_at = excluded.ringing_at, connected_at = excluded.connected_at,
 		accepted_at = excluded.accepted_at, ended_at = excluded.ended_at,
 		end_reason = excluded.end_reason, ended_by = excluded.ended_by,
-		connect_type = excluded.connect_type`
+		connect_type = excluded.connect_type, server_video_id = excluded.server_video_id`
 
 // Page sizes of ListCalls.
 const (
@@ -45,7 +45,7 @@ func (s *Store) SaveCalls(ctx context.Context, calls []store.CallRecord) error {
 			if _, err := stmt.ExecContext(ctx, c.App, c.ID, c.Caller, c.CallerDevice, c.Callee,
 				c.CalleeDevice, c.Type, c.Ext, boolInt(c.Record), boolInt(c.MergeStream),
 				ms(c.InvitedAt), ms(c.RingingAt), ms(c.ConnectedAt), ms(c.AcceptedAt), ms(c.EndedAt),
-				c.EndReason, c.EndedBy, c.ConnectType); err != nil {
+				c.EndReason, c.EndedBy, c.ConnectType, c.ServerVideoID); err != nil {
 				return fmt.Errorf("sqlite: save call %q: %w", c.ID, err)
 			}
 		}
@@ -140,7 +140,7 @@ func scanCall(r scanner) (store.CallRecord, error) {
 	var invited, ringing, connected, accepted, ended int64
 	err := r.Scan(&c.App, &c.ID, &c.Caller, &c.CallerDevice, &c.Callee, &c.CalleeDevice, &c.Type,
 		&c.Ext, &record, &merge, &invited, &ringing, &connected, &accepted, &ended, &c.EndReason,
-		&c.EndedBy, &c.ConnectType)
+		&c.EndedBy, &c.ConnectType, &c.ServerVideoID)
 	c.Record, c.MergeStream = record != 0, merge != 0
 	c.InvitedAt, c.RingingAt, c.ConnectedAt = fromMS(invited), fromMS(ringing), fromMS(connected)
 	c.AcceptedAt, c.EndedAt = fromMS(accepted), fromMS(ended)
