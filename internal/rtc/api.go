@@ -88,6 +88,10 @@ func newAPI(cfg Config) (*webrtc.API, error) {
 		se.SetIncludeLoopbackCandidate(true)
 		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	}
+	if cfg.Net != nil {
+		se.SetNet(cfg.Net)
+		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	}
 	if cfg.RelayOnly {
 		// Only relay pairs exist, so waiting for a better kind of pair is pure delay.
 		se.SetRelayAcceptanceMinWait(0)

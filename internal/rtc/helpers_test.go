@@ -42,7 +42,7 @@ func newSide(t testing.TB, cfg Config) *side {
 		audio:     media.NewFrameCounter(media.CodecOpus, nil),
 		video:     media.NewFrameCounter(media.CodecVP8, nil),
 	}
-	cfg.LoopbackOnly = true
+	cfg.LoopbackOnly = cfg.Net == nil
 	p, err := NewPeer(cfg, Events{
 		OnLocalCandidate: func(c protocol.ICECandidate) {
 			if o := s.other.Load(); o != nil {

@@ -23,9 +23,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/duet-rtc/duet/internal/quality"
 	"github.com/duet-rtc/duet/media"
 	"github.com/duet-rtc/duet/protocol"
 	"github.com/pion/rtcp"
+	"github.com/pion/transport/v5"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -46,6 +48,11 @@ type Config struct {
 	IPFilter func(net.IP) bool
 	// RelayOnly uses TURN relay candidates only (ICE transport policy "relay").
 	RelayOnly bool
+	// Net, if set, replaces the operating system's network: tests pass pion's vnet to put
+	// loss, delay and blackouts between two peers. ICE then uses UDP4 on it only.
+	Net transport.Net
+	// Bandwidth is what this side allows its encoders and asks of the peer.
+	Bandwidth Bandwidth
 	// Audio and Video choose the tracks: a voice call has audio only. At least one is needed.
 	Audio, Video bool
 	// Logger receives the Peer's and pion's logs; nil discards them.
@@ -84,6 +91,18 @@ type Peer struct {
 	audioSink, videoSink atomic.Pointer[sinkRef]
 	remoteVideoSSRC      atomic.Uint32 // 0 until the remote video track arrives
 	sent, recv           [2]rtpCounter // by kindIndex
+	link                 [2]linkStats  // by kindIndex
+	rtt                  atomic.Int64  // nanoseconds; 0 unknown
+	lastRecv             atomic.Int64  // unix nanoseconds of the last RTP or RTCP in
+	remoteW, remoteH     atomic.Int32  // last received keyframe's size
+
+	bw       Bandwidth
+	rateMu   sync.Mutex
+	rate     *quality.RateController // nil without video
+	audioCap int                     // the peer's audio limit in bits per second; 0 none
+
+	grab grabber // remote keyframes for snapshots
+	stop chan struct{}
 
 	sigMu     sync.Mutex // serialises descriptions and candidates
 	remoteSet bool
@@ -128,7 +147,13 @@ func NewPeer(cfg Config, ev Events) (*Peer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rtc: new peer connection: %w", err)
 	}
-	p := &Peer{pc: pc, log: cfg.logger(), events: ev, closeDone: make(chan struct{})}
+	p := &Peer{pc: pc, log: cfg.logger(), events: ev, closeDone: make(chan struct{}), bw: cfg.Bandwidth, stop: make(chan struct{})}
+	for i := range p.link {
+		p.link[i].remoteLoss.Store(-1)
+	}
+	if cfg.Video {
+		p.rate = quality.NewRateController(cfg.Bandwidth.MinVideoKbps*1000, cfg.Bandwidth.MaxVideoKbps*1000, cfg.Bandwidth.startVideo())
+	}
 
 	if cfg.Audio {
 		if p.audio, err = p.addTrack(kindAudio, webrtc.MimeTypeOpus, 48000, 2); err != nil {
@@ -148,6 +173,16 @@ func NewPeer(cfg Config, ev Events) (*Peer, error) {
 	for _, pu := range []*pump{p.audio, p.video} {
 		if pu != nil {
 			go pu.run()
+		}
+	}
+	if p.audio != nil {
+		p.audio.setBitrate(p.bw.audio(0))
+	}
+	if p.video != nil {
+		p.video.setBitrate(p.rate.Target())
+		if p.bw.MaxVideoKbps > 0 {
+			p.wg.Add(1)
+			go p.sendREMB()
 		}
 	}
 	return p, nil
@@ -170,6 +205,10 @@ func (p *Peer) addTrack(kind, mime string, clockRate uint32, channels uint16) (*
 	}
 	pu := newPump(kind, track, clockRate, &p.sent[kindIndex(kind)], p.log)
 	sender := tr.Sender()
+	var ssrc uint32
+	if enc := sender.GetParameters().Encodings; len(enc) > 0 {
+		ssrc = uint32(enc[0].SSRC)
+	}
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
@@ -183,15 +222,8 @@ func (p *Peer) addTrack(kind, mime string, clockRate uint32, channels uint16) (*
 				continue
 			}
 			bad = 0
-			if kind != kindVideo {
-				continue
-			}
-			for _, pkt := range pkts {
-				switch pkt.(type) {
-				case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-					pu.requestKeyframe()
-				}
-			}
+			p.touch()
+			p.senderRTCP(kind, ssrc, pu, pkts)
 		}
 	}()
 	return pu, nil
@@ -212,7 +244,8 @@ func (p *Peer) CreateOffer() (protocol.SessionDescription, error) {
 	if err := p.pc.SetLocalDescription(offer); err != nil {
 		return protocol.SessionDescription{}, fmt.Errorf("rtc: set offer: %w", err)
 	}
-	return protocol.SessionDescription{Type: offer.Type.String(), SDP: offer.SDP}, nil
+	// The limits go into the copy the peer gets; our own description stays pion's.
+	return protocol.SessionDescription{Type: offer.Type.String(), SDP: withBandwidth(offer.SDP, p.bw)}, nil
 }
 
 // HandleDescription applies the remote side's description. For an offer it creates, sets
@@ -243,6 +276,7 @@ func (p *Peer) HandleDescription(d protocol.SessionDescription) (*protocol.Sessi
 	}
 	p.remoteSet = true
 	p.flushCandidates()
+	p.applyRemoteBandwidth(d.SDP)
 	if typ == webrtc.SDPTypeAnswer {
 		return nil, nil
 	}
@@ -257,7 +291,7 @@ func (p *Peer) HandleDescription(d protocol.SessionDescription) (*protocol.Sessi
 	if err != nil {
 		return nil, err
 	}
-	return &protocol.SessionDescription{Type: answer.Type.String(), SDP: answer.SDP}, nil
+	return &protocol.SessionDescription{Type: answer.Type.String(), SDP: withBandwidth(answer.SDP, p.bw)}, nil
 }
 
 // onState turns pion's connection states into OnConnected and OnFailed. pion runs each
@@ -345,6 +379,7 @@ func (p *Peer) onTrack(track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 				continue
 			}
 			bad = 0
+			p.touch()
 		}
 	}()
 	defer p.wg.Done()
@@ -354,6 +389,9 @@ func (p *Peer) onTrack(track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 		p.remoteVideoSSRC.Store(uint32(track.SSRC()))
 	}
 	count := &p.recv[kindIndex(kind)]
+	link := &p.link[kindIndex(kind)]
+	var seqs seqTracker
+	var asm vp8Assembler
 	first := true
 	var sinkErr error
 	var bad readErrors
@@ -366,7 +404,14 @@ func (p *Peer) onTrack(track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 			continue
 		}
 		bad = 0
+		p.touch()
 		count.add(len(pkt.Payload))
+		seqs.push(pkt.SequenceNumber, link)
+		if kind == kindVideo {
+			p.inspectVideo(pkt, &asm)
+		} else if len(pkt.Payload) > 0 {
+			count.frames.Add(1)
+		}
 		if first {
 			first = false
 			at := time.Now()
@@ -426,6 +471,7 @@ func (p *Peer) Close() error {
 	p.mu.Unlock()
 	defer close(p.closeDone)
 
+	close(p.stop)
 	p.ev.close()
 	var sources []media.Source
 	for _, pu := range []*pump{p.audio, p.video} {

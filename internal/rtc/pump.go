@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/duet-rtc/duet/media"
@@ -44,6 +45,11 @@ type pump struct {
 	restart   bool // rewind the source before the next sample: a keyframe is due
 	srcFailed bool // src returned an error; wait for another source
 	lastKey   time.Time
+	bps       int // target bitrate for sources that encode live; 0: leave theirs
+
+	// lastKeyframe is the last keyframe sent (video), for a local snapshot of a source that
+	// cannot hand out its pictures (a file).
+	lastKeyframe atomic.Pointer[[]byte]
 
 	wake chan struct{} // capacity 1: state changed
 	stop chan struct{}
@@ -77,11 +83,31 @@ func (p *pump) setSource(src media.Source) (old media.Source) {
 	p.update(func() {
 		old = p.src
 		p.src, p.restart, p.srcFailed = src, true, false
+		p.applyBitrateLocked()
 	})
 	if old == src {
 		return nil
 	}
 	return old
+}
+
+// setBitrate sets the target bitrate of the source, now and for any source installed later.
+func (p *pump) setBitrate(bps int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if bps == p.bps {
+		return
+	}
+	p.bps = bps
+	p.applyBitrateLocked()
+}
+
+// applyBitrateLocked passes the target to a source that encodes live; the caller holds mu.
+// BitrateTarget is safe to call concurrently with Next, so this never waits for the pump.
+func (p *pump) applyBitrateLocked() {
+	if bt, ok := p.src.(media.BitrateTarget); ok && p.bps > 0 {
+		bt.SetTargetBitrate(p.bps)
+	}
 }
 
 // requestKeyframe makes the next sample a keyframe unless one went out moments ago.
@@ -166,7 +192,37 @@ func (p *pump) run() {
 		if s.Keyframe {
 			p.lastKey = now
 		}
+		var ready <-chan struct{}
+		if live, ok := src.(media.Live); ok && len(s.Data) == 0 {
+			ready = live.Ready()
+		}
 		p.mu.Unlock()
+
+		if len(s.Data) == 0 {
+			// A live source with nothing to send yet (or an encoder that dropped a frame):
+			// nothing goes out, and the RTP clock re-anchors to the wall clock at the next
+			// frame, as after a pause.
+			idle = true
+			d := s.Duration
+			if d <= 0 || d > time.Second {
+				d = 20 * time.Millisecond
+			}
+			timer.Reset(d)
+			select {
+			case <-p.stop:
+				timer.Stop()
+				return
+			case <-p.wake:
+			case <-ready:
+			case <-timer.C:
+			}
+			timer.Stop()
+			continue
+		}
+		if s.Keyframe && p.kind == kindVideo {
+			data := s.Data
+			p.lastKeyframe.Store(&data)
+		}
 
 		// Keep the RTP clock in step with the wall clock: after a pause or a stall the
 		// timestamp jumps by the time that passed, as a live capture's would.
@@ -197,6 +253,7 @@ func (p *pump) run() {
 			}
 			p.sent.add(len(pkt.Payload))
 		}
+		p.sent.frames.Add(1)
 		end = end.Add(d)
 	}
 }

@@ -56,6 +56,7 @@ func (p *Peer) StartSending(audio, video media.Source) error {
 				old, x.pu.src = x.pu.src, x.src
 			}
 			x.pu.restart, x.pu.srcFailed, x.pu.started = true, false, true
+			x.pu.applyBitrateLocked()
 		})
 		if old != nil {
 			old.Close()
