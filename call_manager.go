@@ -152,6 +152,9 @@ func (m *CallManager) StartCall(ctx context.Context, t CallType, remoteName, ext
 	s.willRecord = cfg.record
 	s.iceServers = reply.ICEServers
 	m.register(s)
+	if s.willRecord {
+		m.startRelay(s) // recorded: one leg to the server's relay (call_relay.go)
+	}
 	return s, nil
 }
 
@@ -252,6 +255,8 @@ func (m *CallManager) handleMessage(env *protocol.Envelope) {
 		if env.DecodeDataLoose(&e) == nil {
 			m.finish(s, e.Reason, nil)
 		}
+	case protocol.TypeCallMedia:
+		m.onRelayMedia(s, env)
 	case protocol.TypeCallStream:
 		var st protocol.CallStream
 		if env.DecodeDataLoose(&st) == nil && st.Status.Valid() {
@@ -327,6 +332,9 @@ func (m *CallManager) reRung(s *CallSession, in protocol.CallIncoming) {
 
 // onRinging: one callee device rings; the caller pre-connects a peer connection to it.
 func (m *CallManager) onRinging(s *CallSession, device string) {
+	if s.willRecord {
+		return // the relay leg serves every callee device
+	}
 	s.mu.Lock()
 	old := s.peers[device]
 	done := s.ended || s.status == CallStatusAccepted
@@ -391,6 +399,9 @@ func (m *CallManager) sendSignal(s *CallSession, sig protocol.CallSignal) {
 
 // newPeer creates the peer connection of one call leg and registers it on the session.
 func (m *CallManager) newPeer(s *CallSession, device string) (*rtc.Peer, error) {
+	if s.willRecord {
+		return m.newRelayPeer(s, device)
+	}
 	ice := m.c.opts.ICE
 	cfg := rtc.Config{
 		ICEServers: s.iceServers, LoopbackOnly: ice.LoopbackOnly, IPFilter: ice.IPFilter, RelayOnly: ice.RelayOnly,
@@ -488,6 +499,9 @@ func (m *CallManager) peerFailed(s *CallSession, device string, err error) {
 
 // accepted: the call is accepted with the callee device `device`. Other legs close.
 func (m *CallManager) accepted(s *CallSession, device string) {
+	if s.willRecord {
+		m.relayAccepted(s, device)
+	}
 	s.mu.Lock()
 	if s.ended || s.status == CallStatusAccepted {
 		s.mu.Unlock()

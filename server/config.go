@@ -29,6 +29,20 @@ type Config struct {
 	// ICEIPFilter, if set, restricts the addresses the server's own media endpoints use
 	// (TURN and the media relay, later issues).
 	ICEIPFilter func(net.IP) bool
+	// MediaLoopbackOnly restricts the media relay's ICE to UDP over 127.0.0.0/8 (tests, and
+	// hosts whose other interfaces must not be used); ICEIPFilter narrows it further.
+	MediaLoopbackOnly bool
+	// RelayPortMin and RelayPortMax, if both set, bound the UDP ports of the media relay.
+	RelayPortMin, RelayPortMax uint16
+	// RelayPublicIPs, if set, are the addresses the relay announces (a server behind 1:1 NAT).
+	RelayPublicIPs []string
+	// RecordingsDir holds recorded calls; default DataDir/recordings.
+	RecordingsDir string
+	// RecordingRetention is how long recordings are kept after they end; default 30 days.
+	RecordingRetention time.Duration
+	// FFmpeg is the ffmpeg used for merged recordings: "" finds it in PATH, "none" turns
+	// merging off (merged recordings then have status merge_unavailable).
+	FFmpeg string
 	// DeviceRateLimit is how many messages per second one device connection may send
 	// (default: the hub's, 50/s with bursts); negative turns the limit off (benchmarks).
 	DeviceRateLimit float64

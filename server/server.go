@@ -34,6 +34,7 @@ type Server struct {
 	hub        *signal.Hub
 	calls      *callflow.Engine
 	recorder   *callRecorder
+	media      *mediaParts // recorded calls: relay, recordings, gateway
 	registry   *prometheus.Registry
 	mux        *http.ServeMux
 	httpServer *http.Server
@@ -65,12 +66,16 @@ func (s *Server) assemble(ctx context.Context) error {
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.accounts = account.New(s.store, cfg.Clock)
 	s.recorder = newCallRecorder(s.store, cfg.Logger)
+	if err := s.startMedia(); err != nil {
+		return err
+	}
 	var calls *callflow.Engine
-	s.hub = signal.NewHub(signal.Config{Clock: cfg.Clock, Logger: cfg.Logger, Metrics: s.registry, RateLimit: cfg.DeviceRateLimit}, tokenAuth{s.accounts}, handlerFunc(func() *callflow.Engine { return calls }))
+	s.hub = signal.NewHub(signal.Config{Clock: cfg.Clock, Logger: cfg.Logger, Metrics: s.registry, RateLimit: cfg.DeviceRateLimit}, tokenAuth{s.accounts}, s.withMedia(handlerFunc(func() *callflow.Engine { return calls })))
 	calls = callflow.New(callflow.Config{
 		RingTimeout: cfg.RingTimeout, ReconnectGrace: cfg.ReconnectGrace, Clock: cfg.Clock, Logger: cfg.Logger,
-	}, s.hub, s.hub, userDirectory{s.store}, s.recorder)
+	}, s.hub, s.hub, userDirectory{s.store}, s.callRecords())
 	s.calls = calls
+	s.startGateway(calls, s.hub)
 	s.accounts.OnUserDeleted = func(app, user string) { s.hub.Kick(app, user, protocol.EndDestroy) }
 
 	token, err := s.loadAdminToken()
@@ -92,7 +97,9 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /ws", s.hub)
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
-	api.New(s.accounts, s.store, s.adminToken, s.cfg.Logger).Routes(s.mux)
+	apis := api.New(s.accounts, s.store, s.adminToken, s.cfg.Logger)
+	apis.Routes(s.mux)
+	s.recordingRoutes(apis)
 	s.mux.HandleFunc("GET /{$}", s.landing)
 }
 
@@ -170,6 +177,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		_ = s.httpServer.Shutdown(ctx)
 	}
 	s.calls.Close()
+	s.stopMedia()
 	s.recorder.Close()
 	return errors.Join(hubErr, s.store.Close())
 }

@@ -40,7 +40,7 @@ type Option func(*server.Config)
 // Start starts a server and stops it when the test ends.
 func Start(t testing.TB, opts ...Option) *Server {
 	t.Helper()
-	cfg := server.Config{DataDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler)}
+	cfg := server.Config{DataDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler), MediaLoopbackOnly: true}
 	for _, o := range opts {
 		o(&cfg)
 	}

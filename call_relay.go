@@ -1,0 +1,195 @@
+package duet
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/duet-rtc/duet/internal/rtc"
+	"github.com/duet-rtc/duet/protocol"
+)
+
+// Recorded calls go through the server's media relay: instead of one peer connection per
+// remote device, each party's device has one peer connection to the server (a relay leg),
+// which forwards the media to the other party and records it. The device offers with a
+// call.media request; the reply carries the server's answer and the call's serverVideoId;
+// candidates trickle as call.media messages. Pre-connect holds as for direct calls: the leg
+// connects while the call rings and carries media only once the call is accepted.
+//
+// The relay leg lives in CallSession.peers like a direct leg, so accepting, sending,
+// pausing and ending need nothing special. The callee keys it by the caller's device, as a
+// direct leg would be; the caller, who does not know the answering device yet, keys it by
+// relayKey until the call is accepted (relayAccepted).
+
+// relayKey is the caller's relay leg's key in CallSession.peers before accept. Device ids
+// cannot contain '#', so it never collides with one.
+const relayKey = "#relay"
+
+// startRelay creates the caller's relay leg right after the invite: it pre-connects to the
+// server while the callee's devices ring.
+func (m *CallManager) startRelay(s *CallSession) {
+	if _, err := m.newRelayPeer(s, relayKey); err != nil {
+		m.log.Error("cannot set up the relay leg", "call", s.callID, "err", err)
+	}
+}
+
+// newRelayPeer creates a relay leg stored under key, offers it to the server and applies
+// the answer, in the background (the offer is a request, and the caller of newPeer may be
+// the connection's reader, which delivers the reply).
+func (m *CallManager) newRelayPeer(s *CallSession, key string) (*rtc.Peer, error) {
+	ice := m.c.opts.ICE
+	cfg := rtc.Config{
+		ICEServers: s.iceServers, LoopbackOnly: ice.LoopbackOnly, IPFilter: ice.IPFilter, RelayOnly: ice.RelayOnly,
+		Audio: true, Video: s.callType == CallTypeVideo, Logger: m.log,
+	}
+	var (
+		peer    *rtc.Peer
+		candMu  sync.Mutex
+		offered bool
+		early   []protocol.ICECandidate
+	)
+	sendCandidate := func(c protocol.ICECandidate) {
+		m.sendMedia(s, protocol.CallMedia{CallID: s.callID, Candidate: &c})
+	}
+	p, err := rtc.NewPeer(cfg, rtc.Events{
+		OnLocalCandidate: func(c protocol.ICECandidate) {
+			candMu.Lock()
+			if !offered {
+				early = append(early, c)
+				candMu.Unlock()
+				return
+			}
+			candMu.Unlock()
+			sendCandidate(c)
+		},
+		OnConnected: func(protocol.ConnectType) {
+			if k := s.keyOf(peer); k != "" {
+				m.peerConnected(s, k, protocol.ConnectRelay)
+			}
+		},
+		OnFailed: func(err error) {
+			if k := s.keyOf(peer); k != "" {
+				m.peerFailed(s, k, err)
+			}
+		},
+		OnRemoteTrack: func(kind string, at time.Time) { s.markFirstRemote(kind, at) },
+	})
+	if err != nil {
+		return nil, err
+	}
+	peer = p
+	s.mu.Lock()
+	if s.ended {
+		s.mu.Unlock()
+		p.Close()
+		return nil, &Error{Code: protocol.CodeCallInvalidID, Message: "call has ended"}
+	}
+	old := s.peers[key]
+	s.peers[key] = p
+	s.mu.Unlock()
+	if old != nil && old != p {
+		go old.Close()
+	}
+	if audio, video := m.remoteSinks(s); audio != nil || video != nil {
+		p.SetSinks(audio, video)
+	}
+	go func() {
+		offer, err := p.CreateOffer()
+		if err != nil {
+			m.log.Error("relay leg: cannot create offer", "call", s.callID, "err", err)
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		var reply protocol.CallMedia
+		if err := m.c.request(ctx, protocol.TypeCallMedia, protocol.CallMedia{CallID: s.callID, Description: &offer}, &reply); err != nil {
+			m.log.Warn("relay leg: offer refused", "call", s.callID, "err", err)
+			m.relayFailed(s, p, err)
+			return
+		}
+		if reply.Description == nil {
+			m.relayFailed(s, p, &Error{Code: protocol.CodeServerUnknown, Message: "the relay sent no answer"})
+			return
+		}
+		s.mu.Lock()
+		s.serverVideoID = reply.ServerVideoID
+		s.mu.Unlock()
+		candMu.Lock()
+		offered = true
+		pending := early
+		early = nil
+		candMu.Unlock()
+		for _, c := range pending {
+			sendCandidate(c)
+		}
+		if _, err := p.HandleDescription(*reply.Description); err != nil {
+			m.log.Warn("relay leg: bad answer", "call", s.callID, "err", err)
+			m.relayFailed(s, p, err)
+		}
+	}()
+	return p, nil
+}
+
+// relayFailed fails the leg p unless it is already gone (replaced, or the call ended).
+func (m *CallManager) relayFailed(s *CallSession, p *rtc.Peer, err error) {
+	if k := s.keyOf(p); k != "" {
+		m.peerFailed(s, k, err)
+	}
+}
+
+// keyOf returns the key p is stored under in s.peers ("" when it is gone).
+func (s *CallSession) keyOf(p *rtc.Peer) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, q := range s.peers {
+		if q == p {
+			return k
+		}
+	}
+	return ""
+}
+
+// onRelayMedia handles a call.media message from the server: a candidate for the relay leg.
+func (m *CallManager) onRelayMedia(s *CallSession, env *protocol.Envelope) {
+	var cm protocol.CallMedia
+	if env.DecodeDataLoose(&cm) != nil || cm.Candidate == nil {
+		return
+	}
+	s.mu.Lock()
+	var p *rtc.Peer
+	for _, q := range s.peers { // a recorded call has one leg: the relay's
+		p = q
+	}
+	s.mu.Unlock()
+	if p == nil {
+		return
+	}
+	if err := p.AddCandidate(*cm.Candidate); err != nil {
+		m.log.Debug("bad relay candidate", "call", s.callID, "err", err)
+	}
+}
+
+// relayAccepted moves the caller's relay leg to the answering device's key, so that the
+// accept keeps it and media starts on it.
+func (m *CallManager) relayAccepted(s *CallSession, device string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.peers[relayKey]
+	if p == nil || device == "" {
+		return
+	}
+	delete(s.peers, relayKey)
+	s.peers[device] = p
+	if s.connectedPeer[relayKey] {
+		delete(s.connectedPeer, relayKey)
+		s.connectedPeer[device] = true
+	}
+}
+
+func (m *CallManager) sendMedia(s *CallSession, cm protocol.CallMedia) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := m.c.send(ctx, protocol.TypeCallMedia, cm); err != nil {
+		m.log.Debug("call.media not sent", "call", s.callID, "err", err)
+	}
+}
