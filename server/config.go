@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/duet-rtc/duet/internal/clock"
+	"github.com/duet-rtc/duet/server/turn"
 )
 
 // Config configures a Server. Zero values take the defaults documented on each field.
@@ -43,6 +44,10 @@ type Config struct {
 	// FFmpeg is the ffmpeg used for merged recordings: "" finds it in PATH, "none" turns
 	// merging off (merged recordings then have status merge_unavailable).
 	FFmpeg string
+	// TURN configures the embedded TURN server; TURN.Addr "" leaves it off. Its secret
+	// defaults to the one in DataDir/turn-secret (made on first start); its logger, clock
+	// and metrics are the server's.
+	TURN turn.Config
 	// DeviceRateLimit is how many messages per second one device connection may send
 	// (default: the hub's, 50/s with bursts); negative turns the limit off (benchmarks).
 	DeviceRateLimit float64

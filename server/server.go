@@ -24,6 +24,7 @@ import (
 	"github.com/duet-rtc/duet/server/signal"
 	"github.com/duet-rtc/duet/server/store"
 	"github.com/duet-rtc/duet/server/store/sqlite"
+	"github.com/duet-rtc/duet/server/turn"
 )
 
 // Server is one duet node.
@@ -34,6 +35,7 @@ type Server struct {
 	hub        *signal.Hub
 	calls      *callflow.Engine
 	recorder   *callRecorder
+	turn       *turn.Server // nil when TURN is off
 	media      *mediaParts // recorded calls: relay, recordings, gateway
 	registry   *prometheus.Registry
 	mux        *http.ServeMux
@@ -43,7 +45,8 @@ type Server struct {
 	demoNew    bool
 }
 
-// New opens the data folder and assembles a server; it does not listen yet.
+// New opens the data folder and assembles a server. It does not serve HTTP yet; the TURN
+// server, when configured, is already listening.
 func New(ctx context.Context, cfg Config) (*Server, error) {
 	cfg.setDefaults()
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
@@ -54,7 +57,14 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	s := &Server{cfg: cfg, store: st, registry: prometheus.NewRegistry(), mux: http.NewServeMux()}
+	if err := s.startTURN(); err != nil {
+		st.Close()
+		return nil, err
+	}
 	if err := s.assemble(ctx); err != nil {
+		if s.turn != nil {
+			s.turn.Close()
+		}
 		st.Close()
 		return nil, err
 	}
@@ -73,6 +83,7 @@ func (s *Server) assemble(ctx context.Context) error {
 	s.hub = signal.NewHub(signal.Config{Clock: cfg.Clock, Logger: cfg.Logger, Metrics: s.registry, RateLimit: cfg.DeviceRateLimit}, tokenAuth{s.accounts}, s.withMedia(handlerFunc(func() *callflow.Engine { return calls })))
 	calls = callflow.New(callflow.Config{
 		RingTimeout: cfg.RingTimeout, ReconnectGrace: cfg.ReconnectGrace, Clock: cfg.Clock, Logger: cfg.Logger,
+		ICEServers: s.iceServers(),
 	}, s.hub, s.hub, userDirectory{s.store}, s.callRecords())
 	s.calls = calls
 	s.startGateway(calls, s.hub)
@@ -178,6 +189,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.calls.Close()
 	s.stopMedia()
+	var turnErr error
+	if s.turn != nil {
+		turnErr = s.turn.Close()
+	}
 	s.recorder.Close()
-	return errors.Join(hubErr, s.store.Close())
+	return errors.Join(hubErr, turnErr, s.store.Close())
 }

@@ -24,7 +24,7 @@ func rootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serverCommand(), appCommand(), userCommand(), callCommand())
+	root.AddCommand(serverCommand(), appCommand(), userCommand(), callCommand(), benchCommand())
 	return root
 }
 

@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -13,11 +15,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/duet-rtc/duet/server"
+	"github.com/duet-rtc/duet/server/turn"
 )
 
 func serverCommand() *cobra.Command {
 	var cfg server.Config
 	var logLevel, ringTimeout, grace string
+	var turnPublicIP, turnRelayIP, turnSecret, turnPorts, turnAllow string
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run the duet server (embedded SQLite in the data folder, demo app on first start)",
@@ -28,6 +32,9 @@ func serverCommand() *cobra.Command {
 			}
 			if cfg.ReconnectGrace, err = time.ParseDuration(grace); err != nil {
 				return fmt.Errorf("--reconnect-grace: %w", err)
+			}
+			if err := turnFlags(&cfg.TURN, turnPublicIP, turnRelayIP, turnSecret, turnPorts, turnAllow); err != nil {
+				return err
 			}
 			cfg.Logger = newLogger(logLevel)
 			return runServer(cmd.Context(), cfg)
@@ -41,7 +48,47 @@ func serverCommand() *cobra.Command {
 	f.StringVar(&ringTimeout, "ring-timeout", envOr("DUET_RING_TIMEOUT", "45s"), "unanswered calls end with NoResponse after this (DUET_RING_TIMEOUT)")
 	f.StringVar(&grace, "reconnect-grace", envOr("DUET_RECONNECT_GRACE", "30s"), "a call survives a lost connection this long (DUET_RECONNECT_GRACE)")
 	f.StringVar(&cfg.AdminToken, "admin-token", envOr("DUET_ADMIN_TOKEN", ""), "admin API token (DUET_ADMIN_TOKEN; default: DATA/admin-token, created on first start)")
+	f.StringVar(&cfg.TURN.Addr, "turn-addr", envOr("DUET_TURN_ADDR", "127.0.0.1:3478"), "TURN listen address, UDP and TCP; empty turns TURN off (DUET_TURN_ADDR)")
+	f.StringVar(&turnPublicIP, "turn-public-ip", envOr("DUET_TURN_PUBLIC_IP", ""), "IP clients reach TURN at, put in the turn: URLs and relay addresses (DUET_TURN_PUBLIC_IP; default the relay IP)")
+	f.StringVar(&turnRelayIP, "turn-relay-ip", envOr("DUET_TURN_RELAY_IP", ""), "IP relay sockets bind to (DUET_TURN_RELAY_IP; default the host of --turn-addr)")
+	f.StringVar(&turnSecret, "turn-secret", envOr("DUET_TURN_SECRET", ""), "HMAC secret of TURN credentials, 16+ characters (DUET_TURN_SECRET; default DATA/turn-secret, created on first start)")
+	f.StringVar(&turnPorts, "turn-relay-ports", envOr("DUET_TURN_RELAY_PORTS", "49152-65535"), "relay port range MIN-MAX; empty: any port (DUET_TURN_RELAY_PORTS)")
+	f.StringVar(&turnAllow, "turn-allow-peers", envOr("DUET_TURN_ALLOW_PEERS", ""), "comma-separated networks relays may reach besides public addresses, e.g. 10.0.0.0/8 (DUET_TURN_ALLOW_PEERS)")
+	f.IntVar(&cfg.TURN.MaxAllocationsPerUser, "turn-user-quota", envIntOr("DUET_TURN_USER_QUOTA", 10), "live TURN allocations per user (DUET_TURN_USER_QUOTA)")
 	return cmd
+}
+
+// turnFlags parses the TURN flags that are not plain strings into cfg.
+func turnFlags(cfg *turn.Config, publicIP, relayIP, secret, ports, allow string) error {
+	var err error
+	if cfg.PublicIP, err = turn.ParseIP(publicIP); err != nil {
+		return fmt.Errorf("--turn-public-ip: %w", err)
+	}
+	if cfg.RelayIP, err = turn.ParseIP(relayIP); err != nil {
+		return fmt.Errorf("--turn-relay-ip: %w", err)
+	}
+	if cfg.RelayPortMin, cfg.RelayPortMax, err = turn.ParsePortRange(ports); err != nil {
+		return fmt.Errorf("--turn-relay-ports: %w", err)
+	}
+	if cfg.Peers.Allow, err = turn.ParsePrefixes(allow); err != nil {
+		return fmt.Errorf("--turn-allow-peers: %w", err)
+	}
+	if secret != "" {
+		if len(secret) < 16 {
+			return errors.New("--turn-secret: at least 16 characters")
+		}
+		cfg.Secret = []byte(secret)
+	}
+	return nil
+}
+
+// envIntOr returns the environment variable name as an int, or def when it is unset or not
+// a number.
+func envIntOr(name string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(name)); err == nil {
+		return n
+	}
+	return def
 }
 
 func newLogger(level string) *slog.Logger {
@@ -74,6 +121,9 @@ func runServer(parent context.Context, cfg server.Config) error {
 		fmt.Printf("demo app (%s, open registration): appkey %s\n", state, app.Key)
 	}
 	fmt.Printf("admin token in %s/admin-token\n", cfg.DataDir)
+	if t := srv.TURN(); t != nil {
+		fmt.Printf("TURN on %s\n", strings.Join(t.URLs(), " "))
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.ListenAndServe() }()
 	select {

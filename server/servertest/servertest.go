@@ -10,12 +10,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/duet-rtc/duet/internal/clock"
 	"github.com/duet-rtc/duet/server"
+	"github.com/duet-rtc/duet/server/turn"
 )
 
 // Server is a running test server.
@@ -124,6 +126,21 @@ func (s *Server) Do(method, path, token string, body []byte) (int, []byte) {
 
 // WithClock drives the server's timers (ring timeout, reconnect grace, heartbeat) with c.
 func WithClock(c clock.Clock) Option { return func(cfg *server.Config) { cfg.Clock = c } }
+
+// WithTURN starts the embedded TURN server on a free loopback port (UDP and TCP), relaying
+// on 127.0.0.1 between loopback peers only, so that calls can be forced through it.
+func WithTURN(mod ...func(*turn.Config)) Option {
+	return func(cfg *server.Config) {
+		cfg.TURN = turn.Config{
+			Addr:         "127.0.0.1:0",
+			Peers:        turn.PeerPolicy{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}},
+			UDPListeners: 1,
+		}
+		for _, m := range mod {
+			m(&cfg.TURN)
+		}
+	}
+}
 
 // WithRingTimeout sets the ring timeout.
 func WithRingTimeout(d time.Duration) Option { return func(cfg *server.Config) { cfg.RingTimeout = d } }
