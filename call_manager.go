@@ -9,6 +9,7 @@ import (
 	"github.com/duet-rtc/duet/internal/rtc"
 	"github.com/duet-rtc/duet/media"
 	"github.com/duet-rtc/duet/protocol"
+	"github.com/pion/transport/v5"
 )
 
 // CallManager starts, answers and ends calls: IEMCallManager. Get it from
@@ -25,6 +26,10 @@ type CallManager struct {
 	sessions  map[string]*CallSession
 	early     map[string][]*protocol.Envelope // messages for calls not registered yet
 	earlyIDs  []string
+	watermark *watermark // nil: none
+
+	// testNet replaces the network under every media connection (tests: a lossy vnet).
+	testNet transport.Net
 }
 
 type callDelegate struct {
@@ -71,7 +76,8 @@ func (m *CallManager) SetBuilderDelegate(d CallBuilderDelegate) {
 	m.builder = d
 }
 
-// CallOptions returns the options applied to new calls.
+// CallOptions returns the options applied to new calls. A call keeps the options it started
+// (caller) or rang (callee) with; see CallSession.Options.
 func (m *CallManager) CallOptions() CallOptions {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -149,6 +155,7 @@ func (m *CallManager) StartCall(ctx context.Context, t CallType, remoteName, ext
 		}
 	}
 	s := newCallSession(m, reply.CallID, m.c.CurrentUsername(), protocol.NormalizeUsername(remoteName), t, true, ext)
+	s.opts = co // the options the invite was made with
 	s.willRecord = cfg.record
 	s.iceServers = reply.ICEServers
 	m.register(s)
@@ -405,7 +412,10 @@ func (m *CallManager) newPeer(s *CallSession, device string) (*rtc.Peer, error) 
 	ice := m.c.opts.ICE
 	cfg := rtc.Config{
 		ICEServers: s.iceServers, LoopbackOnly: ice.LoopbackOnly, IPFilter: ice.IPFilter, RelayOnly: ice.RelayOnly,
-		Audio: true, Video: s.callType == CallTypeVideo, Logger: m.log,
+		Audio: true, Video: s.callType == CallTypeVideo, Logger: m.log, Bandwidth: s.opts.bandwidth(),
+	}
+	if m.testNet != nil {
+		cfg.Net, cfg.LoopbackOnly, cfg.IPFilter = m.testNet, false, nil
 	}
 	target := device
 	if !s.isCaller {
@@ -551,24 +561,9 @@ func (m *CallManager) startSendingIfReady(s *CallSession) {
 	for _, st := range paused {
 		applyStream(p, st)
 	}
-}
-
-func (m *CallManager) openSources(s *CallSession, mo MediaOptions) (audio, video media.Source) {
-	var err error
-	if mo.AudioSource != nil {
-		if audio, err = mo.AudioSource(s); err != nil {
-			m.log.Error("audio source", "err", err)
-		}
+	if s.opts.EnableReportQuality {
+		m.startQuality(s, p)
 	}
-	if audio == nil {
-		audio = media.NewSilence()
-	}
-	if s.callType == CallTypeVideo && mo.VideoSource != nil {
-		if video, err = mo.VideoSource(s); err != nil {
-			m.log.Error("video source", "err", err)
-		}
-	}
-	return audio, video
 }
 
 // finish ends a session locally: media closes, delegates get CallDidEnd once.
@@ -587,8 +582,9 @@ func (m *CallManager) finish(s *CallSession, reason EndReason, err error) {
 	m.mu.Lock()
 	delete(m.sessions, s.callID)
 	m.mu.Unlock()
+	s.stopQuality()
 	for _, p := range peers {
-		p.Close()
+		p.Close() // closes the call's sources, custom inputs included
 	}
 	m.log.Info("call ended", "call", s.callID, "reason", reason)
 	m.notify(func(d CallManagerDelegate) { d.CallDidEnd(s, reason, err) })

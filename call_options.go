@@ -27,27 +27,38 @@ type CallOptions struct {
 	IsSendPushIfOffline bool
 	// OfflineMessageText is the push text for an offline callee.
 	OfflineMessageText string
-	// VideoResolution of the local video.
+	// VideoResolution caps the size of video the SDK encodes: larger pictures are scaled
+	// down to fit, keeping their aspect ratio. Adaptive and Custom keep the source's size.
 	VideoResolution VideoResolution
-	// MaxVideoKbps caps the video bitrate: 50–5000, or 0 for adaptive.
+	// MaxVideoKbps caps the video bitrate: 50–5000, or 0 for adaptive (600 kbit/s at the
+	// start, up to 2 Mbit/s). It sets the VP8 encoder the SDK runs (custom video,
+	// media.TestPattern) and is asked of the peer (SDP b=AS/b=TIAS, REMB); a peer's lower
+	// limit lowers ours, and loss lowers the rate further (down to MinVideoKbps).
 	MaxVideoKbps int
 	// MinVideoKbps is the floor of adaptive video bitrate; 0 for none.
 	MinVideoKbps int
-	// MaxVideoFrameRate caps the frame rate; 0 for the source's rate.
+	// MaxVideoFrameRate caps the frame rate of video the SDK encodes; 0 for the source's
+	// rate (custom video: 30).
 	MaxVideoFrameRate int
-	// MaxAudioKbps caps the audio bitrate: 6–510, default 32.
+	// MaxAudioKbps caps the audio bitrate: 6–510, default 32. It sets the Opus encoders the
+	// SDK runs (custom audio, media.Tone) and is asked of the peer (SDP b=AS and
+	// maxaveragebitrate); a peer's lower limit lowers ours.
 	MaxAudioKbps int
-	// EnableCustomizeVideoData lets the app feed its own frames.
+	// EnableCustomizeVideoData lets the app feed its own frames (InputVideoFrame) instead
+	// of MediaOptions.VideoSource. Needs the vpx build tag.
 	EnableCustomizeVideoData bool
-	// EnableReportQuality turns on the statistics and CallNetworkDidChange.
+	// EnableReportQuality turns on the statistics (refreshed every 2 s) and
+	// CallNetworkDidChange; docs/PROTOCOL.md documents the thresholds.
 	EnableReportQuality bool
-	// EnableCustomAudioData lets the app feed its own PCM.
+	// EnableCustomAudioData lets the app feed its own PCM (InputCustomAudioData) instead of
+	// MediaOptions.AudioSource.
 	EnableCustomAudioData bool
 	// AudioCustomSamples is the custom PCM sample rate; default 48000.
 	AudioCustomSamples int
 	// AudioCustomChannels must be 1.
 	AudioCustomChannels int
-	// IsClarityFirst keeps the resolution and drops the frame rate on a weak network.
+	// IsClarityFirst keeps the resolution and drops the frame rate when the bitrate is too
+	// low for the picture; otherwise the SDK scales the picture down and keeps the rate.
 	IsClarityFirst bool
 }
 
@@ -84,10 +95,18 @@ func (o CallOptions) Validate() error {
 		return bad("videoResolution %d: unknown", o.VideoResolution)
 	case o.AudioCustomChannels != 0 && o.AudioCustomChannels != 1:
 		return bad("audioCustomChannels %d: must be 1", o.AudioCustomChannels)
-	case o.AudioCustomSamples < 0:
-		return bad("audioCustomSamples %d: must be positive", o.AudioCustomSamples)
+	case o.AudioCustomSamples != 0 && !opusRate(o.AudioCustomSamples):
+		return bad("audioCustomSamples %d: must be 8000, 12000, 16000, 24000 or 48000 (the rates Opus encodes)", o.AudioCustomSamples)
 	}
 	return nil
+}
+
+func opusRate(hz int) bool {
+	switch hz {
+	case 8000, 12000, 16000, 24000, 48000:
+		return true
+	}
+	return false
 }
 
 // StartCallOption adds an optional setting to one StartCall.

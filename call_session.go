@@ -22,6 +22,7 @@ type CallSession struct {
 	ext        string
 	willRecord bool
 	iceServers []protocol.ICEServer
+	opts       CallOptions // as they were when the call started (caller) or rang (callee)
 
 	mu            sync.Mutex
 	status        CallStatus
@@ -39,6 +40,14 @@ type CallSession struct {
 
 	sinksOnce            sync.Once // RemoteSinks is asked once per session
 	audioSink, videoSink media.Sink
+
+	// Media the SDK feeds (see call_media.go); nil when not in use.
+	audioIn  *media.PCMInput   // EnableCustomAudioData
+	videoIn  *media.VideoInput // EnableCustomizeVideoData
+	videoSrc media.Source      // the video source now sending, for local snapshots
+	stats    callStats         // refreshed by the quality loop (call_quality.go)
+	network  NetworkStatus
+	quality  *qualityLoop
 }
 
 func newCallSession(m *CallManager, callID, local, remote string, t CallType, isCaller bool, ext string) *CallSession {
@@ -46,6 +55,7 @@ func newCallSession(m *CallManager, callID, local, remote string, t CallType, is
 		m: m, callID: callID, localName: local, remoteName: remote, callType: t, isCaller: isCaller, ext: ext,
 		status: CallStatusConnecting, peers: map[string]*rtc.Peer{}, connectedPeer: map[string]bool{},
 		firstRemote: map[string]time.Time{}, paused: map[StreamStatus]bool{}, endedCh: make(chan struct{}),
+		stats: unknownStats(), opts: m.CallOptions(),
 	}
 }
 
@@ -94,29 +104,65 @@ func (s *CallSession) ServerVideoID() string {
 // Done is closed when the call has ended.
 func (s *CallSession) Done() <-chan struct{} { return s.endedCh }
 
-// VideoLatency in ms; -1 until known.
-func (s *CallSession) VideoLatency() int { return -1 }
+// VideoLatency in ms (half the RTCP round trip); -1 until known. The statistics getters
+// refresh every 2 s while the call sends media, and only with EnableReportQuality.
+func (s *CallSession) VideoLatency() int { return s.stat(func(c *callStats) int { return c.latency }) }
 
-// LocalVideoFrameRate in frames per second; -1 until known.
-func (s *CallSession) LocalVideoFrameRate() int { return -1 }
+// LocalVideoFrameRate is the frames per second sent; -1 until known.
+func (s *CallSession) LocalVideoFrameRate() int {
+	return s.stat(func(c *callStats) int { return c.localFPS })
+}
 
-// RemoteVideoFrameRate in frames per second; -1 until known.
-func (s *CallSession) RemoteVideoFrameRate() int { return -1 }
+// RemoteVideoFrameRate is the frames per second received; -1 until known.
+func (s *CallSession) RemoteVideoFrameRate() int {
+	return s.stat(func(c *callStats) int { return c.remoteFPS })
+}
 
-// LocalVideoBitrate in kbps; -1 until known.
-func (s *CallSession) LocalVideoBitrate() int { return -1 }
+// LocalVideoBitrate is the video sent, in kbps; -1 until known.
+func (s *CallSession) LocalVideoBitrate() int {
+	return s.stat(func(c *callStats) int { return c.localKbps })
+}
 
-// RemoteVideoBitrate in kbps; -1 until known.
-func (s *CallSession) RemoteVideoBitrate() int { return -1 }
+// RemoteVideoBitrate is the video received, in kbps; -1 until known.
+func (s *CallSession) RemoteVideoBitrate() int {
+	return s.stat(func(c *callStats) int { return c.remoteKbps })
+}
 
-// LocalVideoLostRateInPercent; -1 until known.
-func (s *CallSession) LocalVideoLostRateInPercent() int { return -1 }
+// LocalVideoLostRateInPercent is the share of the video we send that the peer reports
+// lost; -1 until known.
+func (s *CallSession) LocalVideoLostRateInPercent() int {
+	return s.stat(func(c *callStats) int { return c.localLoss })
+}
 
-// RemoteVideoLostRateInPercent; -1 until known.
-func (s *CallSession) RemoteVideoLostRateInPercent() int { return -1 }
+// RemoteVideoLostRateInPercent is the share of the video sent to us that the network lost
+// (before retransmission repairs it); -1 until known.
+func (s *CallSession) RemoteVideoLostRateInPercent() int {
+	return s.stat(func(c *callStats) int { return c.remoteLoss })
+}
 
-// RemoteVideoResolution as width, height; (-1, -1) until known.
-func (s *CallSession) RemoteVideoResolution() (int, int) { return -1, -1 }
+// RemoteVideoResolution as width, height of the last received keyframe; (-1, -1) until known.
+func (s *CallSession) RemoteVideoResolution() (int, int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stats.remoteW, s.stats.remoteH
+}
+
+// NetworkStatus is the last status CallNetworkDidChange reported (Normal before any).
+func (s *CallSession) NetworkStatus() NetworkStatus {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.network
+}
+
+// Options returns the call options this call uses: the manager's options when the call
+// started (caller) or rang (callee).
+func (s *CallSession) Options() CallOptions { return s.opts }
+
+func (s *CallSession) stat(f func(*callStats) int) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return f(&s.stats)
+}
 
 // FirstRemoteMedia returns when the first remote RTP of kind ("audio" or "video") arrived
 // after accept, and whether it has.
@@ -147,8 +193,12 @@ func (s *CallSession) PauseVideo() error { return s.setStream(protocol.StreamVid
 func (s *CallSession) ResumeVideo() error { return s.setStream(protocol.StreamVideoResume) }
 
 // SwitchCameraPosition switches between the front and back video sources configured in
-// MediaOptions, without renegotiation.
+// MediaOptions, without renegotiation. With EnableCustomizeVideoData the application
+// supplies the picture, so there is no camera to switch and it returns an error.
 func (s *CallSession) SwitchCameraPosition(front bool) error {
+	if s.opts.EnableCustomizeVideoData {
+		return &Error{Code: protocol.CodeGeneral, Message: "custom video data is enabled: the application supplies the picture"}
+	}
 	open := s.m.mediaOptions().VideoSource
 	if !front {
 		open = s.m.mediaOptions().BackVideoSource
@@ -165,7 +215,13 @@ func (s *CallSession) SwitchCameraPosition(front bool) error {
 		src.Close()
 		return &Error{Code: protocol.CodeCallInvalidID, Message: "call has no media connection"}
 	}
-	p.ReplaceVideoSource(src)
+	s.m.configureVideo(s, src)
+	if err := p.ReplaceVideoSource(src); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.videoSrc = src
+	s.mu.Unlock()
 	return nil
 }
 
