@@ -36,7 +36,7 @@ type Server struct {
 	calls      *callflow.Engine
 	recorder   *callRecorder
 	turn       *turn.Server // nil when TURN is off
-	media      *mediaParts // recorded calls: relay, recordings, gateway
+	media      *mediaParts  // recorded calls: relay, recordings, gateway
 	registry   *prometheus.Registry
 	mux        *http.ServeMux
 	httpServer *http.Server

@@ -27,6 +27,7 @@ type callFlags struct {
 	saveRemote                             string
 	duration, after, timeout               time.Duration
 	expectReason                           int
+	record, merge                          bool // --record, --merge
 }
 
 func callCommand() *cobra.Command {
@@ -54,6 +55,8 @@ func callCommand() *cobra.Command {
 	fl.DurationVar(&f.after, "after", time.Second, "with --answer: answer (or decline) this long after the call rings")
 	fl.BoolVar(&f.decline, "decline", false, "with --answer: decline instead of answering")
 	fl.BoolVar(&f.jsonOut, "json", false, "print one JSON line per callback")
+	fl.BoolVar(&f.record, "record", false, "with --to: the server records the call (its media goes through the server's relay)")
+	fl.BoolVar(&f.merge, "merge", false, "with --record: also compose both parties into one file")
 	fl.BoolVar(&f.loopback, "loopback", false, "restrict ICE to loopback candidates (127.0.0.1)")
 	fl.IntVar(&f.expectReason, "expect-reason", -1, "the end reason that counts as success (default: 2 with --decline, else 0)")
 	fl.DurationVar(&f.timeout, "timeout", 2*time.Minute, "give up after this long")
@@ -62,14 +65,15 @@ func callCommand() *cobra.Command {
 
 // callEvent is one JSON line of `duet call --json`.
 type callEvent struct {
-	Event       string `json:"event"`
-	CallID      string `json:"callId,omitempty"`
-	Remote      string `json:"remote,omitempty"`
-	Status      int    `json:"status"`
-	Reason      *int   `json:"reason,omitempty"`
-	ConnectType int    `json:"connectType"`
-	Error       string `json:"error,omitempty"`
-	Time        int64  `json:"time"` // unix milliseconds
+	Event         string `json:"event"`
+	CallID        string `json:"callId,omitempty"`
+	Remote        string `json:"remote,omitempty"`
+	Status        int    `json:"status"`
+	Reason        *int   `json:"reason,omitempty"`
+	ConnectType   int    `json:"connectType"`
+	ServerVideoID string `json:"serverVideoId,omitempty"` // recorded calls, from callDidConnect on
+	Error         string `json:"error,omitempty"`
+	Time          int64  `json:"time"` // unix milliseconds
 }
 
 // callReporter prints callbacks and remembers how the call ended.
@@ -87,6 +91,7 @@ func (r *callReporter) emit(ev string, s *duet.CallSession, reason *duet.EndReas
 	e := callEvent{Event: ev, Time: time.Now().UnixMilli()}
 	if s != nil {
 		e.CallID, e.Remote, e.Status, e.ConnectType = s.CallID(), s.RemoteName(), int(s.Status()), int(s.ConnectType())
+		e.ServerVideoID = s.ServerVideoID()
 	}
 	if reason != nil {
 		n := int(*reason)
@@ -216,7 +221,7 @@ func runCall(parent context.Context, f callFlags) error {
 		if f.video {
 			t = duet.CallTypeVideo
 		}
-		s, err := m.StartCall(ctx, t, f.to, "")
+		s, err := m.StartCall(ctx, t, f.to, "", recordOptions(f.record, f.merge)...)
 		if err != nil {
 			rep.emit("startCallFailed", nil, nil, err)
 			return &exitError{code: 3, err: fmt.Errorf("start call: %w", err)}

@@ -25,6 +25,7 @@ func rootCommand() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(serverCommand(), appCommand(), userCommand(), callCommand(), benchCommand())
+	root.AddCommand(recordingCommand())
 	return root
 }
 

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/duet-rtc/duet/server"
+)
+
+// addMediaFlags adds the flags of the media relay and the recordings to `duet server`.
+func addMediaFlags(f *pflag.FlagSet, cfg *server.Config) {
+	loopback, _ := strconv.ParseBool(envOr("DUET_MEDIA_LOOPBACK", "false"))
+	f.BoolVar(&cfg.MediaLoopbackOnly, "media-loopback", loopback, "the media relay uses UDP over 127.0.0.0/8 only (DUET_MEDIA_LOOPBACK; tests, single-host setups)")
+	f.Var(&portRange{&cfg.RelayPortMin, &cfg.RelayPortMax}, "relay-ports", "UDP port range MIN-MAX of the media relay (DUET_RELAY_PORTS; default: any port)")
+	if v := envOr("DUET_RELAY_PORTS", ""); v != "" {
+		_ = f.Set("relay-ports", v)
+	}
+	f.StringSliceVar(&cfg.RelayPublicIPs, "relay-public-ip", splitList(envOr("DUET_RELAY_PUBLIC_IP", "")), "addresses the media relay announces, behind 1:1 NAT (DUET_RELAY_PUBLIC_IP)")
+	f.StringVar(&cfg.RecordingsDir, "recordings", envOr("DUET_RECORDINGS", ""), "folder of call recordings (DUET_RECORDINGS; default DATA/recordings)")
+	retention, err := time.ParseDuration(envOr("DUET_RECORDING_RETENTION", "720h"))
+	if err != nil {
+		retention = 720 * time.Hour
+	}
+	f.DurationVar(&cfg.RecordingRetention, "recording-retention", retention, "recordings are deleted this long after they end (DUET_RECORDING_RETENTION)")
+	f.StringVar(&cfg.FFmpeg, "ffmpeg", envOr("DUET_FFMPEG", ""), "ffmpeg for merged recordings; \"none\" turns merging off (DUET_FFMPEG; default: ffmpeg in PATH)")
+}
+
+func splitList(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}
+
+// portRange is a MIN-MAX flag.
+type portRange struct{ min, max *uint16 }
+
+func (p *portRange) String() string {
+	if p.min == nil || *p.min == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d-%d", *p.min, *p.max)
+}
+
+func (p *portRange) Set(s string) error {
+	lo, hi, ok := strings.Cut(s, "-")
+	a, err1 := strconv.ParseUint(lo, 10, 16)
+	b, err2 := strconv.ParseUint(hi, 10, 16)
+	if !ok || err1 != nil || err2 != nil || a == 0 || b < a {
+		return fmt.Errorf("want MIN-MAX ports, e.g. 40000-40999")
+	}
+	*p.min, *p.max = uint16(a), uint16(b)
+	return nil
+}
+
+func (p *portRange) Type() string { return "range" }
