@@ -25,6 +25,7 @@ import (
 	"github.com/duet-rtc/duet/server/store"
 	"github.com/duet-rtc/duet/server/store/sqlite"
 	"github.com/duet-rtc/duet/server/turn"
+	"github.com/duet-rtc/duet/web"
 )
 
 // Server is one duet node.
@@ -111,7 +112,29 @@ func (s *Server) routes() {
 	apis := api.New(s.accounts, s.store, s.adminToken, s.cfg.Logger)
 	apis.Routes(s.mux)
 	s.recordingRoutes(apis)
-	s.mux.HandleFunc("GET /{$}", s.landing)
+	// The web app (demo and browser SDK) takes every other GET; the routes above are more
+	// specific patterns, so they still win.
+	s.mux.Handle("GET /", web.Handler(web.Config{AppKey: s.demoApp.Key, ListUsers: s.demoUsers}))
+}
+
+// demoUsers lists the demo app's users and their presence for /demo/users: the holder of a
+// user token of the demo app may see who can be called.
+func (s *Server) demoUsers(ctx context.Context, token string) ([]web.User, error) {
+	if s.demoApp.Key == "" {
+		return nil, protocol.NewError(protocol.CodeInvalidAppKey, "no demo app")
+	}
+	if _, err := s.accounts.AuthenticateUser(ctx, s.demoApp.Key, token); err != nil {
+		return nil, err
+	}
+	users, err := s.store.ListUsers(ctx, s.demoApp.Key, "", 500)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]web.User, len(users))
+	for i, u := range users {
+		out[i] = web.User{Username: u.Username, Online: len(s.hub.OnlineDevices(s.demoApp.Key, u.Username)) > 0}
+	}
+	return out, nil
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {

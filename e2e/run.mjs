@@ -1,0 +1,373 @@
+// Browser end-to-end tests of the duet web SDK and demo app: real Debian Chromium driven by
+// playwright-core against a real `duet server`, all inside the network namespace that
+// scripts/test.d/60-browser.sh makes (loopback only). One browser, one scenario at a time.
+//
+// Environment: DUET_URL (http://127.0.0.1:PORT), DUET_BIN (the duet binary, for the Go peer),
+// OUT_DIR (screenshots and logs), REPO_ROOT (for testdata/media), LATENCY_CALLS (default 10).
+import { chromium } from 'playwright-core';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+const BASE = process.env.DUET_URL || 'http://127.0.0.1:18080';
+const DUET_BIN = process.env.DUET_BIN || 'duet';
+const OUT = process.env.OUT_DIR || 'test-output';
+const REPO = process.env.REPO_ROOT || '..';
+const LATENCY_CALLS = Number(process.env.LATENCY_CALLS || 10);
+const TIMEOUT = 20000; // connect and UI waits: generous, Chromium is CPU-hungry on 2 cores
+const PASSWORD = 'pw-e2e-1';
+
+// Exactly the launch recipe of shared/reference/test-environment.md.
+const LAUNCH = {
+  executablePath: '/usr/bin/chromium', headless: true, args: [
+    '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
+    '--allow-loopback-in-peer-connection',
+    '--autoplay-policy=no-user-gesture-required'],
+};
+const PHONE = { width: 390, height: 780 };
+const DESKTOP = { width: 960, height: 640 };
+
+mkdirSync(OUT, { recursive: true });
+const results = [];
+const notes = [];
+let browser;
+
+function assert(cond, msg) { if (!cond) throw new Error(msg); }
+
+/** Runs one scenario with an overall time limit and records pass/fail. */
+async function scenario(name, fn, limitMs = 180000) {
+  if (process.env.ONLY && !name.includes(process.env.ONLY)) return;
+  const t0 = Date.now();
+  const contexts = [];
+  let timer;
+  try {
+    await Promise.race([
+      fn(contexts),
+      new Promise((_, rej) => { timer = setTimeout(() => rej(new Error(`scenario took longer than ${limitMs / 1000} s`)), limitMs); }),
+    ]);
+    results.push({ name, ok: true });
+    console.log(`PASS ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  } catch (err) {
+    results.push({ name, ok: false, err });
+    console.log(`FAIL ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s): ${err.stack || err}`);
+    for (const [i, c] of contexts.entries()) {
+      for (const [j, p] of c.pages().entries()) {
+        await p.screenshot({ path: join(OUT, `fail-${name.replace(/\W+/g, '_')}-${i}-${j}.png`) }).catch(() => {});
+      }
+    }
+  } finally {
+    clearTimeout(timer);
+    for (const c of contexts) await c.close().catch(() => {});
+  }
+}
+
+/** A user in their own browser context: opens the demo, registers and logs in. */
+async function openUser(contexts, name, { viewport = PHONE, shot } = {}) {
+  const ctx = await browser.newContext({ viewport, permissions: ['camera', 'microphone'] });
+  contexts.push(ctx);
+  const page = await ctx.newPage();
+  page.on('pageerror', (e) => console.log(`[${name}] page error: ${e.message}`));
+  page.on('console', (m) => { if (m.type() === 'error') console.log(`[${name}] console: ${m.text()}`); });
+  await page.goto(BASE + '/');
+  await page.waitForSelector('body[data-ready="1"]', { timeout: TIMEOUT });
+  if (shot) {
+    await page.fill('#username', name);
+    await page.screenshot({ path: join(OUT, shot) });
+  }
+  await page.fill('#username', name);
+  await page.fill('#password', PASSWORD);
+  await page.click('#btn-register');
+  await page.waitForSelector('#screen-home:not([hidden])', { timeout: TIMEOUT });
+  return page;
+}
+
+/** Waits until `who` is listed (and online) in page's contacts. */
+async function waitContact(page, who) {
+  await page.waitForFunction((w) => {
+    const li = document.querySelector(`#contacts li[data-user="${w}"]`);
+    if (li && li.classList.contains('online')) return true;
+    if (!window.__lastRefresh || Date.now() - window.__lastRefresh > 1000) {
+      window.__lastRefresh = Date.now();
+      document.querySelector('.tabs button[data-tab="contacts"]').click();
+    }
+    return false;
+  }, who, { timeout: TIMEOUT, polling: 250 });
+}
+
+async function dial(page, who, kind = 'video') {
+  await waitContact(page, who);
+  await page.click(`#contacts li[data-user="${who}"] button.${kind}`);
+}
+
+async function waitIncoming(page) {
+  await page.waitForSelector('#screen-incoming:not([hidden])', { timeout: TIMEOUT });
+}
+
+/** Waits for the end toast with reason, and checks the SDK reported the same reason. */
+async function waitEnded(page, reason, who) {
+  try {
+    await page.waitForSelector(`#ended:not([hidden])[data-reason="${reason}"]`, { timeout: TIMEOUT });
+  } catch (err) {
+    const got = await page.evaluate(() => ({ toast: document.getElementById('ended').dataset.reason, text: document.getElementById('ended').innerText, calls: window.duetDemo.calls.slice(-1) }));
+    throw new Error(`${who}: no end toast with reason ${reason}; saw ${JSON.stringify(got)}`);
+  }
+  const rec = await page.evaluate(() => window.duetDemo.calls[window.duetDemo.calls.length - 1]);
+  assert(rec && rec.endReason === reason, `${who}: callDidEnd reason ${rec && rec.endReason}, want ${reason}`);
+  const text = await page.innerText('#ended');
+  // Let the toast go so the next wait does not see a stale one.
+  await page.evaluate(() => { document.getElementById('ended').hidden = true; });
+  return text.replace(/\s+/g, ' ').trim();
+}
+
+async function waitEvent(page, event, pred = {}, timeout = TIMEOUT) {
+  await page.waitForFunction(([e, p]) => window.duetDemo.events.some((x) => x.event === e && Object.entries(p).every(([k, v]) => x[k] === v)), [event, pred], { timeout, polling: 100 });
+}
+
+/** What the remote <video> and getStats show right now. */
+function media(page) {
+  return page.evaluate(async () => {
+    const v = document.getElementById('remote-video');
+    const out = { videoWidth: v.videoWidth, videoHeight: v.videoHeight, currentTime: v.currentTime,
+      painted: v.getVideoPlaybackQuality ? v.getVideoPlaybackQuality().totalVideoFrames : -1,
+      audio: { bytes: 0, packets: 0, samples: 0 }, video: { bytes: 0, frames: 0 } };
+    const s = window.duetDemo.session;
+    const report = s ? await s.getStats() : null;
+    if (report) {
+      report.forEach((r) => {
+        if (r.type !== 'inbound-rtp') return;
+        if (r.kind === 'audio') { out.audio.bytes += r.bytesReceived || 0; out.audio.packets += r.packetsReceived || 0; out.audio.samples += r.totalSamplesReceived || 0; }
+        if (r.kind === 'video') { out.video.bytes += r.bytesReceived || 0; out.video.frames += r.framesDecoded || 0; }
+      });
+    }
+    return out;
+  });
+}
+
+/** Checks that remote audio and video flow and the remote <video> plays. */
+async function assertPlaying(page, who, { audio = true } = {}) {
+  await page.waitForFunction(() => document.getElementById('remote-video').videoWidth > 0, null, { timeout: TIMEOUT });
+  const a = await media(page);
+  await sleep(1500);
+  const b = await media(page);
+  assert(b.videoWidth > 0, `${who}: remote videoWidth ${b.videoWidth}`);
+  assert(b.currentTime > a.currentTime, `${who}: remote currentTime did not advance (${a.currentTime} → ${b.currentTime})`);
+  assert(b.video.bytes > a.video.bytes, `${who}: inbound video bytes did not grow (${a.video.bytes} → ${b.video.bytes})`);
+  assert(b.video.frames > a.video.frames, `${who}: video framesDecoded did not grow (${a.video.frames} → ${b.video.frames})`);
+  if (audio) {
+    assert(b.audio.bytes > a.audio.bytes, `${who}: inbound audio bytes did not grow (${a.audio.bytes} → ${b.audio.bytes})`);
+    assert(b.audio.samples > a.audio.samples, `${who}: audio totalSamplesReceived did not grow`);
+  }
+  return { a, b, fps: (b.video.frames - a.video.frames) / 1.5 };
+}
+
+function pct(sorted, p) {
+  if (!sorted.length) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+async function waitHealthy() {
+  const deadline = Date.now() + TIMEOUT;
+  for (;;) {
+    try {
+      const r = await fetch(BASE + '/healthz');
+      if (r.ok) return;
+    } catch { /* not up yet */ }
+    if (Date.now() > deadline) throw new Error('server not healthy within 20 s');
+    await sleep(100);
+  }
+}
+
+// ---------------- scenarios ----------------
+
+async function videoCall(contexts) {
+  const alice = await openUser(contexts, 'alice', { viewport: DESKTOP });
+  const bob = await openUser(contexts, 'bob', { shot: 'login.png' });
+  await bob.screenshot({ path: join(OUT, 'home.png') });
+  await dial(alice, 'bob', 'video');
+  await waitIncoming(bob);
+  await bob.waitForTimeout(300); // the ring animation settles for the screenshot
+  await bob.screenshot({ path: join(OUT, 'incoming.png') });
+  await bob.click('#btn-accept');
+  await waitEvent(alice, 'callDidAccept');
+  const pa = await assertPlaying(alice, 'caller');
+  const pb = await assertPlaying(bob, 'callee');
+  notes.push(`video call: caller receives ${pa.fps.toFixed(1)} fps, callee ${pb.fps.toFixed(1)} fps`);
+  await alice.click('#btn-stats');
+  await alice.waitForTimeout(2500); // one stats refresh for the overlay
+  await alice.screenshot({ path: join(OUT, 'in-call-caller.png') });
+  await bob.screenshot({ path: join(OUT, 'in-call.png') });
+
+  // Callee pauses video: the caller hears of it and the remote video stops advancing.
+  await bob.click('#btn-camera');
+  await waitEvent(alice, 'callStateDidChange', { status: 2 }, 5000);
+  await sleep(800); // frames in flight drain
+  const p1 = await media(alice);
+  await sleep(1500);
+  const p2 = await media(alice);
+  assert(p2.video.frames - p1.video.frames <= 1, `caller: video still decoding while paused (${p1.video.frames} → ${p2.video.frames})`);
+  assert(p2.painted - p1.painted <= 1, `caller: remote <video> still painting while paused (${p1.painted} → ${p2.painted})`);
+  assert(p2.audio.bytes > p1.audio.bytes, 'caller: audio stopped with the video');
+  await alice.screenshot({ path: join(OUT, 'in-call-remote-paused.png') });
+  // Resume: frames flow again.
+  await bob.click('#btn-camera');
+  await waitEvent(alice, 'callStateDidChange', { status: 3 }, 5000);
+  await alice.waitForFunction((f) => window.duetDemo.session && document.getElementById('remote-video').getVideoPlaybackQuality().totalVideoFrames > f + 5, p2.painted, { timeout: 10000 });
+  const r = await assertPlaying(alice, 'caller after resume');
+  notes.push(`after resume: caller receives ${r.fps.toFixed(1)} fps`);
+
+  // Caller hangs up: both show the end with Hangup.
+  await alice.click('#btn-hangup');
+  const ta = await waitEnded(alice, 0, 'caller');
+  const tb = await waitEnded(bob, 0, 'callee');
+  notes.push(`hang-up messages: caller "${ta}", callee "${tb}"`);
+}
+
+async function declineNoAnswerBusy(contexts) {
+  const alice = await openUser(contexts, 'alice2');
+  const bob = await openUser(contexts, 'bob2');
+  // Decline.
+  await dial(alice, 'bob2', 'voice');
+  await waitIncoming(bob);
+  await bob.click('#btn-decline');
+  const d1 = await waitEnded(alice, 2, 'caller (decline)');
+  await waitEnded(bob, 2, 'callee (decline)');
+  // No answer: the server's ring timeout is 3 s.
+  await dial(alice, 'bob2', 'voice');
+  await waitIncoming(bob);
+  const t0 = Date.now();
+  const d2 = await waitEnded(alice, 1, 'caller (no answer)');
+  await waitEnded(bob, 1, 'callee (no answer)');
+  const rang = Date.now() - t0;
+  assert(await bob.isHidden('#screen-incoming'), 'callee: incoming screen still up after NoResponse');
+  // Busy: carol calls bob while bob talks to alice.
+  const carol = await openUser(contexts, 'carol2');
+  await dial(alice, 'bob2', 'voice');
+  await waitIncoming(bob);
+  await bob.click('#btn-accept');
+  await waitEvent(alice, 'callDidAccept');
+  await dial(carol, 'bob2', 'voice');
+  const d3 = await waitEnded(carol, 3, 'third caller (busy)');
+  assert((await alice.evaluate(() => window.duetDemo.session && window.duetDemo.session.status)) === 4, 'the call in progress did not survive the busy attempt');
+  await alice.click('#btn-hangup');
+  await waitEnded(alice, 0, 'caller');
+  await waitEnded(bob, 0, 'callee');
+  notes.push(`end messages: decline "${d1}", no answer "${d2}" (after ${(rang / 1000).toFixed(1)} s), busy "${d3}"`);
+}
+
+async function browserToGo(contexts) {
+  const prefix = join(OUT, 'go-got');
+  const args = ['call', '--answer', '--loopback', '--json', '--send', join(REPO, 'testdata/media/tone-440.ogg'),
+    '--send', join(REPO, 'testdata/media/pattern-320x240.ivf'), '--save-remote', prefix,
+    '--user', 'gouser', '--password', 'pw', '--register', '--server', BASE, '--timeout', '90s'];
+  const go = spawn(DUET_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines = [];
+  let stderr = '';
+  go.stdout.setEncoding('utf8');
+  let buf = '';
+  go.stdout.on('data', (d) => {
+    buf += d;
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i); buf = buf.slice(i + 1);
+      try { lines.push(JSON.parse(line)); } catch { /* not JSON */ }
+    }
+  });
+  go.stderr.on('data', (d) => { stderr += d; });
+  const exited = new Promise((res) => go.on('exit', (code) => res(code)));
+  try {
+    const t0 = Date.now();
+    while (!lines.some((l) => l.event === 'loggedIn')) {
+      assert(Date.now() - t0 < TIMEOUT, `duet call did not log in: ${stderr}`);
+      await sleep(100);
+    }
+    const alice = await openUser(contexts, 'alice3', { viewport: DESKTOP });
+    await dial(alice, 'gouser', 'video');
+    await waitEvent(alice, 'callDidAccept'); // duet call answers after --after (1 s)
+    const p = await assertPlaying(alice, 'browser (from Go)');
+    const size = await alice.evaluate(() => [document.getElementById('remote-video').videoWidth, document.getElementById('remote-video').videoHeight]);
+    notes.push(`browser↔Go: the browser decodes the Go side's ${size[0]}x${size[1]} VP8 at ${p.fps.toFixed(1)} fps`);
+    await sleep(2000); // more media for the Go side's files
+    await alice.screenshot({ path: join(OUT, 'in-call-go.png') });
+    await alice.click('#btn-hangup');
+    await waitEnded(alice, 0, 'browser');
+    const code = await Promise.race([exited, sleep(TIMEOUT).then(() => 'timeout')]);
+    assert(code === 0, `duet call exited ${code}: ${stderr}\n${JSON.stringify(lines)}`);
+    const end = lines.find((l) => l.event === 'callDidEnd');
+    assert(end && end.reason === 0, `Go side: callDidEnd ${JSON.stringify(end)}`);
+    const ogg = statSync(prefix + '.ogg').size;
+    const ivf = statSync(prefix + '.ivf').size;
+    assert(ogg > 1000 && ivf > 1000, `Go side saved ${ogg} bytes of audio and ${ivf} of video`);
+    const probe = (file, stream) => JSON.parse(execFileSync('ffprobe', ['-v', 'error', '-count_frames', '-select_streams', stream,
+      '-show_entries', 'stream=codec_name,width,height,nb_read_frames', '-of', 'json', file], { encoding: 'utf8' })).streams[0];
+    const v = probe(prefix + '.ivf', 'v:0');
+    assert(v && v.codec_name === 'vp8' && Number(v.nb_read_frames) > 20, `ffprobe of the Go side's video: ${JSON.stringify(v)}`);
+    const a = probe(prefix + '.ogg', 'a:0');
+    assert(a && a.codec_name === 'opus' && Number(a.nb_read_frames) > 50, `ffprobe of the Go side's audio: ${JSON.stringify(a)}`);
+    notes.push(`browser↔Go: the Go side saved ${v.nb_read_frames} VP8 frames (${v.width}x${v.height}) and ${a.nb_read_frames} Opus frames; ffprobe decodes both`);
+  } finally {
+    if (go.exitCode === null) go.kill('SIGTERM');
+    writeFileSync(join(OUT, 'go-call.log'), lines.map((l) => JSON.stringify(l)).join('\n') + '\n' + stderr);
+  }
+}
+
+async function acceptLatency(contexts) {
+  const alice = await openUser(contexts, 'alice4');
+  const bob = await openUser(contexts, 'bob4');
+  const callee = [];
+  const caller = [];
+  for (let i = 0; i < LATENCY_CALLS; i++) {
+    await dial(alice, 'bob4', 'video');
+    await waitIncoming(bob);
+    // A person takes a moment to answer; by then the call is pre-connected.
+    await waitEvent(bob, 'callDidConnect', { callId: await bob.evaluate(() => window.duetDemo.session.callId) });
+    await sleep(300);
+    await bob.click('#btn-accept');
+    await bob.waitForFunction(() => { const c = window.duetDemo.calls.at(-1); return c.firstFrameAt > 0; }, null, { timeout: TIMEOUT });
+    await alice.waitForFunction(() => { const c = window.duetDemo.calls.at(-1); return c.firstFrameAt > 0; }, null, { timeout: TIMEOUT });
+    const b = await bob.evaluate(() => window.duetDemo.calls.at(-1));
+    const a = await alice.evaluate(() => window.duetDemo.calls.at(-1));
+    callee.push(b.firstFrameAt - b.acceptAt);
+    caller.push(a.firstFrameAt - a.acceptAt);
+    await alice.click('#btn-hangup');
+    await waitEnded(alice, 0, 'caller');
+    await waitEnded(bob, 0, 'callee');
+  }
+  const fmt = (xs) => {
+    const s = [...xs].sort((x, y) => x - y);
+    return `p50 ${pct(s, 50).toFixed(0)} ms, p95 ${pct(s, 95).toFixed(0)} ms (n=${s.length}; min ${s[0].toFixed(0)}, max ${s.at(-1).toFixed(0)})`;
+  };
+  notes.push(`accept click → first remote frame at the callee: ${fmt(callee)}`);
+  notes.push(`callDidAccept → first remote frame at the caller: ${fmt(caller)}`);
+  notes.push(`callee samples (ms): ${callee.map((x) => x.toFixed(0)).join(' ')}`);
+}
+
+// ---------------- main ----------------
+
+async function main() {
+  await waitHealthy();
+  browser = await chromium.launch(LAUNCH);
+  try {
+    await scenario('browser-browser video call: accept, media both ways, pause/resume video, hang up', videoCall);
+    await scenario('decline, no answer (ring timeout), busy', declineNoAnswerBusy);
+    await scenario('browser calls Go (duet call --answer): media both ways', browserToGo);
+    await scenario(`accept → first remote frame over ${LATENCY_CALLS} calls`, acceptLatency, 300000);
+  } finally {
+    await browser.close().catch(() => {});
+  }
+  console.log('');
+  for (const n of notes) console.log('  ' + n);
+  console.log(`  screenshots in ${OUT}/: login.png home.png incoming.png in-call.png in-call-caller.png in-call-remote-paused.png in-call-go.png`);
+  const passed = results.filter((r) => r.ok).length;
+  const failed = results.length - passed;
+  console.log(`browser: ${passed} passed, ${failed} failed`);
+  process.exit(failed ? 1 : 0);
+}
+
+main().catch((err) => {
+  console.log(`FAIL setup: ${err.stack || err}`);
+  console.log(`browser: 0 passed, 1 failed`);
+  process.exit(1);
+});

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Browser end-to-end tests: the web SDK and demo app in real Debian Chromium, driven by
+# playwright-core (e2e/run.mjs) against a real `duet server`, and a call from the browser to
+# the Go SDK (`duet call --answer`). Everything runs inside a fresh network namespace that
+# has only loopback (unshare --net), so no test traffic can leave 127.0.0.1. Packages and the
+# binary are fetched and built before entering it: no package host is reachable inside.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$PWD
+t0=$(date +%s)
+
+sudo=""
+[ "$(id -u)" = 0 ] || sudo=sudo
+missing=()
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v ffprobe >/dev/null || missing+=(ffmpeg)
+if ((${#missing[@]})); then
+  echo "installing ${missing[*]} (apt)"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# playwright-core only: it drives /usr/bin/chromium and never downloads a browser.
+(cd e2e && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+go build -o "$tmp/duet" ./cmd/duet
+out="$root/test-output"
+rm -rf "$out"
+mkdir -p "$out"
+
+# Root can make a network namespace directly; others need a user namespace for it.
+ns=(unshare --net)
+[ "$(id -u)" = 0 ] || ns=(unshare --user --map-root-user --net)
+
+port=18080
+export DUET_BIN="$tmp/duet" DUET_URL="http://127.0.0.1:$port" OUT_DIR="$out" REPO_ROOT="$root" PORT="$port" TMP_DIR="$tmp"
+"${ns[@]}" bash -c '
+  set -euo pipefail
+  ip link set lo up
+  # A short ring timeout for the no-answer scenario; every other call is answered in time.
+  "$DUET_BIN" server --addr "127.0.0.1:$PORT" --data "$TMP_DIR/data" --ring-timeout 3s --log-level warn \
+    >"$OUT_DIR/server.log" 2>&1 &
+  server=$!
+  trap "kill $server 2>/dev/null; wait $server 2>/dev/null || true" EXIT
+  node e2e/run.mjs
+'
+echo "browser suite took $(( $(date +%s) - t0 )) s"

@@ -1,0 +1,337 @@
+// duet browser SDK: 1-on-1 audio/video calls against a duet server. ES modules, no build
+// step. The API has the shape of the Go SDK (and of the seed, the Easemob 1v1 call SDK):
+//
+//   import { DuetClient, CallType } from '/sdk/duet.js';
+//   const client = new DuetClient({ appKey: 'demo#duet' });
+//   await client.login('alice', 'secret');
+//   client.callManager.addDelegate({ callDidReceive: (s) => client.callManager.answerIncomingCall(s.callId) });
+//   const s = await client.callManager.startCall(CallType.Video, 'bob');
+//
+// The wire protocol is docs/PROTOCOL.md; REST is docs/REST.md.
+import { ConnectionState, DuetError, ErrorCode } from './enums.js';
+import { DeviceConnection } from './connection.js';
+import { CallManager } from './call_manager.js';
+
+export * from './enums.js';
+export { CallManager } from './call_manager.js';
+export { CallSession } from './call_session.js';
+export { defaultCallOptions, validateCallOptions } from './call_options.js';
+export { WatermarkPoint } from './watermark.js';
+export {
+  STATS_INTERVAL_MS, UNSTABLE_LOSS_PERCENT, UNSTABLE_RTT_MS, UNSTABLE_JITTER_MS, NODATA_INTERVALS,
+} from './stats.js';
+
+/**
+ * @typedef {Object} ClientOptions
+ * @property {string} appKey "org#app" as issued by the server (required)
+ * @property {string} [serverURL] base URL of the duet server; default the page's origin
+ * @property {string} [webSocketURL] device endpoint; default serverURL with ws(s) and /ws
+ * @property {string} [deviceId] this device among the user's devices; default a random id per
+ *   client (a second login with the same id replaces the first)
+ * @property {number} [pingInterval] heartbeat in seconds, 10–3600; default 30
+ * @property {boolean} [autoReconnect] reconnect after a lost connection; default true
+ * @property {boolean} [video] announce that this device takes video calls; default true
+ * @property {RTCIceTransportPolicy} [iceTransportPolicy] "relay" forces media through TURN
+ * @property {'debug'|'info'|'warn'|'error'|'none'} [logLevel] console logging; default "warn"
+ */
+
+/**
+ * @typedef {Object} ConnectionDelegate every method is optional
+ * @property {(state: number) => void} [connectionStateDidChange] the device connection went up or down ({@link ConnectionState})
+ * @property {() => void} [userAccountDidLoginFromOtherDevice] another login with this device id replaced this one (7)
+ * @property {() => void} [userAccountDidRemoveFromServer] the user was deleted (8)
+ * @property {() => void} [userDidForbidByServer] an operator kicked the user (9)
+ * @property {(code: number) => void} [tokenDidExpire] the server refused the token on reconnect; log in again
+ */
+
+const LEVELS = { debug: 0, info: 1, warn: 2, error: 3, none: 9 };
+
+function randomId() {
+  const b = new Uint8Array(8);
+  crypto.getRandomValues(b);
+  return 'web-' + [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
+}
+
+/**
+ * One device of one user (EMClient). Create it, then login.
+ */
+export class DuetClient {
+  /** @param {ClientOptions} opts */
+  constructor(opts) {
+    const o = { serverURL: globalThis.location ? location.origin : '', pingInterval: 30, autoReconnect: true, video: true, logLevel: 'warn', ...opts };
+    if (typeof o.appKey !== 'string' || !/^[^#]+#[^#]+$/.test(o.appKey)) throw new DuetError(ErrorCode.InvalidAppKey, `appkey "${o.appKey}" is not org#app`);
+    let u;
+    try { u = new URL(o.serverURL); } catch { u = null; }
+    if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:')) throw new DuetError(ErrorCode.General, `server URL "${o.serverURL}" must be http(s)://host[:port]`);
+    if (!Number.isInteger(o.pingInterval) || o.pingInterval < 10 || o.pingInterval > 3600) throw new DuetError(ErrorCode.General, `pingInterval ${o.pingInterval} must be 10-3600 seconds`);
+    /** @type {string} */
+    this.appKey = o.appKey;
+    /** @type {string} */
+    this.serverURL = o.serverURL.replace(/\/+$/, '');
+    /** @type {string} */
+    this.webSocketURL = o.webSocketURL || `${u.protocol === 'https:' ? 'wss:' : 'ws:'}//${u.host}${u.pathname.replace(/\/+$/, '')}/ws`;
+    /** @type {string} */
+    this.deviceId = o.deviceId || randomId();
+    /** @type {number} heartbeat in seconds */
+    this.pingInterval = o.pingInterval;
+    this._opts = o;
+    this._iceTransportPolicy = o.iceTransportPolicy;
+    this._level = LEVELS[o.logLevel] ?? LEVELS.warn;
+    this._delegates = [];
+    this._username = '';
+    this._token = '';
+    this._conn = null;
+    this._state = ConnectionState.Disconnected;
+    this._loggedIn = false;
+    this._backoffMs = 250;
+    this._retryTimer = 0;
+    this._pingTimer = 0;
+    this._reconnectNow = null;
+    this._calls = new CallManager(this);
+    if (globalThis.addEventListener) globalThis.addEventListener('online', () => this._reconnectNow && this._reconnectNow());
+  }
+
+  /** @type {CallManager} the client's call manager */
+  get callManager() { return this._calls; }
+
+  /** @type {string} the logged-in user, or "" */
+  get currentUsername() { return this._username; }
+
+  /** @type {boolean} whether the device connection is up */
+  get isConnected() { return this._conn !== null && !this._conn.closed; }
+
+  /** @type {boolean} whether a user is logged in (the connection may be reconnecting) */
+  get isLoggedIn() { return this._loggedIn; }
+
+  /** @type {number} the {@link ConnectionState} */
+  get connectionState() { return this._state; }
+
+  /** @type {string} the user token of the login ("" when logged out), for the app's REST calls */
+  get accessToken() { return this._token; }
+
+  /** Registers a connection delegate. @param {ConnectionDelegate} d */
+  addDelegate(d) { if (!this._delegates.includes(d)) this._delegates.push(d); }
+
+  /** Unregisters a connection delegate. @param {ConnectionDelegate} d */
+  removeDelegate(d) { this._delegates = this._delegates.filter((x) => x !== d); }
+
+  /**
+   * Creates a user in the app (open registration), like registerWithUsername:password:.
+   * @param {string} username
+   * @param {string} password
+   * @returns {Promise<void>}
+   * @throws {DuetError} UserAlreadyExist, InvalidUsername, RegistrationClosed, ...
+   */
+  async register(username, password) {
+    await this._rest('POST', '/users', '', { username, password });
+  }
+
+  /**
+   * Logs in with a password and connects the device; resolves once the connection is up.
+   * @param {string} username
+   * @param {string} password
+   * @returns {Promise<void>}
+   * @throws {DuetError} UserAuthFailed, ServerNotReachable, ...
+   */
+  async login(username, password) {
+    if (this._loggedIn) throw new DuetError(ErrorCode.General, `already logged in as ${this._username}`);
+    const reply = await this._rest('POST', '/token', '', { grant_type: 'password', username, password });
+    await this.loginWithToken(username, reply.access_token);
+  }
+
+  /**
+   * Connects the device with a token the server issued (POST /{org}/{app}/token).
+   * @param {string} username
+   * @param {string} token
+   * @returns {Promise<void>}
+   */
+  async loginWithToken(username, token) {
+    if (this._loggedIn) throw new DuetError(ErrorCode.General, `already logged in as ${this._username}`);
+    this._token = token;
+    const conn = await this._dial([]);
+    this._username = conn.welcome.username || username.toLowerCase();
+    this._loggedIn = true;
+    this._backoffMs = 250;
+    this._setConn(conn);
+    this._log('info', 'logged in', this._username, conn.welcome.appKey);
+  }
+
+  /**
+   * Ends the user's calls, revokes the token and disconnects.
+   * @returns {Promise<void>}
+   */
+  async logout() {
+    if (!this._loggedIn) return;
+    await this._calls._endAll(0);
+    const token = this._token;
+    this._endLogin();
+    this._calls._endAllLocally(0);
+    try { await this._rest('DELETE', '/token', token); } catch (err) { this._log('warn', 'token revoke failed', err.message); }
+  }
+
+  /**
+   * This user's call records, newest first (GET /{org}/{app}/calls with the user token).
+   * @param {{limit?: number, cursor?: string}} [q]
+   * @returns {Promise<{entities: Array<Object>, cursor?: string}>}
+   */
+  async fetchCallRecords(q = {}) {
+    this._requireLogin();
+    const p = new URLSearchParams();
+    if (q.limit) p.set('limit', String(q.limit));
+    if (q.cursor) p.set('cursor', q.cursor);
+    const qs = p.toString();
+    return this._rest('GET', '/calls' + (qs ? '?' + qs : ''), this._token);
+  }
+
+  // ---- internals ----
+
+  _log(level, ...args) {
+    if (LEVELS[level] >= this._level) (console[level] || console.log)('duet:', ...args);
+  }
+
+  _requireLogin() {
+    if (!this._loggedIn) throw new DuetError(ErrorCode.UserNotLogin, 'not logged in');
+  }
+
+  _notify(name, ...args) {
+    for (const d of [...this._delegates]) {
+      if (typeof d[name] !== 'function') continue;
+      queueMicrotask(() => {
+        try { d[name](...args); } catch (err) { console.error(`duet: delegate ${name} threw`, err); }
+      });
+    }
+  }
+
+  async _rest(method, path, token, body) {
+    const [org, app] = this.appKey.split('#');
+    const headers = { 'Content-Type': 'application/json' };
+    if (token) headers.Authorization = 'Bearer ' + token;
+    let resp;
+    try {
+      resp = await fetch(`${this.serverURL}/${encodeURIComponent(org)}/${encodeURIComponent(app)}${path}`, {
+        method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (err) {
+      throw new DuetError(ErrorCode.ServerNotReachable, String(err.message || err));
+    }
+    let data = null;
+    try { data = await resp.json(); } catch { /* not JSON */ }
+    if (!resp.ok) {
+      if (data && data.code) throw new DuetError(data.code, data.error_description || data.error || `HTTP ${resp.status}`);
+      throw new DuetError(ErrorCode.ServerUnknown, `HTTP ${resp.status}`);
+    }
+    return data || {};
+  }
+
+  _dial(calls) {
+    const hello = {
+      version: 1, token: this._token, deviceId: this.deviceId, pingInterval: this.pingInterval,
+      capabilities: { audio: true, video: this._opts.video !== false },
+    };
+    if (calls.length) hello.calls = calls;
+    return DeviceConnection.open(this.webSocketURL, hello, (env) => this._onMessage(env), (conn) => this._onClose(conn));
+  }
+
+  _onMessage(env) {
+    if (env.type === 'kicked' || env.type === 'goodbye') {
+      this._log('info', 'server says', env.type, env.data);
+      return; // the server closes next; _onClose decides
+    }
+    if (env.type === 'error') { this._log('warn', 'server error', env.error); return; }
+    this._calls._handleMessage(env);
+  }
+
+  _setConn(conn) {
+    this._conn = conn;
+    const state = conn ? ConnectionState.Connected : ConnectionState.Disconnected;
+    clearInterval(this._pingTimer);
+    if (conn) this._startPinger(conn);
+    if (state !== this._state) {
+      this._state = state;
+      this._notify('connectionStateDidChange', state);
+    }
+  }
+
+  /** Pings every pingInterval; a ping without a reply drops the connection (and reconnects). */
+  _startPinger(conn) {
+    const interval = (conn.welcome.pingInterval || this.pingInterval) * 1000;
+    this._pingTimer = setInterval(() => {
+      conn.request('ping').catch(() => {
+        if (this._conn === conn && !conn.closed) {
+          this._log('warn', 'heartbeat failed; dropping the connection');
+          conn.close();
+        }
+      });
+    }, interval);
+  }
+
+  _onClose(conn) {
+    if (this._conn !== conn) return; // an old connection
+    this._setConn(null);
+    if (!this._loggedIn) return;
+    if (conn.kickReason >= 0) { this._kicked(conn.kickReason); return; }
+    if (!this._opts.autoReconnect) { this._endLogin(); return; }
+    this._log('warn', 'connection lost; reconnecting');
+    this._scheduleReconnect();
+  }
+
+  /** Jittered exponential backoff: 250 ms doubling to 10 s, ±50 %. */
+  _scheduleReconnect() {
+    const delay = this._backoffMs / 2 + Math.random() * this._backoffMs;
+    this._backoffMs = Math.min(this._backoffMs * 2, 10000);
+    const attempt = async () => {
+      this._reconnectNow = null;
+      clearTimeout(this._retryTimer);
+      if (!this._loggedIn || this._conn) return;
+      try {
+        const conn = await this._dial(this._calls._liveCallIds());
+        if (!this._loggedIn) { conn.close(); return; }
+        this._backoffMs = 250;
+        this._setConn(conn);
+        this._log('info', 'reconnected');
+      } catch (err) {
+        if (err.code === ErrorCode.InvalidToken || err.code === ErrorCode.UserAuthFailed || err.code === ErrorCode.UserRemoved) {
+          this._log('warn', 'token refused on reconnect', err.message);
+          this._calls._endAllLocally(4);
+          this._endLogin();
+          this._notify('tokenDidExpire', err.code);
+          return;
+        }
+        this._scheduleReconnect();
+      }
+    };
+    this._retryTimer = setTimeout(attempt, delay);
+    this._reconnectNow = attempt;
+  }
+
+  _kicked(reason) {
+    this._log('warn', 'kicked by the server, reason', reason);
+    this._calls._endAllLocally(reason);
+    this._endLogin();
+    if (reason === 7) this._notify('userAccountDidLoginFromOtherDevice');
+    else if (reason === 8) this._notify('userAccountDidRemoveFromServer');
+    else this._notify('userDidForbidByServer');
+  }
+
+  _endLogin() {
+    this._loggedIn = false;
+    clearTimeout(this._retryTimer);
+    this._reconnectNow = null;
+    const conn = this._conn;
+    this._setConn(null);
+    if (conn) conn.close();
+    this._username = '';
+    this._token = '';
+  }
+
+  _request(type, data) {
+    this._requireLogin();
+    if (!this.isConnected) return Promise.reject(new DuetError(ErrorCode.NetworkUnavailable, 'not connected to the server (reconnecting)'));
+    return this._conn.request(type, data);
+  }
+
+  _send(type, data) {
+    if (!this.isConnected) return false;
+    return this._conn.send(type, data);
+  }
+}
