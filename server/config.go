@@ -1,6 +1,7 @@
 package server
 
 import (
+	"crypto/tls"
 	"log/slog"
 	"net"
 	"time"
@@ -48,6 +49,16 @@ type Config struct {
 	// defaults to the one in DataDir/turn-secret (made on first start); its logger, clock
 	// and metrics are the server's.
 	TURN turn.Config
+	// OutboundTLS configures the server's outbound HTTPS: push providers and webhooks. nil
+	// uses the system's roots; tests set RootCAs to trust their local servers.
+	OutboundTLS *tls.Config
+	// MessageRetention is how long text messages are kept, delivered or not; default 7 days.
+	MessageRetention time.Duration
+	// WebhookMinBackoff and WebhookMaxBackoff bound the waits between attempts of a webhook
+	// delivery (defaults 1 s and 10 min); after WebhookMaxAttempts (default 12) it is a dead
+	// letter.
+	WebhookMinBackoff, WebhookMaxBackoff time.Duration
+	WebhookMaxAttempts                   int
 	// DeviceRateLimit is how many messages per second one device connection may send
 	// (default: the hub's, 50/s with bursts); negative turns the limit off (benchmarks).
 	DeviceRateLimit float64

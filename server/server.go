@@ -36,6 +36,7 @@ type Server struct {
 	hub        *signal.Hub
 	calls      *callflow.Engine
 	recorder   *callRecorder
+	msg        *messaging
 	turn       *turn.Server // nil when TURN is off
 	media      *mediaParts  // recorded calls: relay, recordings, gateway
 	registry   *prometheus.Registry
@@ -77,13 +78,15 @@ func (s *Server) assemble(ctx context.Context) error {
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.accounts = account.New(s.store, cfg.Clock)
 	s.recorder = newCallRecorder(s.store, cfg.Logger)
+	s.msg = s.newMessaging()
 	if err := s.startMedia(); err != nil {
 		return err
 	}
 	var calls *callflow.Engine
-	s.hub = signal.NewHub(signal.Config{Clock: cfg.Clock, Logger: cfg.Logger, Metrics: s.registry, RateLimit: cfg.DeviceRateLimit}, tokenAuth{s.accounts}, s.withMedia(handlerFunc(func() *callflow.Engine { return calls })))
+	s.hub = signal.NewHub(signal.Config{Clock: cfg.Clock, Logger: cfg.Logger, Metrics: s.registry, RateLimit: cfg.DeviceRateLimit}, tokenAuth{s.accounts}, s.withMedia(s.msg.handler(handlerFunc(func() *callflow.Engine { return calls }))))
 	calls = callflow.New(callflow.Config{
 		RingTimeout: cfg.RingTimeout, ReconnectGrace: cfg.ReconnectGrace, Clock: cfg.Clock, Logger: cfg.Logger,
+		Pusher: s.msg.push.PushCall, OnEvent: s.msg.observe,
 		ICEServers: s.iceServers(),
 	}, s.hub, s.hub, userDirectory{s.store}, s.callRecords())
 	s.calls = calls
@@ -109,6 +112,7 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /ws", s.hub)
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
+	s.messagingRoutes()
 	apis := api.New(s.accounts, s.store, s.adminToken, s.cfg.Logger)
 	apis.Routes(s.mux)
 	s.recordingRoutes(apis)
@@ -211,6 +215,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		_ = s.httpServer.Shutdown(ctx)
 	}
 	s.calls.Close()
+	s.msg.close()
 	s.stopMedia()
 	var turnErr error
 	if s.turn != nil {

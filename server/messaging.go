@@ -1,0 +1,106 @@
+package server
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/duet-rtc/duet/protocol"
+	"github.com/duet-rtc/duet/server/api"
+	"github.com/duet-rtc/duet/server/callflow"
+	"github.com/duet-rtc/duet/server/chat"
+	"github.com/duet-rtc/duet/server/push"
+	"github.com/duet-rtc/duet/server/route"
+	"github.com/duet-rtc/duet/server/signal"
+	"github.com/duet-rtc/duet/server/webhook"
+)
+
+// messaging is what reaches users and apps beyond the call itself: text messages (chat),
+// push notifications to offline users (push) and the call webhooks (webhook).
+type messaging struct {
+	chat  *chat.Service
+	push  *push.Service
+	hooks *webhook.Outbox
+}
+
+// newMessaging builds the three services. The hub does not exist yet, so chat reaches it
+// through hubRef, which resolves it when a message is sent: by then it does.
+func (s *Server) newMessaging() *messaging {
+	cfg := s.cfg
+	p := push.New(push.Config{Store: s.store, Clock: cfg.Clock, Logger: cfg.Logger, TLS: cfg.OutboundTLS,
+		CallTTL: cfg.RingTimeout})
+	tr := &http.Transport{TLSClientConfig: cfg.OutboundTLS, Proxy: http.ProxyFromEnvironment, ForceAttemptHTTP2: true,
+		MaxIdleConnsPerHost: 4, IdleConnTimeout: 90 * time.Second}
+	ref := hubRef{s}
+	return &messaging{
+		push: p,
+		hooks: webhook.New(webhook.Config{Store: s.store, Clock: cfg.Clock, Logger: cfg.Logger,
+			HTTPClient: webhook.NewHTTPClient(tr, webhook.DefaultTimeout),
+			MinBackoff: cfg.WebhookMinBackoff, MaxBackoff: cfg.WebhookMaxBackoff, MaxAttempts: cfg.WebhookMaxAttempts}),
+		chat: chat.New(chat.Config{Store: s.store, Sender: ref, Directory: ref, Clock: cfg.Clock, Logger: cfg.Logger,
+			Retention: cfg.MessageRetention, Pusher: p.PushMessage}),
+	}
+}
+
+// handler puts the chat.* and push.* messages and the chat's view of presence in front of
+// the call flow's handler.
+func (m *messaging) handler(calls signal.Handler) signal.Handler {
+	return messagingHandler{calls: calls, m: m}
+}
+
+// observe is the call flow's OnEvent: the webhook outbox and the cancel pushes see every
+// step of every call. Both only queue.
+func (m *messaging) observe(ev callflow.Event) {
+	m.hooks.Observe(ev)
+	m.push.Observe(ev)
+}
+
+// close stops the services: the outbox writes what is queued, background pushes stop.
+func (m *messaging) close() {
+	m.hooks.Close()
+	m.push.Close()
+	m.chat.Close()
+}
+
+// messagingRoutes serves the admin API of push credentials and webhooks.
+func (s *Server) messagingRoutes() {
+	api.New(s.accounts, s.store, s.adminToken, s.cfg.Logger).MessagingRoutes(s.mux, api.Messaging{
+		Push: s.store, Webhooks: s.store, KickWebhooks: s.msg.hooks.Kick, Now: s.cfg.Clock.Now,
+	})
+}
+
+// FlushWebhooks waits until every call event so far is in the webhook outbox (tests).
+func (s *Server) FlushWebhooks() { s.msg.hooks.Flush() }
+
+type messagingHandler struct {
+	calls signal.Handler
+	m     *messaging
+}
+
+func (h messagingHandler) DeviceOnline(dev route.Online, resume []string) {
+	h.calls.DeviceOnline(dev, resume)
+	h.m.chat.DeviceOnline(dev)
+}
+
+func (h messagingHandler) DeviceOffline(dev route.Device) {
+	h.calls.DeviceOffline(dev)
+	h.m.chat.DeviceOffline(dev)
+}
+
+func (h messagingHandler) HandleMessage(dev route.Device, env *protocol.Envelope) *protocol.Envelope {
+	switch {
+	case strings.HasPrefix(env.Type, "chat."):
+		return h.m.chat.HandleMessage(dev, env)
+	case strings.HasPrefix(env.Type, "push."):
+		return h.m.push.HandleMessage(dev, env)
+	}
+	return h.calls.HandleMessage(dev, env)
+}
+
+// hubRef reaches the server's hub once it exists.
+type hubRef struct{ s *Server }
+
+func (r hubRef) Send(to route.Device, env *protocol.Envelope) bool { return r.s.hub.Send(to, env) }
+func (r hubRef) OnlineDevices(app, user string) []route.Online {
+	return r.s.hub.OnlineDevices(app, user)
+}
