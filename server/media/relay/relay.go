@@ -21,6 +21,7 @@ package relay
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"sync"
@@ -46,7 +47,9 @@ type Config struct {
 	LoopbackOnly bool
 	// IPFilter, if set, keeps only the local and remote candidate addresses it accepts.
 	IPFilter func(net.IP) bool
-	// PortMin and PortMax, if both set, bound the UDP ports legs listen on.
+	// PortMin and PortMax, if both set, bound the UDP ports legs listen on. When they are
+	// equal, every leg shares that one port (an ICE UDP mux with large socket buffers): one
+	// port to open in a firewall, and fewer drops under load.
 	PortMin, PortMax uint16
 	// PublicIPs, if set, are announced as host candidates instead of the local addresses
 	// (a server behind 1:1 NAT).
@@ -65,6 +68,7 @@ type Relay struct {
 	cfg Config
 	api *webrtc.API
 	log *slog.Logger
+	mux io.Closer // the shared UDP port, if any
 
 	mu     sync.Mutex
 	calls  map[string]*Call
@@ -99,11 +103,11 @@ func New(cfg Config) (*Relay, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	api, err := newAPI(cfg, log)
+	api, mux, err := newAPI(cfg, log)
 	if err != nil {
 		return nil, fmt.Errorf("relay: %w", err)
 	}
-	return &Relay{cfg: cfg, api: api, log: log, calls: make(map[string]*Call)}, nil
+	return &Relay{cfg: cfg, api: api, mux: mux, log: log, calls: make(map[string]*Call)}, nil
 }
 
 // Stats returns the relay's counters.
@@ -167,13 +171,16 @@ func (r *Relay) Close() {
 		go func() { defer wg.Done(); c.Close() }()
 	}
 	wg.Wait()
+	if r.mux != nil {
+		r.mux.Close()
+	}
 }
 
 // newAPI builds the one pion API every leg shares: Opus and VP8 with the same feedback as
 // the SDK, NACK generator and responder, RTCP reports, transport-wide feedback, and ICE as
 // cfg restricts it. pion copies the media engine and builds fresh interceptors per
 // PeerConnection, so sharing the API shares no state between legs.
-func newAPI(cfg Config, log *slog.Logger) (*webrtc.API, error) {
+func newAPI(cfg Config, log *slog.Logger) (*webrtc.API, io.Closer, error) {
 	me := &webrtc.MediaEngine{}
 	if err := me.RegisterCodec(webrtc.RTPCodecParameters{
 		RTPCodecCapability: webrtc.RTPCodecCapability{
@@ -181,7 +188,7 @@ func newAPI(cfg Config, log *slog.Logger) (*webrtc.API, error) {
 		},
 		PayloadType: opusPayloadType,
 	}, webrtc.RTPCodecTypeAudio); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := me.RegisterCodec(webrtc.RTPCodecParameters{
 		RTPCodecCapability: webrtc.RTPCodecCapability{
@@ -195,24 +202,24 @@ func newAPI(cfg Config, log *slog.Logger) (*webrtc.API, error) {
 		},
 		PayloadType: vp8PayloadType,
 	}, webrtc.RTPCodecTypeVideo); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	reg := &interceptor.Registry{}
 	gen, err := nack.NewGeneratorInterceptor()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	resp, err := nack.NewResponderInterceptor()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	reg.Add(resp)
 	reg.Add(gen)
 	if err := webrtc.ConfigureRTCPReports(reg); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := webrtc.ConfigureTWCCSender(me, reg); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 
 	se := webrtc.SettingEngine{}
@@ -227,9 +234,28 @@ func newAPI(cfg Config, log *slog.Logger) (*webrtc.API, error) {
 	} else {
 		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
 	}
-	if cfg.PortMin != 0 && cfg.PortMax != 0 {
+	var mux io.Closer
+	switch {
+	case cfg.PortMin != 0 && cfg.PortMin == cfg.PortMax:
+		opts := []ice.UDPMuxFromPortOption{
+			ice.UDPMuxFromPortWithReadBufferSize(4 << 20), ice.UDPMuxFromPortWithWriteBufferSize(4 << 20),
+			ice.UDPMuxFromPortWithLogger(pionLoggerFactory{log}.NewLogger("udpmux")),
+		}
+		if filter := ipFilter(cfg); filter != nil {
+			opts = append(opts, ice.UDPMuxFromPortWithIPFilter(filter))
+		}
+		if cfg.LoopbackOnly {
+			opts = append(opts, ice.UDPMuxFromPortWithLoopback(), ice.UDPMuxFromPortWithNetworks(ice.NetworkTypeUDP4))
+		}
+		m, err := ice.NewMultiUDPMuxFromPort(int(cfg.PortMin), opts...)
+		if err != nil {
+			return nil, nil, fmt.Errorf("udp port %d: %w", cfg.PortMin, err)
+		}
+		se.SetICEUDPMux(m)
+		mux = m
+	case cfg.PortMin != 0 && cfg.PortMax != 0:
 		if err := se.SetEphemeralUDPPortRange(cfg.PortMin, cfg.PortMax); err != nil {
-			return nil, fmt.Errorf("port range: %w", err)
+			return nil, nil, fmt.Errorf("port range: %w", err)
 		}
 	}
 	if len(cfg.PublicIPs) > 0 {
@@ -237,7 +263,7 @@ func newAPI(cfg Config, log *slog.Logger) (*webrtc.API, error) {
 	}
 	se.SetFireOnTrackBeforeFirstRTP(true)
 	se.LoggerFactory = pionLoggerFactory{log}
-	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se)), nil
+	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se)), mux, nil
 }
 
 func ipFilter(cfg Config) func(net.IP) bool {

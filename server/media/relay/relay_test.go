@@ -2,6 +2,7 @@ package relay
 
 import (
 	"context"
+	"net"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -131,9 +132,22 @@ func waitFrames(t *testing.T, what string, c *media.FrameCounter, n int) media.C
 // TestRelayForwards: two devices pre-connect to the relay, nothing flows until they send,
 // then audio and video reach each side, starting with a keyframe, and the tap sees both
 // parties. Close leaves no goroutine behind.
-func TestRelayForwards(t *testing.T) {
+func TestRelayForwards(t *testing.T) { testRelayForwards(t, Config{LoopbackOnly: true}) }
+
+// TestRelayForwardsOnePort is TestRelayForwards with every leg on one shared UDP port.
+func TestRelayForwardsOnePort(t *testing.T) {
+	ln, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := uint16(ln.LocalAddr().(*net.UDPAddr).Port)
+	ln.Close()
+	testRelayForwards(t, Config{LoopbackOnly: true, PortMin: port, PortMax: port})
+}
+
+func testRelayForwards(t *testing.T, cfg Config) {
 	checkGoroutines(t)
-	r, err := New(Config{LoopbackOnly: true})
+	r, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
