@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,6 +23,7 @@ type Client struct {
 	clk       clock.Clock
 	queue     *SerialQueue // default delegate queue
 	calls     *CallManager
+	chat      *ChatManager
 
 	mu          sync.Mutex
 	username    string
@@ -48,7 +50,17 @@ func NewClient(opts Options) (*Client, error) {
 	c := &Client{opts: opts, clk: clock.Real{}, queue: NewSerialQueue(), connectedCh: make(chan struct{})}
 	c.log, c.logCloser = newLogger(opts)
 	c.calls = newCallManager(c)
+	c.chat = newChatManager(c)
 	return c, nil
+}
+
+// dispatch routes a message from the server to the manager of its type.
+func (c *Client) dispatch(env *protocol.Envelope) {
+	if strings.HasPrefix(env.Type, "chat.") {
+		c.chat.handleMessage(env)
+		return
+	}
+	c.calls.handleMessage(env)
 }
 
 // Options returns the client's options after defaults were applied.
@@ -126,7 +138,7 @@ func (c *Client) LoginWithToken(ctx context.Context, username, token string) err
 	}
 	c.mu.Unlock()
 
-	conn, err := dialDevice(ctx, &c.opts, token, nil, c.log, c.calls.handleMessage)
+	conn, err := dialDevice(ctx, &c.opts, token, nil, c.log, c.dispatch)
 	if err != nil {
 		return err
 	}
@@ -174,7 +186,7 @@ func (c *Client) supervise(ctx context.Context, conn *deviceConn, stopped chan s
 				return
 			}
 			var err error
-			conn, err = dialDevice(ctx, &c.opts, c.currentToken(), c.calls.liveCallIDs(), c.log, c.calls.handleMessage)
+			conn, err = dialDevice(ctx, &c.opts, c.currentToken(), c.calls.liveCallIDs(), c.log, c.dispatch)
 			if err == nil {
 				backoff.reset()
 				break
