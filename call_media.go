@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/duet-rtc/duet/internal/rtc"
-	"github.com/duet-rtc/duet/internal/vpx"
 	"github.com/duet-rtc/duet/media"
 	"github.com/duet-rtc/duet/protocol"
 )
@@ -33,7 +32,7 @@ const (
 // Results of InputCustomAudioData, the seed's return codes plus one of duet's.
 const (
 	CustomAudioOK          = 0
-	CustomAudioNotEnabled  = -1 // EnableCustomAudioData is off, or no call is sending
+	CustomAudioNotEnabled  = -1 // EnableCustomAudioData is off, or no call is accepted
 	CustomAudioBadChannels = -2 // AudioCustomChannels is not 1
 	CustomAudioBufferFull  = -3 // fed faster than real time
 	CustomAudioBadBuffer   = -4 // duet: odd length, or more than 100 ms
@@ -73,18 +72,11 @@ func (m *CallManager) openSources(s *CallSession, mo MediaOptions) (audio, video
 	var err error
 	switch {
 	case s.opts.EnableCustomAudioData:
-		rate := s.opts.AudioCustomSamples
-		if rate == 0 {
-			rate = 48000
-		}
-		in, err := media.NewPCMInput(rate, customAudioBuffer)
+		in, err := s.customAudio()
 		if err != nil {
 			m.log.Error("custom audio input", "err", err)
 			break
 		}
-		s.mu.Lock()
-		s.audioIn = in
-		s.mu.Unlock()
 		audio = in
 	case mo.AudioSource != nil:
 		if audio, err = mo.AudioSource(s); err != nil {
@@ -99,18 +91,11 @@ func (m *CallManager) openSources(s *CallSession, mo MediaOptions) (audio, video
 	}
 	switch {
 	case s.opts.EnableCustomizeVideoData:
-		fps := s.opts.MaxVideoFrameRate
-		if fps == 0 {
-			fps = defaultCustomFPS
-		}
-		in, err := media.NewVideoInput(fps)
+		in, err := s.customVideo()
 		if err != nil {
 			m.log.Error("custom video input", "err", err)
 			return audio, nil
 		}
-		s.mu.Lock()
-		s.videoIn = in
-		s.mu.Unlock()
 		video = in
 	case mo.VideoSource != nil:
 		if video, err = mo.VideoSource(s); err != nil {
@@ -124,6 +109,46 @@ func (m *CallManager) openSources(s *CallSession, mo MediaOptions) (audio, video
 		s.mu.Unlock()
 	}
 	return audio, video
+}
+
+// customAudio returns the call's custom audio input, made on first use: by the first
+// InputCustomAudioData after accept, or when sending starts. Audio fed before the media
+// connection is up waits in its buffer.
+func (s *CallSession) customAudio() (*media.PCMInput, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.audioIn == nil {
+		rate := s.opts.AudioCustomSamples
+		if rate == 0 {
+			rate = 48000
+		}
+		in, err := media.NewPCMInput(rate, customAudioBuffer)
+		if err != nil {
+			return nil, err
+		}
+		s.audioIn = in
+	}
+	return s.audioIn, nil
+}
+
+// customVideo returns the call's custom video input, made on first use like customAudio;
+// a frame fed before the media connection is up becomes the first one sent.
+func (s *CallSession) customVideo() (*media.VideoInput, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.videoIn == nil {
+		fps := s.opts.MaxVideoFrameRate
+		if fps == 0 {
+			fps = defaultCustomFPS
+		}
+		in, err := media.NewVideoInput(fps)
+		if err != nil {
+			return nil, err
+		}
+		in.SetEncoding(s.opts.videoEncoding())
+		s.videoIn = in
+	}
+	return s.videoIn, nil
 }
 
 // configureVideo applies the call's options and the watermark to a video source that the
@@ -141,7 +166,7 @@ func (m *CallManager) configureVideo(s *CallSession, src media.Source) {
 // the accepted call (the seed's voice changer): inputCustomAudioData:. One call carries at
 // most 100 ms; the SDK encodes it to Opus in 20 ms frames and sends it in place of the
 // microphone. It returns 0 when the audio was queued, -1 when EnableCustomAudioData is off
-// or no call is sending yet (start after CallDidAccept), -2 when AudioCustomChannels is not
+// or no call is accepted (start after CallDidAccept), -2 when AudioCustomChannels is not
 // 1, -3 when the buffer (half a second) is full, and -4 (duet's addition) for a buffer of odd
 // length or more than 100 ms.
 func (m *CallManager) InputCustomAudioData(pcm []byte) int {
@@ -156,13 +181,11 @@ func (m *CallManager) InputCustomAudioData(pcm []byte) int {
 	if opts.AudioCustomChannels != 0 && opts.AudioCustomChannels != 1 {
 		return CustomAudioBadChannels
 	}
-	if s == nil {
+	if s == nil || s.Status() != CallStatusAccepted {
 		return CustomAudioNotEnabled
 	}
-	s.mu.Lock()
-	in := s.audioIn
-	s.mu.Unlock()
-	if in == nil {
+	in, err := s.customAudio()
+	if err != nil {
 		return CustomAudioNotEnabled
 	}
 	maxBytes := 2 * in.SampleRate() * int(maxCustomAudio/time.Millisecond) / 1000
@@ -201,17 +224,15 @@ func (m *CallManager) InputVideoFrame(callID string, frame VideoFrame, rotation 
 	if s.callType != CallTypeVideo {
 		return &Error{Code: protocol.CodeGeneral, Message: "a voice call takes no video"}
 	}
-	s.mu.Lock()
-	in, status := s.videoIn, s.status
-	s.mu.Unlock()
-	if status != CallStatusAccepted {
+	if status := s.Status(); status != CallStatusAccepted {
 		return &Error{Code: protocol.CodeGeneral, Message: fmt.Sprintf("frames are taken only once the call is accepted (status %d)", status)}
 	}
-	if in == nil {
-		if !vpx.Available {
+	in, err := s.customVideo()
+	if err != nil {
+		if errors.Is(err, media.ErrNoVPX) {
 			return ErrNoVPX
 		}
-		return &Error{Code: protocol.CodeGeneral, Message: "the call's video is not sending yet"}
+		return &Error{Code: protocol.CodeGeneral, Message: err.Error()}
 	}
 	if err := in.Write(frame, rotation); err != nil {
 		if errors.Is(err, media.ErrClosed) {

@@ -53,3 +53,15 @@ func TestAdapter(t *testing.T) {
 		})
 	}
 }
+
+// TestAdapterScalesDownWhenTooLittle: 150 kbit/s is too little for 640x480 at 30 fps, so
+// smoothness-first settles one level down, at 480x360, and stays there.
+func TestAdapterScalesDownWhenTooLittle(t *testing.T) {
+	var a adapter
+	for i := 0; i < 10; i++ {
+		w, h, f := a.update(time.Duration(i)*time.Second, 150_000, 640, 480, 30, false)
+		if w != 480 || h != 360 || f != 30 {
+			t.Fatalf("at %ds: %dx%d@%d", i, w, h, f)
+		}
+	}
+}

@@ -13,15 +13,16 @@ import (
 // with libvpx: a stand-in camera of any size and frame rate whose bitrate, size and frame rate
 // follow the call's options (it is a VideoEncoder). It needs the vpx build tag.
 //
-// The picture has a scrolling colour gradient, a moving white square, a frame counter bar,
-// and a small block of noise so that every frame costs the encoder some bits.
+// The picture has a still colour gradient, a white square bouncing across it, a frame
+// counter bar, and a block of noise so that every frame costs the encoder some bits.
 type TestPattern struct {
-	w, h, fps int
-	pipe      *vp8Pipeline
-	img       *image.YCbCr
-	n         int
-	noise     uint32
-	closed    bool
+	w, h, fps  int
+	pipe       *vp8Pipeline
+	img        *image.YCbCr
+	background *image.YCbCr
+	n          int
+	noise      uint32
+	closed     bool
 }
 
 // NewTestPattern returns a TestPattern of w×h (even, at most 4096) at fps frames per second
@@ -60,20 +61,13 @@ func (t *TestPattern) Next() (Sample, error) {
 func (t *TestPattern) draw() {
 	img, n := t.img, t.n
 	w, h := t.w, t.h
-	for y := 0; y < h; y++ {
-		row := img.Y[y*img.YStride : y*img.YStride+w]
-		for x := range row {
-			row[x] = uint8(16 + (x+y+3*n)%200)
-		}
+	if t.background == nil {
+		t.background = background(w, h)
 	}
-	for y := 0; y < h/2; y++ {
-		cb := img.Cb[y*img.CStride : y*img.CStride+w/2]
-		cr := img.Cr[y*img.CStride : y*img.CStride+w/2]
-		for x := range cb {
-			cb[x] = uint8(64 + (2*x+n)%128)
-			cr[x] = uint8(64 + (2*y+n)%128)
-		}
-	}
+	// The still background is drawn once and copied: per frame, only the moving parts cost.
+	copy(img.Y, t.background.Y)
+	copy(img.Cb, t.background.Cb)
+	copy(img.Cr, t.background.Cr)
 	// A white square bouncing across the picture.
 	s := max(min(w, h)/8, 2)
 	bx, by := bounce(n*4, w-s), bounce(n*3, h-s)
@@ -109,6 +103,27 @@ func (t *TestPattern) draw() {
 			row[x] = uint8(96 + t.noise%64)
 		}
 	}
+}
+
+// background draws a still background, as behind a person on a camera: a diagonal
+// gradient in luma and chroma.
+func background(w, h int) *image.YCbCr {
+	img := yuv.NewI420(w, h)
+	for y := 0; y < h; y++ {
+		row := img.Y[y*img.YStride : y*img.YStride+w]
+		for x := range row {
+			row[x] = uint8(16 + (x+y)*200/(w+h))
+		}
+	}
+	for y := 0; y < h/2; y++ {
+		cb := img.Cb[y*img.CStride : y*img.CStride+w/2]
+		cr := img.Cr[y*img.CStride : y*img.CStride+w/2]
+		for x := range cb {
+			cb[x] = uint8(64 + 2*x*128/w)
+			cr[x] = uint8(64 + 2*y*128/h)
+		}
+	}
+	return img
 }
 
 // bounce maps a position moving at a constant speed to one going back and forth in 0..span.

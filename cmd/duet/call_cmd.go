@@ -28,6 +28,7 @@ type callFlags struct {
 	duration, after, timeout               time.Duration
 	expectReason                           int
 	record, merge                          bool // --record, --merge
+	media                                  callMediaFlags
 }
 
 func callCommand() *cobra.Command {
@@ -36,7 +37,8 @@ func callCommand() *cobra.Command {
 		Use:   "call",
 		Short: "A headless call client: dial with --to, or wait for a call with --answer",
 		Example: `  duet call --user bob --password pw --answer --after 1s --json
-  duet call --user alice --password pw --to bob --video --send testdata/media/pattern-320x240.ivf --duration 5s --json`,
+  duet call --user alice --password pw --to bob --video --send testdata/media/pattern-320x240.ivf --duration 5s --json
+  duet call --user alice --password pw --to bob --video --test-pattern --resolution 640x480 --max-video-kbps 300 --stats --json`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runCall(cmd.Context(), f) },
 	}
 	fl := cmd.Flags()
@@ -60,6 +62,7 @@ func callCommand() *cobra.Command {
 	fl.BoolVar(&f.loopback, "loopback", false, "restrict ICE to loopback candidates (127.0.0.1)")
 	fl.IntVar(&f.expectReason, "expect-reason", -1, "the end reason that counts as success (default: 2 with --decline, else 0)")
 	fl.DurationVar(&f.timeout, "timeout", 2*time.Minute, "give up after this long")
+	addCallMediaFlags(cmd, &f.media)
 	return cmd
 }
 
@@ -74,6 +77,13 @@ type callEvent struct {
 	ServerVideoID string `json:"serverVideoId,omitempty"` // recorded calls, from callDidConnect on
 	Error         string `json:"error,omitempty"`
 	Time          int64  `json:"time"` // unix milliseconds
+	// Network is the network status (0 normal, 1 unstable, 2 no data) of
+	// callNetworkDidChange and stats events.
+	Network *int `json:"network,omitempty"`
+	// Stats are the session's statistics (stats events, every 2 s with --stats).
+	Stats *callStatsEvent `json:"stats,omitempty"`
+	// Path is the file a snapshot event wrote.
+	Path string `json:"path,omitempty"`
 }
 
 // callReporter prints callbacks and remembers how the call ended.
@@ -85,10 +95,20 @@ type callReporter struct {
 	ended   chan duet.EndReason
 	once    sync.Once
 	started time.Time
+	media   *callMedia     // what the media flags prepared
+	wg      sync.WaitGroup // media feature goroutines
 }
 
 func (r *callReporter) emit(ev string, s *duet.CallSession, reason *duet.EndReason, err error) {
+	r.emitWith(ev, s, reason, err, nil)
+}
+
+// emitWith emits an event with extra fields set by extra (nil: none).
+func (r *callReporter) emitWith(ev string, s *duet.CallSession, reason *duet.EndReason, err error, extra func(*callEvent)) {
 	e := callEvent{Event: ev, Time: time.Now().UnixMilli()}
+	if extra != nil {
+		extra(&e)
+	}
 	if s != nil {
 		e.CallID, e.Remote, e.Status, e.ConnectType = s.CallID(), s.RemoteName(), int(s.Status()), int(s.ConnectType())
 		e.ServerVideoID = s.ServerVideoID()
@@ -113,6 +133,15 @@ func (r *callReporter) emit(ev string, s *duet.CallSession, reason *duet.EndReas
 	}
 	if reason != nil {
 		line += fmt.Sprintf(" reason=%d (%s)", *reason, *reason)
+	}
+	if e.Network != nil {
+		line += fmt.Sprintf(" network=%d", *e.Network)
+	}
+	if e.Stats != nil {
+		line += fmt.Sprintf(" stats=%+v", *e.Stats)
+	}
+	if e.Path != "" {
+		line += " path=" + e.Path
 	}
 	if err != nil {
 		line += " error=" + err.Error()
@@ -145,6 +174,7 @@ func (r *callReporter) CallDidConnect(s *duet.CallSession) { r.emit("callDidConn
 
 func (r *callReporter) CallDidAccept(s *duet.CallSession) {
 	r.emit("callDidAccept", s, nil, nil)
+	r.startMediaFeatures(s)
 	if r.f.duration <= 0 || r.f.answer {
 		return
 	}
@@ -186,11 +216,15 @@ func runCall(parent context.Context, f callFlags) error {
 			f.expectReason = int(duet.EndReasonDecline)
 		}
 	}
+	cm, err := f.media.prepare()
+	if err != nil {
+		return err
+	}
 	ctx, cancel := context.WithTimeout(parent, f.timeout)
 	defer cancel()
 	client, err := duet.NewClient(duet.Options{
 		AppKey: f.appKey, ServerURL: f.server, DeviceID: f.device,
-		ICE: duet.ICEOptions{LoopbackOnly: f.loopback},
+		ICE: duet.ICEOptions{LoopbackOnly: f.loopback, RelayOnly: f.media.relayOnly},
 	})
 	if err != nil {
 		return err
@@ -205,13 +239,17 @@ func runCall(parent context.Context, f callFlags) error {
 		return fmt.Errorf("login: %w", err)
 	}
 	m := client.CallManager()
+	if err := cm.apply(m); err != nil {
+		return err
+	}
 	mo, closers, err := mediaOptions(f)
 	if err != nil {
 		return err
 	}
 	defer closers()
 	m.SetMediaOptions(mo)
-	rep := &callReporter{f: f, m: m, ended: make(chan duet.EndReason, 1)}
+	rep := &callReporter{f: f, m: m, ended: make(chan duet.EndReason, 1), media: cm}
+	defer rep.wg.Wait() // after the call ended: feeders and timers stop with it
 	m.AddDelegate(rep, nil)
 	m.SetBuilderDelegate(rep)
 	rep.emit("loggedIn", nil, nil, nil)
@@ -239,9 +277,25 @@ func runCall(parent context.Context, f callFlags) error {
 	}
 }
 
-// mediaOptions opens --send files as sources and --save-remote as sinks.
+// mediaOptions opens --send files (or --test-pattern) as sources and --save-remote as sinks.
 func mediaOptions(f callFlags) (duet.MediaOptions, func(), error) {
 	var mo duet.MediaOptions
+	if f.media.testPattern {
+		_, w, h, err := parseResolution(f.media.resolution)
+		if err != nil {
+			return mo, nil, err
+		}
+		fps := f.media.fps
+		if fps == 0 {
+			fps = 30
+		}
+		tp, err := media.NewTestPattern(w, h, fps) // fail now rather than when the call starts
+		if err != nil {
+			return mo, nil, fmt.Errorf("--test-pattern: %w", err)
+		}
+		tp.Close()
+		mo.VideoSource = func(*duet.CallSession) (media.Source, error) { return media.NewTestPattern(w, h, fps) }
+	}
 	for _, path := range f.send {
 		path := path
 		switch strings.ToLower(filepath.Ext(path)) {
