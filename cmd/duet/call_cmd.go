@@ -22,7 +22,7 @@ type callFlags struct {
 	server, appKey, user, password, device string
 	to                                     string
 	video, answer, decline, jsonOut        bool
-	loopback, register                     bool
+	loopback, register, pushIfOffline      bool
 	send                                   []string
 	saveRemote                             string
 	duration, after, timeout               time.Duration
@@ -60,6 +60,7 @@ func callCommand() *cobra.Command {
 	fl.BoolVar(&f.record, "record", false, "with --to: the server records the call (its media goes through the server's relay)")
 	fl.BoolVar(&f.merge, "merge", false, "with --record: also compose both parties into one file")
 	fl.BoolVar(&f.loopback, "loopback", false, "restrict ICE to loopback candidates (127.0.0.1)")
+	fl.BoolVar(&f.pushIfOffline, "push-if-offline", false, "if the callee is offline, have the server push to its devices and keep ringing")
 	fl.IntVar(&f.expectReason, "expect-reason", -1, "the end reason that counts as success (default: 2 with --decline, else 0)")
 	fl.DurationVar(&f.timeout, "timeout", 2*time.Minute, "give up after this long")
 	addCallMediaFlags(cmd, &f.media)
@@ -252,6 +253,13 @@ func runCall(parent context.Context, f callFlags) error {
 	defer rep.wg.Wait() // after the call ended: feeders and timers stop with it
 	m.AddDelegate(rep, nil)
 	m.SetBuilderDelegate(rep)
+	if f.pushIfOffline {
+		o := m.CallOptions()
+		o.IsSendPushIfOffline = true
+		if err := m.SetCallOptions(o); err != nil {
+			return err
+		}
+	}
 	rep.emit("loggedIn", nil, nil, nil)
 
 	if f.to != "" {

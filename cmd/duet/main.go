@@ -24,7 +24,8 @@ func rootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serverCommand(), appCommand(), userCommand(), callCommand(), benchCommand())
+	root.AddCommand(serverCommand(), appMessagingCommands(appCommand()), userCommand(), callCommand(), benchCommand())
+	root.AddCommand(messageCommand(), pushCommand())
 	root.AddCommand(recordingCommand())
 	return root
 }
