@@ -313,6 +313,29 @@ async function browserToGo(contexts) {
   }
 }
 
+async function recordedCall(contexts) {
+  const alice = await openUser(contexts, 'alice5', { viewport: DESKTOP });
+  const bob = await openUser(contexts, 'bob5');
+  await alice.check('#opt-record');
+  await dial(alice, 'bob5', 'video');
+  await waitIncoming(bob);
+  await bob.click('#btn-accept');
+  await waitEvent(alice, 'callDidAccept');
+  await assertPlaying(alice, 'caller (through the relay)');
+  await assertPlaying(bob, 'callee (through the relay)');
+  const ids = await Promise.all([alice, bob].map((p) => p.evaluate(() => {
+    const s = window.duetDemo.session;
+    return { id: s.serverVideoId, ct: s.connectType, rec: s.willRecord };
+  })));
+  assert(ids[0].id && ids[0].id === ids[1].id, `serverVideoId: caller ${ids[0].id}, callee ${ids[1].id}`);
+  assert(ids[0].ct === 2 && ids[1].ct === 2 && ids[0].rec && ids[1].rec, `recorded call: ${JSON.stringify(ids)}`);
+  await alice.screenshot({ path: join(OUT, 'in-call-recorded.png') });
+  await alice.click('#btn-hangup');
+  await waitEnded(alice, 0, 'caller');
+  await waitEnded(bob, 0, 'callee');
+  notes.push(`recorded call through the server relay: serverVideoId ${ids[0].id}, connectType Relay on both sides`);
+}
+
 async function acceptLatency(contexts) {
   const alice = await openUser(contexts, 'alice4');
   const bob = await openUser(contexts, 'bob4');
@@ -353,6 +376,7 @@ async function main() {
     await scenario('browser-browser video call: accept, media both ways, pause/resume video, hang up', videoCall);
     await scenario('decline, no answer (ring timeout), busy', declineNoAnswerBusy);
     await scenario('browser calls Go (duet call --answer): media both ways', browserToGo);
+    await scenario('recorded call through the server relay', recordedCall);
     await scenario(`accept → first remote frame over ${LATENCY_CALLS} calls`, acceptLatency, 300000);
   } finally {
     await browser.close().catch(() => {});

@@ -40,7 +40,7 @@ export DUET_BIN="$tmp/duet" DUET_URL="http://127.0.0.1:$port" OUT_DIR="$out" REP
   set -euo pipefail
   ip link set lo up
   # A short ring timeout for the no-answer scenario; every other call is answered in time.
-  "$DUET_BIN" server --addr "127.0.0.1:$PORT" --data "$TMP_DIR/data" --ring-timeout 3s --log-level warn \
+  "$DUET_BIN" server --addr "127.0.0.1:$PORT" --data "$TMP_DIR/data" --ring-timeout 3s --media-loopback --log-level warn \
     >"$OUT_DIR/server.log" 2>&1 &
   server=$!
   trap "kill $server 2>/dev/null; wait $server 2>/dev/null || true" EXIT

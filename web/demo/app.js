@@ -360,6 +360,7 @@ function selectTab(tab) {
     b.setAttribute('aria-selected', String(b.dataset.tab === tab));
   }
   $('contacts').hidden = tab !== 'contacts';
+  document.querySelector('.record-opt').hidden = tab !== 'contacts';
   $('history').hidden = tab !== 'history';
   if (tab === 'history') refreshHistory(); else refreshContacts();
   updateEmpty();
@@ -381,7 +382,8 @@ async function dial(name, type) {
   prepareCallScreen(name, type, 'Calling…');
   show('call');
   try {
-    const s = await client.callManager.startCall(type, name);
+    const record = $('opt-record').checked;
+    const s = await client.callManager.startCall(type, name, '', { record });
     demo.session = s;
     trackCall(s, 'caller');
     attach(s);
@@ -400,6 +402,7 @@ function prepareCallScreen(name, type, state) {
   $('call-state').textContent = state;
   $('call-timer').textContent = type === CallType.Video ? 'Video call' : 'Voice call';
   $('call-connect').hidden = true;
+  $('call-rec').hidden = true;
   $('call-net').dataset.status = '';
   $('screen-call').classList.toggle('voice', type === CallType.Voice);
   $('screen-call').classList.remove('has-remote', 'remote-paused');
@@ -473,6 +476,7 @@ const callDelegate = {
     const ct = $('call-connect');
     ct.textContent = s.connectType === ConnectType.Relay ? 'Relay' : 'Direct';
     ct.hidden = false;
+    $('call-rec').hidden = !s.willRecord;
     if (s.status !== CallStatus.Accepted && s.isCaller) $('call-state').textContent = 'Ringing…';
   },
   callDidAccept(s) {
@@ -539,7 +543,7 @@ function renderStats(s) {
   const v = (x, unit = '') => (x < 0 ? '–' : `${x}${unit}`);
   const r = s.remoteVideoResolution;
   $('stats').textContent = [
-    `connect      ${enumName(ConnectType, s.connectType)}`,
+    `connect      ${enumName(ConnectType, s.connectType)}${s.willRecord ? ` · recording ${s.serverVideoId || '…'}` : ''}`,
     `network      ${enumName(NetworkStatus, s.networkStatus)}`,
     `rtt          ${v(s.videoLatency, ' ms')}`,
     ...(s.type === CallType.Video ? [
@@ -621,6 +625,8 @@ function wire() {
   $('btn-switch').addEventListener('click', switchCamera);
   $('btn-speaker').addEventListener('click', toggleSpeaker);
   $('btn-stats').addEventListener('click', () => { $('stats').hidden = !$('stats').hidden; });
+  $('opt-record').checked = localStorage.getItem('duet-record') === '1';
+  $('opt-record').addEventListener('change', () => localStorage.setItem('duet-record', $('opt-record').checked ? '1' : '0'));
   $('ended').addEventListener('click', () => { $('ended').hidden = true; });
   window.addEventListener('beforeunload', () => { if (demo.session && client) client.callManager.endCall(demo.session.callId, EndReason.Hangup); });
 }

@@ -2,7 +2,7 @@
 // the protocol — the browser twin of the Go SDK's call_manager.go. The callee pre-connects
 // when the call rings; the caller pre-connects one peer connection per ringing device;
 // media flows once the call is accepted and connected.
-import { CallStatus, CallType, DuetError, EndReason, ErrorCode } from './enums.js';
+import { CallStatus, CallType, ConnectType, DuetError, EndReason, ErrorCode } from './enums.js';
 import { defaultCallOptions, validateCallOptions } from './call_options.js';
 import { CallSession } from './call_session.js';
 import { Peer } from './peer.js';
@@ -13,6 +13,8 @@ const MAX_EARLY_CALLS = 16;
 /** End reasons a client may send. */
 const CLIENT_REASONS = [EndReason.Hangup, EndReason.NoResponse, EndReason.Decline, EndReason.Busy, EndReason.Failed, EndReason.Unsupported];
 const USERNAME = /^[A-Za-z0-9_.-]{1,64}$/;
+/** The caller's relay leg's key before accept; device ids cannot contain '#'. */
+const RELAY_KEY = '#relay';
 
 /**
  * @typedef {Object} CallManagerDelegate every method is optional
@@ -143,6 +145,9 @@ export class CallManager {
     s.callId = reply.callId;
     s._iceServers = reply.iceServers || [];
     this._register(s);
+    // A recorded call goes through the server's media relay: one leg to the server, made
+    // at once so that it pre-connects while the callee's devices ring.
+    if (s.willRecord) this._newRelayPeer(s, RELAY_KEY);
     return s;
   }
 
@@ -263,6 +268,7 @@ export class CallManager {
         }
         break;
       case 'call.peer': this._log('info', 'peer connection', s.callId, d.present ? 'back' : 'lost'); break;
+      case 'call.media': this._onRelayMedia(s, d); break;
       default: break;
     }
   }
@@ -274,7 +280,8 @@ export class CallManager {
       callId: d.callId, localName: this._client.currentUsername, remoteName: d.from, type: d.type, isCaller: false,
       ext: d.ext, willRecord: d.record, iceServers: d.iceServers, remoteDevice: d.fromDevice,
     });
-    this._newPeer(s, d.fromDevice);
+    if (s.willRecord) this._newRelayPeer(s, d.fromDevice);
+    else this._newPeer(s, d.fromDevice);
     this._register(s);
     // The camera and microphone open while it rings, so that accepting sends at once;
     // nothing is sent before accept.
@@ -287,11 +294,12 @@ export class CallManager {
     if (s._ended || s._status === CallStatus.Accepted) return;
     const old = s._peers.get(d.fromDevice);
     if (old) { old.close(); s._peers.delete(d.fromDevice); }
-    this._newPeer(s, d.fromDevice);
+    if (s.willRecord) this._newRelayPeer(s, d.fromDevice);
+    else this._newPeer(s, d.fromDevice);
   }
 
   async _onRinging(s, device) {
-    if (s._ended || s._status === CallStatus.Accepted) return;
+    if (s._ended || s._status === CallStatus.Accepted || s.willRecord) return; // recorded: the relay leg serves every device
     const old = s._peers.get(device);
     if (old) { old.close(); s._peers.delete(device); } // rung again: its old leg is dead
     const p = this._newPeer(s, device);
@@ -331,6 +339,52 @@ export class CallManager {
     return p;
   }
 
+  /**
+   * Creates a relay leg (recorded calls, docs/PROTOCOL.md "Recorded calls"): it offers to
+   * the server with a call.media request, whose reply brings the answer and the
+   * serverVideoId; candidates trickle as call.media messages, ours only once the offer is
+   * in (the server has no leg to add them to before).
+   */
+  _newRelayPeer(s, key) {
+    let offered = false;
+    const early = [];
+    const sendCandidate = (c) => this._client._send('call.media', { callId: s.callId, candidate: c });
+    const keyOf = () => { for (const [k, q] of s._peers) if (q === p) return k; return ''; };
+    const p = new Peer({
+      iceServers: s._iceServers, iceTransportPolicy: this._client._iceTransportPolicy,
+      video: s.type === CallType.Video, offerer: true,
+    }, {
+      onCandidate: (c) => { if (offered) sendCandidate(c); else early.push(c); },
+      onConnected: () => { const k = keyOf(); if (k) this._peerConnected(s, k, ConnectType.Relay); },
+      onFailed: (err) => { const k = keyOf(); if (k) this._peerFailed(s, k, err); },
+      onTrack: () => { if (s._currentPeer() === p) s._syncRemote(); },
+    });
+    const old = s._peers.get(key);
+    s._peers.set(key, p);
+    if (old) old.close();
+    (async () => {
+      const offer = await p.createOffer();
+      const reply = await this._client._request('call.media', { callId: s.callId, description: offer });
+      if (!reply.description) throw new DuetError(ErrorCode.ServerUnknown, 'the relay sent no answer');
+      s.serverVideoId = reply.serverVideoId || '';
+      offered = true;
+      for (const c of early.splice(0)) sendCandidate(c);
+      await p.handleDescription(reply.description);
+    })().catch((err) => {
+      this._log('warn', 'relay leg failed', s.callId, err.message || err);
+      const k = keyOf();
+      if (k) this._peerFailed(s, k, err);
+    });
+    return p;
+  }
+
+  /** A call.media message from the server: a candidate for the call's relay leg. */
+  _onRelayMedia(s, d) {
+    if (!d.candidate) return;
+    const p = s._peers.values().next().value; // a recorded call has one leg: the relay's
+    if (p) p.addCandidate(d.candidate).catch(() => {});
+  }
+
   _peerConnected(s, device, ct) {
     if (s._ended) return;
     const first = s._status === CallStatus.Connecting;
@@ -362,6 +416,11 @@ export class CallManager {
     s._status = CallStatus.Accepted;
     s.acceptedAt = performance.now();
     s.remoteDevice = device;
+    const relay = s._peers.get(RELAY_KEY);
+    if (relay && device) { // the caller's relay leg now carries the call with that device
+      s._peers.delete(RELAY_KEY);
+      s._peers.set(device, relay);
+    }
     for (const [dev, p] of s._peers) {
       if (dev !== device) { p.close(); s._peers.delete(dev); }
     }

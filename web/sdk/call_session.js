@@ -304,7 +304,7 @@ export class CallSession {
     const kinds = this.type === CallType.Video ? ['audio', 'video'] : ['audio'];
     await Promise.all(kinds.map(async (kind) => {
       const track = this._sendTrack(kind);
-      await p.setSendTrack(kind, track);
+      // Parameters first, so that the encoder starts with them (bitrate cap, degradation).
       if (track && this._applied[kind] !== track) {
         this._applied[kind] = track;
         const sender = p.sender(kind);
@@ -313,6 +313,7 @@ export class CallSession {
           if (err) this._m._log('warn', 'sender options not applied', kind, err.message);
         }
       }
+      await p.setSendTrack(kind, track);
     }));
   }
 
