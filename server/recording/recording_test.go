@@ -50,6 +50,11 @@ func openStore(t *testing.T) *sqlite.Store {
 
 // feed plays d of the test media into tap as side, as if it arrived from base on.
 func feed(t *testing.T, tap relay.Tap, side relay.Side, base time.Time, d time.Duration) {
+	feedKinds(t, tap, side, base, d, true)
+}
+
+// feedKinds is feed, with or without video.
+func feedKinds(t *testing.T, tap relay.Tap, side relay.Side, base time.Time, d time.Duration, withVideo bool) {
 	t.Helper()
 	a, err := media.OpenOgg(testOgg)
 	if err != nil {
@@ -75,7 +80,7 @@ func feed(t *testing.T, tap relay.Tap, side relay.Side, base time.Time, d time.D
 	n := 0
 	for {
 		next := srcs[0]
-		if srcs[1].at < next.at {
+		if withVideo && srcs[1].at < next.at {
 			next = srcs[1]
 		}
 		if next.at >= d {
@@ -242,5 +247,36 @@ func TestRetentionAndRecovery(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "v0", "a.webm")); !os.IsNotExist(err) {
 		t.Fatalf("expired file still there: %v", err)
+	}
+}
+
+// TestMergeVoice merges a voice call: one mixed Opus stream, no video.
+func TestMergeVoice(t *testing.T) {
+	if _, err := exec.LookPath("ffmpeg"); err != nil {
+		t.Skip("ffmpeg not installed")
+	}
+	checkGoroutines(t)
+	st := openStore(t)
+	dir := t.TempDir()
+	s, err := New(st, Config{Dir: dir, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	c, _ := s.StartCall(CallInfo{App: "o#a", CallID: "c1", ServerVideoID: "v1", Parties: [2]string{"alice", "bob"}, Merge: true})
+	base := time.Now().Add(-2 * time.Second)
+	feedKinds(t, c, relay.Caller, base, 2*time.Second, false)
+	feedKinds(t, c, relay.Callee, base.Add(300*time.Millisecond), 1700*time.Millisecond, false)
+	c.Finish()
+	m := waitStatus(t, st, "o#a", "v1", store.RecordTypeMerged, store.RecordingReady)
+	p, err := Probe(context.Background(), filepath.Join(dir, m.File))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Codecs) != 1 || p.Codecs[0] != "opus" || m.Width != 0 {
+		t.Fatalf("merged voice: %+v %+v", p, m)
+	}
+	if d := p.Duration - 2*time.Second; d > 300*time.Millisecond || d < -300*time.Millisecond {
+		t.Errorf("merged voice lasts %v, want about 2 s", p.Duration)
 	}
 }
