@@ -336,6 +336,87 @@ async function recordedCall(contexts) {
   notes.push(`recorded call through the server relay: serverVideoId ${ids[0].id}, connectType Relay on both sides`);
 }
 
+/** Reads the remote video's pixel at (x, y), in video pixels. */
+function remotePixel(page, x, y) {
+  return page.evaluate(([px, py]) => {
+    const v = document.getElementById('remote-video');
+    const c = document.createElement('canvas');
+    c.width = v.videoWidth; c.height = v.videoHeight;
+    const g = c.getContext('2d');
+    g.drawImage(v, 0, 0);
+    return [...g.getImageData(px, py, 1, 1).data.slice(0, 3)];
+  }, [x, y]);
+}
+
+async function sdkOptions(contexts) {
+  const alice = await openUser(contexts, 'alice6');
+  const bob = await openUser(contexts, 'bob6');
+  await dial(alice, 'bob6', 'video');
+  await waitIncoming(bob);
+  await bob.click('#btn-accept');
+  await waitEvent(alice, 'callDidAccept');
+  await assertPlaying(bob, 'callee');
+
+  // Options: ranges are validated; valid ones reach the sender's parameters mid-call.
+  const opt = await alice.evaluate(async () => {
+    const m = window.duetDemo.client.callManager;
+    let bad = null;
+    try { m.setCallOptions({ maxVideoKbps: 10 }); } catch (e) { bad = e.code; }
+    m.setCallOptions({ maxVideoKbps: 800, maxVideoFrameRate: 15, isClarityFirst: true });
+    await new Promise((r) => setTimeout(r, 300));
+    const p = window.duetDemo.session.getStats && window.duetDemo.session._currentPeer().sender('video').getParameters();
+    return { bad, maxBitrate: p.encodings[0].maxBitrate, maxFramerate: p.encodings[0].maxFramerate, degradation: p.degradationPreference };
+  });
+  assert(opt.bad === 205, `an out-of-range option was not refused with 205: ${opt.bad}`);
+  assert(opt.maxBitrate === 800000 && opt.maxFramerate === 15, `sender parameters ${JSON.stringify(opt)}`);
+
+  // Watermark: a red block at 16,16 from the top left appears in what the callee receives.
+  await alice.evaluate(async () => {
+    const c = document.createElement('canvas');
+    c.width = 96; c.height = 64;
+    const g = c.getContext('2d');
+    g.fillStyle = '#ff0000';
+    g.fillRect(0, 0, 96, 64);
+    await window.duetDemo.client.callManager.addVideoWatermark({ image: c, marginX: 16, marginY: 16, startPoint: 0 });
+  });
+  await bob.waitForFunction(() => {
+    const v = document.getElementById('remote-video');
+    const c = document.createElement('canvas');
+    c.width = v.videoWidth; c.height = v.videoHeight;
+    const g = c.getContext('2d');
+    g.drawImage(v, 0, 0);
+    const [r, gr, b] = g.getImageData(60, 44, 1, 1).data;
+    return r > 180 && gr < 90 && b < 90;
+  }, null, { timeout: 10000, polling: 200 });
+  const withMark = await remotePixel(bob, 60, 44);
+  await alice.evaluate(() => window.duetDemo.client.callManager.clearVideoWatermark());
+  await bob.waitForFunction(() => {
+    const v = document.getElementById('remote-video');
+    const c = document.createElement('canvas');
+    c.width = v.videoWidth; c.height = v.videoHeight;
+    const g = c.getContext('2d');
+    g.drawImage(v, 0, 0);
+    return g.getImageData(60, 44, 1, 1).data[0] < 120;
+  }, null, { timeout: 10000, polling: 200 });
+  await assertPlaying(bob, 'callee after the watermark');
+
+  // Speaker and camera switch on a machine with one camera and one output.
+  const dev = await bob.evaluate(async () => {
+    const s = window.duetDemo.session;
+    const how = await s.setSpeaker(false);
+    const muted = s._audioEl.muted;
+    await s.setSpeaker(true);
+    const switched = await s.switchCameraPosition();
+    return { how, muted, unmuted: !s._audioEl.muted, switched };
+  });
+  assert(dev.how === 'mute' && dev.muted && dev.unmuted, `speaker toggle: ${JSON.stringify(dev)}`);
+  await assertPlaying(alice, 'caller after the callee switched cameras');
+  await alice.click('#btn-hangup');
+  await waitEnded(alice, 0, 'caller');
+  await waitEnded(bob, 0, 'callee');
+  notes.push(`SDK options: 205 for maxVideoKbps 10; maxBitrate/maxFramerate/degradation on the sender ${opt.maxBitrate}/${opt.maxFramerate}/${opt.degradation}; watermark pixel at the callee ${withMark.join(',')}; speaker off → ${dev.how}; switchCameraPosition → ${dev.switched}`);
+}
+
 async function acceptLatency(contexts) {
   const alice = await openUser(contexts, 'alice4');
   const bob = await openUser(contexts, 'bob4');
@@ -377,6 +458,7 @@ async function main() {
     await scenario('decline, no answer (ring timeout), busy', declineNoAnswerBusy);
     await scenario('browser calls Go (duet call --answer): media both ways', browserToGo);
     await scenario('recorded call through the server relay', recordedCall);
+    await scenario('SDK call options, watermark, speaker, camera switch', sdkOptions);
     await scenario(`accept → first remote frame over ${LATENCY_CALLS} calls`, acceptLatency, 300000);
   } finally {
     await browser.close().catch(() => {});

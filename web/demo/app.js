@@ -523,6 +523,7 @@ const callDelegate = {
     if (paused.video && s.type === CallType.Video) msgs.push(`${s.remoteName} turned the camera off`);
     notice(msgs.join(' · '));
     if (status === StreamStatus.VideoPause) $('call-state').textContent = 'Camera off';
+    if (status === StreamStatus.VideoResume) $('call-state').textContent = '';
   },
   callNetworkDidChange(s, status) {
     log('callNetworkDidChange', s, { status });
