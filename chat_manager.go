@@ -69,6 +69,8 @@ const (
 	ackEvery = 16
 	ackDelay = 50 * time.Millisecond
 	maxSeen  = 4096 // message ids remembered for dropping repeats
+	// maxSendAttempts bounds the sends of one message across reconnects.
+	maxSendAttempts = 5
 )
 
 func newChatManager(c *Client) *ChatManager {
@@ -104,7 +106,7 @@ func (m *ChatManager) RemoveDelegate(d ChatManagerDelegate) {
 // object of at most 4 KiB, and text must be 1-4096 bytes. An unknown recipient gets
 // ErrorUserNotFound. When the connection drops before the server answers, SendMessage waits
 // for the reconnect (within ctx) and sends again under the same message id, which the
-// server stores only once.
+// server stores only once (up to 5 attempts).
 func (m *ChatManager) SendMessage(ctx context.Context, to, text string, ext map[string]any) (Message, error) {
 	req := protocol.ChatSend{ID: rand.Text(), To: to, Text: text}
 	if len(ext) > 0 {
@@ -118,23 +120,25 @@ func (m *ChatManager) SendMessage(ctx context.Context, to, text string, ext map[
 		return Message{}, err
 	}
 	var sent protocol.ChatSent
-	var err error
-	for attempt := 0; attempt < 3; attempt++ {
-		err = m.c.request(ctx, protocol.TypeChatSend, req, &sent)
-		if ErrorCodeOf(err) != protocol.CodeNetworkUnavailable || !m.c.waitConnected(ctx) {
+	for attempt := 1; ; attempt++ {
+		conn, err := m.c.current()
+		if err == nil {
+			err = conn.request(ctx, protocol.TypeChatSend, req, &sent)
+		}
+		if err == nil {
 			break
 		}
-	}
-	if err != nil {
-		return Message{}, err
+		if ErrorCodeOf(err) != protocol.CodeNetworkUnavailable || attempt == maxSendAttempts || !m.c.waitNewConn(ctx, conn) {
+			return Message{}, err
+		}
 	}
 	return Message{ID: sent.ID, From: m.c.CurrentUsername(), To: protocol.NormalizeUsername(to), Text: text,
 		Ext: ext, Time: time.UnixMilli(sent.Timestamp)}, nil
 }
 
-// waitConnected waits until the client is connected (again), and reports false when it is
-// logged out or ctx ends first.
-func (c *Client) waitConnected(ctx context.Context) bool {
+// waitNewConn waits until the client has a connection other than old (nil: any), and
+// reports false when it is logged out or ctx ends first.
+func (c *Client) waitNewConn(ctx context.Context, old *deviceConn) bool {
 	for {
 		c.mu.Lock()
 		conn, stop, ch := c.conn, c.stop, c.connectedCh
@@ -142,14 +146,14 @@ func (c *Client) waitConnected(ctx context.Context) bool {
 		switch {
 		case stop == nil:
 			return false
-		case conn != nil:
+		case conn != nil && conn != old:
 			return true
 		}
 		select {
 		case <-ch:
 		case <-ctx.Done():
 			return false
-		case <-time.After(time.Second): // a logout does not close connectedCh: look again
+		case <-time.After(100 * time.Millisecond): // the lost connection is noticed without a signal here
 		}
 	}
 }
