@@ -84,6 +84,9 @@ func (m *CallManager) newRelayPeer(s *CallSession, key string) (*rtc.Peer, error
 		p.Close()
 		return nil, &Error{Code: protocol.CodeCallInvalidID, Message: "call has ended"}
 	}
+	if key == relayKey && s.status == CallStatusAccepted && s.remoteDevice != "" {
+		key = s.remoteDevice // accepted before the leg existed: no rekeying will come
+	}
 	old := s.peers[key]
 	s.peers[key] = p
 	s.mu.Unlock()

@@ -16,6 +16,13 @@
 //
 // Threading: every method is safe for concurrent use. Each leg reads each remote track and
 // each RTCP stream on a goroutine of its own; Tap methods run on those goroutines.
+//
+// Cost (BenchmarkRelayForwarding, 2-core VM, loopback): about 45-57k forwarded packets/s per
+// core at under 0.1 % loss. Half of it is the two system calls per packet (a loopback
+// sendto costs about 7 µs here, since it delivers to the receiving socket too; recvmsg about
+// 3 µs); the rest is pion's per-packet path (SRTP, interceptors, three goroutine handoffs
+// from socket to track reader). Going further needs batched socket I/O (recvmmsg/sendmmsg)
+// under the ICE transport.
 package relay
 
 import (
