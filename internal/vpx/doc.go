@@ -13,6 +13,7 @@ package vpx
 
 import (
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -63,5 +64,26 @@ func (c *EncoderConfig) normalize() error {
 		c.CPUUsed = -8
 	}
 	c.CPUUsed = min(max(c.CPUUsed, -16), 16)
+	return nil
+}
+
+// Bounds on a picture a Decoder accepts: a keyframe header may claim up to 16383x16383,
+// and libvpx would allocate and clear that much for a remote party's say-so.
+const (
+	maxDecodeDimension = 4096
+	maxDecodePixels    = 4096 * 2304
+)
+
+// checkKeyframeSize refuses a VP8 keyframe whose header claims a picture beyond the bounds
+// (RFC 6386 section 9.1: a 3-byte tag, the start code 9d 01 2a, 14-bit width and height).
+func checkKeyframeSize(frame []byte) error {
+	if frame[0]&1 != 0 || len(frame) < 10 || frame[3] != 0x9d || frame[4] != 0x01 || frame[5] != 0x2a {
+		return nil // not a keyframe, or not one libvpx will take either
+	}
+	w := int(frame[6]) | int(frame[7]&0x3f)<<8
+	h := int(frame[8]) | int(frame[9]&0x3f)<<8
+	if w == 0 || h == 0 || w > maxDecodeDimension || h > maxDecodeDimension || w*h > maxDecodePixels {
+		return fmt.Errorf("vpx: keyframe of %dx%d is out of bounds (%d pixels a side, %d in all)", w, h, maxDecodeDimension, maxDecodePixels)
+	}
 	return nil
 }

@@ -273,6 +273,9 @@ func (d *Decoder) Decode(frame []byte) (*image.YCbCr, error) {
 	if len(frame) == 0 || len(frame) > maxFrameBytes {
 		return nil, fmt.Errorf("vpx: frame of %d bytes", len(frame))
 	}
+	if err := checkKeyframeSize(frame); err != nil {
+		return nil, err
+	}
 	var rc C.int
 	img := C.duet_dec_decode(d.c, (*C.uchar)(unsafe.Pointer(&frame[0])), C.uint(len(frame)), &rc)
 	if rc != 0 {
