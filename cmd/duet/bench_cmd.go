@@ -42,7 +42,8 @@ DATA/turn-secret or --turn-secret, coturn's static-auth-secret), binds a channel
 peer socket, then has the peers send --pps packets per second in all through the relays for
 --duration and counts what arrives. With --search it raises the rate from --pps by 25 % steps
 until loss reaches 0.1 % (or --max-pps), then bisects, and reports the highest rate with
-less than 0.1 % loss. --server-pid adds the server process's CPU (from /proc/PID/stat).`,
+less than 0.1 % loss (a rate counts only if the generator sent at least 95 % of it: on a
+machine it shares with the server, the generator runs out of CPU too). --server-pid adds the server process's CPU (from /proc/PID/stat).`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runTURNBench(cmd.Context(), cmd.OutOrStdout(), f) },
 	}
 	fl := cmd.Flags()
@@ -62,6 +63,12 @@ less than 0.1 % loss. --server-pid adds the server process's CPU (from /proc/PID
 
 // maxLoss is the loss a rate may have and still count as carried.
 const maxLoss = 0.001
+
+// carried reports whether a run carried its rate: little loss, and the generator really
+// sent at (nearly) the target rate, not slower because it ran out of CPU.
+func carried(r turnload.Result) bool {
+	return r.Loss() < maxLoss && r.SentPPS() >= 0.95*float64(r.PPS)
+}
 
 func runTURNBench(ctx context.Context, out io.Writer, f turnBenchFlags) error {
 	secret := f.secret
@@ -89,7 +96,7 @@ func runTURNBench(ctx context.Context, out io.Writer, f turnBenchFlags) error {
 		return err
 	}
 	defer load.Close()
-	run := func(pps int) (turnload.Result, error) {
+	once := func(pps int) (turnload.Result, error) {
 		r, err := load.Run(ctx, pps, f.duration, f.pid)
 		if err != nil {
 			return r, err
@@ -97,6 +104,16 @@ func runTURNBench(ctx context.Context, out io.Writer, f turnBenchFlags) error {
 		printTURNRun(out, f, r)
 		// Let the server's queues drain before the next rate.
 		time.Sleep(300 * time.Millisecond)
+		return r, nil
+	}
+	// A rate that loses gets two more tries: on two shared cores a stray burst of other
+	// work can cost a run, and the search must not stop below the real ceiling for it.
+	run := func(pps int) (r turnload.Result, err error) {
+		for try := 0; try < 3; try++ {
+			if r, err = once(pps); err != nil || carried(r) || !f.search {
+				return r, err
+			}
+		}
 		return r, nil
 	}
 	if !f.search {
@@ -112,7 +129,7 @@ func runTURNBench(ctx context.Context, out io.Writer, f turnBenchFlags) error {
 		if err != nil {
 			return err
 		}
-		if r.Loss() >= maxLoss {
+		if !carried(r) {
 			hi = pps
 			break
 		}
@@ -124,7 +141,7 @@ func runTURNBench(ctx context.Context, out io.Writer, f turnBenchFlags) error {
 		if err != nil {
 			return err
 		}
-		if r.Loss() < maxLoss {
+		if carried(r) {
 			lo, best = mid, r
 		} else {
 			hi = mid
@@ -138,8 +155,8 @@ func runTURNBench(ctx context.Context, out io.Writer, f turnBenchFlags) error {
 	if best.ServerCPU > 0 {
 		perCore = fmt.Sprintf(", server CPU %.0f %% of a core, %.0f pps per core", best.ServerCPU*100, best.SentPPS()/best.ServerCPU)
 	}
-	fmt.Fprintf(out, "max: %d pps with loss below 0.1 %% over %d allocations (sent %.0f pps%s)\n",
-		lo, f.allocations, best.SentPPS(), perCore)
+	fmt.Fprintf(out, "max: %.0f pps with loss below 0.1 %% over %d allocations (target %d pps%s)\n",
+		best.SentPPS(), f.allocations, lo, perCore)
 	return nil
 }
 

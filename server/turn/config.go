@@ -61,6 +61,10 @@ type Config struct {
 	// may cap it, on Linux at net.core.rmem_max and wmem_max); default 1 MiB. Bursts beyond
 	// the buffer are dropped by the kernel.
 	SocketBuffer int
+	// PlainRelays turns the fast path off: pion then reads every relay socket itself, one
+	// goroutine and two system calls per packet. The fast path (Linux, IPv4 relays) reads
+	// relay sockets in batches on a few threads and sends ChannelData in batches.
+	PlainRelays bool
 	// Realm is the TURN realm; default "duet".
 	Realm string
 	// Clock tells the time for credential expiry; default the wall clock.

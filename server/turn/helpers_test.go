@@ -67,10 +67,12 @@ func newClient(t *testing.T, s *Server, username, password string, tcp bool) *te
 		}
 		conn = pionturn.NewSTUNConn(c)
 	} else {
-		c, err := net.ListenPacket("udp4", "127.0.0.1:0")
+		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 		if err != nil {
 			t.Fatal(err)
 		}
+		// The server may send in bursts faster than a race-instrumented client reads.
+		_ = c.SetReadBuffer(4 << 20)
 		conn = c
 	}
 	cl, err := pionturn.NewClient(&pionturn.ClientConfig{

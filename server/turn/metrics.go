@@ -31,13 +31,21 @@ func newMetrics(s *Server) *metrics {
 	}
 }
 
-// events are the pion hooks the metrics need.
+// events are the pion hooks the server needs: auth failures for the metrics, channels for
+// the fast path.
 func (m *metrics) events() pionturn.EventHandler {
+	r := m.s.relays
 	return pionturn.EventHandler{
 		OnAuth: func(_, _ net.Addr, _, _, _ string, _ string, verdict bool) {
 			if !verdict {
 				m.authFailures.Add(1)
 			}
+		},
+		OnChannelCreated: func(client, listener net.Addr, _, _, _ string, relayAddr, peer net.Addr, number uint16) {
+			r.channel(client, listener, relayAddr, peer, true, number)
+		},
+		OnChannelDeleted: func(client, listener net.Addr, _, _, _ string, relayAddr, peer net.Addr, number uint16) {
+			r.channel(client, listener, relayAddr, peer, false, number)
 		},
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	pionturn "github.com/pion/turn/v5"
 )
@@ -40,6 +41,8 @@ type relays struct {
 	done    counters // traffic of closed relays
 
 	readers sync.WaitGroup // one per relay socket whose reader has not yet seen it closed
+
+	fast *fastPath // nil where relays are plain sockets that pion reads
 }
 
 // counters count relayed traffic: to the client (from a peer) and to a peer.
@@ -77,26 +80,43 @@ func (r *relays) AllocatePacketConn(conf pionturn.AllocateListenerConfig) (net.P
 	if err := r.reserve(conf.UserID); err != nil {
 		return nil, nil, err
 	}
-	conn, err := r.bind(conf.Network, conf.RequestedPort)
+	rc := &relayConn{r: r, user: conf.UserID}
+	var err error
+	if r.fast != nil {
+		rc.raw, err = bindPort(r, conf.RequestedPort, func(port int) (*rawSocket, error) {
+			return r.fast.listen(r.relayIP, port, r.buffer)
+		})
+		if err == nil {
+			rc.port = rc.raw.port
+		}
+	} else {
+		rc.udp, err = bindPort(r, conf.RequestedPort, func(port int) (*net.UDPConn, error) {
+			return net.ListenUDP(conf.Network, &net.UDPAddr{IP: r.relayIP, Port: port})
+		})
+		if err == nil {
+			_ = rc.udp.SetReadBuffer(r.buffer)
+			_ = rc.udp.SetWriteBuffer(r.buffer)
+			rc.port = uint16(rc.udp.LocalAddr().(*net.UDPAddr).Port) //nolint:gosec // a port fits
+		}
+	}
 	if err != nil {
 		r.unreserve(conf.UserID)
 		return nil, nil, err
 	}
-	_ = conn.SetReadBuffer(r.buffer)
-	_ = conn.SetWriteBuffer(r.buffer)
-	port := uint16(conn.LocalAddr().(*net.UDPAddr).Port) //nolint:gosec // a port fits
-	rc := &relayConn{UDPConn: conn, r: r, user: conf.UserID, port: port}
 	r.mu.Lock()
 	if r.stopped {
 		r.mu.Unlock()
-		conn.Close()
+		rc.closeSocket()
 		r.unreserve(conf.UserID)
 		return nil, nil, errStopped
 	}
-	r.live[port] = rc
+	r.live[rc.port] = rc
 	r.readers.Add(1)
 	r.mu.Unlock()
-	return rc, &net.UDPAddr{IP: r.publicIP, Port: int(port)}, nil
+	if rc.raw != nil {
+		r.fast.add(rc)
+	}
+	return rc, &net.UDPAddr{IP: r.publicIP, Port: int(rc.port)}, nil
 }
 
 // AllocateListener refuses TCP relays (RFC 6062).
@@ -109,15 +129,14 @@ func (r *relays) AllocateConn(pionturn.AllocateConnConfig) (net.Conn, error) {
 	return nil, errNoTCP
 }
 
-// bind opens a UDP socket on the relay IP: on the requested port (EVEN-PORT and
-// RESERVATION-TOKEN ask for one) if it is in range, else on a random port of the range.
-func (r *relays) bind(network string, requested int) (*net.UDPConn, error) {
-	listen := func(port int) (*net.UDPConn, error) {
-		return net.ListenUDP(network, &net.UDPAddr{IP: r.relayIP, Port: port})
-	}
+// bindPort opens a relay socket with listen: on the requested port (EVEN-PORT and
+// RESERVATION-TOKEN ask for one) if it is in range, else on a random port of the range, or
+// on any port when there is no range.
+func bindPort[T any](r *relays, requested int, listen func(port int) (T, error)) (T, error) {
+	var zero T
 	if requested != 0 {
 		if r.portMin != 0 && (requested < int(r.portMin) || requested > int(r.portMax)) {
-			return nil, errPortRange
+			return zero, errPortRange
 		}
 		return listen(requested)
 	}
@@ -130,12 +149,12 @@ func (r *relays) bind(network string, requested int) (*net.UDPConn, error) {
 	// Random start, then linear: a nearly full range still finds its free ports, and a
 	// bounded number of binds keeps a full one cheap to refuse.
 	for i := 0; i < span && i < 64; i++ {
-		var c *net.UDPConn
+		var c T
 		if c, err = listen(int(r.portMin) + (start+i)%span); err == nil {
 			return c, nil
 		}
 	}
-	return nil, fmt.Errorf("turn: no free relay port: %w", err)
+	return zero, fmt.Errorf("turn: no free relay port: %w", err)
 }
 
 // reserve counts one more allocation for user, or refuses it over the quota. pion probes
@@ -236,6 +255,33 @@ func (r *relays) peerOK(ap netip.AddrPort) bool {
 	return ok
 }
 
+// channel tells the fast path about a channel pion bound (on) or dropped, from the
+// allocation at relayAddr to peer. Only clients on a UDP listener are relayed by the fast
+// path: a TCP client's packets must go through pion's connection.
+func (r *relays) channel(client, listener, relayAddr, peer net.Addr, on bool, number uint16) {
+	if r.fast == nil {
+		return
+	}
+	c, ok1 := client.(*net.UDPAddr)
+	_, ok2 := listener.(*net.UDPAddr)
+	ra, ok3 := relayAddr.(*net.UDPAddr)
+	pa, ok4 := peer.(*net.UDPAddr)
+	if !ok1 || !ok2 || !ok3 || !ok4 {
+		return
+	}
+	r.mu.RLock()
+	rc := r.live[uint16(ra.Port)] //nolint:gosec // a port fits
+	r.mu.RUnlock()
+	if rc == nil || rc.raw == nil {
+		return
+	}
+	if on {
+		rc.raw.bind(pa.AddrPort(), c.AddrPort(), number)
+	} else {
+		rc.raw.unbind(pa.AddrPort())
+	}
+}
+
 // stop refuses new relays; the caller then has pion close the live ones.
 func (r *relays) stop() {
 	r.mu.Lock()
@@ -257,12 +303,16 @@ func (r *relays) closeAll() {
 	}
 }
 
-// relayConn is one allocation's relay socket, as pion reads and writes it.
+// relayConn is one allocation's relay socket, as pion reads and writes it. It is either a
+// plain socket that pion's reader reads (udp), or, where the fast path runs, a socket that a
+// reactor reads (raw): packets from peers with a channel go straight to the client from
+// there, and only the rest reach pion's reader, through slow.
 type relayConn struct {
-	*net.UDPConn
 	r    *relays
 	user string
 	port uint16
+	udp  *net.UDPConn
+	raw  *rawSocket
 	counters
 
 	closeOnce  sync.Once
@@ -270,11 +320,18 @@ type relayConn struct {
 	reading    atomic.Bool
 }
 
-// ReadFrom returns the next packet from an allowed peer.
+// ReadFrom returns the next packet from an allowed peer that pion must handle.
 func (c *relayConn) ReadFrom(p []byte) (int, net.Addr, error) {
 	c.reading.Store(true)
 	for {
-		n, ap, err := c.UDPConn.ReadFromUDPAddrPort(p)
+		var n int
+		var ap netip.AddrPort
+		var err error
+		if c.raw != nil {
+			n, ap, err = c.raw.readSlow(p)
+		} else {
+			n, ap, err = c.udp.ReadFromUDPAddrPort(p)
+		}
 		if err != nil {
 			c.readerOnce.Do(c.r.readers.Done)
 			return n, nil, err
@@ -298,7 +355,13 @@ func (c *relayConn) WriteTo(p []byte, addr net.Addr) (int, error) {
 	if !c.r.peerOK(ap) {
 		return 0, fmt.Errorf("turn: peer %v refused", addr)
 	}
-	n, err := c.UDPConn.WriteToUDPAddrPort(p, ap)
+	var n int
+	var err error
+	if c.raw != nil {
+		n, err = c.raw.writeTo(p, ap)
+	} else {
+		n, err = c.udp.WriteToUDPAddrPort(p, ap)
+	}
 	if err == nil {
 		c.toPeerPackets.Add(1)
 		c.toPeerBytes.Add(uint64(n)) //nolint:gosec // n >= 0
@@ -306,11 +369,26 @@ func (c *relayConn) WriteTo(p []byte, addr net.Addr) (int, error) {
 	return n, err
 }
 
+// LocalAddr is the relay socket's bound address.
+func (c *relayConn) LocalAddr() net.Addr { return &net.UDPAddr{IP: c.r.relayIP, Port: int(c.port)} }
+
+// SetDeadline and friends are part of net.PacketConn; pion sets none on relays.
+func (c *relayConn) SetDeadline(time.Time) error      { return nil }
+func (c *relayConn) SetReadDeadline(time.Time) error  { return nil }
+func (c *relayConn) SetWriteDeadline(time.Time) error { return nil }
+
+func (c *relayConn) closeSocket() error {
+	if c.raw != nil {
+		return c.raw.close()
+	}
+	return c.udp.Close()
+}
+
 // Close closes the socket and gives its quota and port back.
 func (c *relayConn) Close() error {
 	var err error
 	c.closeOnce.Do(func() {
-		err = c.UDPConn.Close()
+		err = c.closeSocket()
 		r := c.r
 		r.mu.Lock()
 		if r.live[c.port] == c {

@@ -49,6 +49,12 @@ func New(cfg Config) (*Server, error) {
 	if err := s.listen(); err != nil {
 		return nil, err
 	}
+	if !cfg.PlainRelays {
+		if s.relays.fast, err = newFastPath(cfg.RelayIP, s.udp); err != nil {
+			s.closeSockets()
+			return nil, fmt.Errorf("turn: fast path: %w", err)
+		}
+	}
 	pc := make([]pionturn.PacketConnConfig, 0, len(s.udp))
 	for _, l := range s.udp {
 		pc = append(pc, pionturn.PacketConnConfig{
@@ -72,6 +78,7 @@ func New(cfg Config) (*Server, error) {
 		EventHandler:      s.stats.events(),
 	})
 	if err != nil {
+		s.stopFastPath()
 		s.closeSockets()
 		return nil, fmt.Errorf("turn: %w", err)
 	}
@@ -86,7 +93,7 @@ func New(cfg Config) (*Server, error) {
 	if s.tcp != nil {
 		s.urls = append(s.urls, "turn:"+host+"?transport=tcp")
 	}
-	s.log.Info("turn: listening", "addr", s.udp[0].LocalAddr().String(), "udpListeners", len(s.udp),
+	s.log.Info("turn: listening", "addr", s.udp[0].LocalAddr().String(), "udpListeners", len(s.udp), "fastPath", s.relays.fast != nil,
 		"tcp", s.tcp != nil, "relayIP", cfg.RelayIP.String(), "publicIP", cfg.PublicIP.String())
 	return s, nil
 }
@@ -189,12 +196,23 @@ func (s *Server) Close() error {
 				err = errors.Join(err, errors.New("turn: relay readers did not stop"))
 			}
 		}
+		// pion forgets an allocation just after its reader returned: the last step.
+		for deadline := time.Now().Add(closeWait); s.pion.AllocationCount() > 0 && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+		}
+		s.stopFastPath()
 		if s.cfg.Metrics != nil {
 			s.cfg.Metrics.Unregister(s.stats)
 		}
 		s.closeErr = err
 	})
 	return s.closeErr
+}
+
+func (s *Server) stopFastPath() {
+	if s.relays.fast != nil {
+		s.relays.fast.stop()
+	}
 }
 
 // wait waits for wg at most d and reports whether it finished.
