@@ -217,25 +217,37 @@ func (s *Stream) run() {
 	w := &writer{s: s}
 	w.tracks[kindAudio].sb = samplebuilder.New(64, &codecs.OpusPacket{}, 48000)
 	w.tracks[kindVideo].sb = samplebuilder.New(512, &codecs.VP8Packet{}, 90000)
+	// The queue is drained on a ticker rather than read packet by packet: a packet then
+	// costs its sender a channel send that wakes nobody, and this goroutine runs 50 times a
+	// second instead of once per packet.
+	drain := time.NewTicker(drainInterval)
+	defer drain.Stop()
 	tick := time.NewTicker(s.opts.FlushInterval)
 	defer tick.Stop()
 	for {
 		select {
-		case it := <-s.queue:
-			w.handle(it)
+		case <-drain.C:
+			w.drain()
 		case <-tick.C:
+			w.drain()
 			w.flush()
 		case <-s.stop:
-			for {
-				select {
-				case it := <-s.queue:
-					w.handle(it)
-					continue
-				default:
-				}
-				break
-			}
+			w.drain()
 			w.finish()
+			return
+		}
+	}
+}
+
+// drainInterval is how often the writer goroutine takes what is queued.
+const drainInterval = 20 * time.Millisecond
+
+func (w *writer) drain() {
+	for {
+		select {
+		case it := <-w.s.queue:
+			w.handle(it)
+		default:
 			return
 		}
 	}
@@ -248,6 +260,8 @@ type writer struct {
 	start   time.Time
 	sink    *fileSink
 	pending []pendingFrame
+	order   []frame // frames waiting to be written in timestamp order
+	newest  int64
 	failed  bool
 	maxMS   int64
 }
@@ -348,7 +362,48 @@ func (w *writer) sample(kind int, data []byte, ts uint32) {
 	w.write(kind, key, ms, data)
 }
 
+// frame is a frame waiting for interleaving.
+type frame struct {
+	kind int
+	key  bool
+	ms   int64
+	data []byte
+}
+
+// interleaveHold is how long frames wait to be written in timestamp order across tracks:
+// the sample builders give a frame out when the next one begins, so video lags audio by
+// about a frame interval.
+const interleaveHold = 150
+
+// write queues a frame and writes, in timestamp order, every queued frame older than
+// interleaveHold behind the newest (ebml-go's own sorter costs three goroutine handoffs per
+// frame; this costs none).
 func (w *writer) write(kind int, key bool, ms int64, data []byte) {
+	f := frame{kind, key, ms, data}
+	i := len(w.order)
+	w.order = append(w.order, f)
+	for i > 0 && w.order[i-1].ms > ms {
+		w.order[i] = w.order[i-1]
+		i--
+	}
+	w.order[i] = f
+	w.newest = max(w.newest, ms)
+	n := 0
+	for n < len(w.order) && w.order[n].ms <= w.newest-interleaveHold {
+		n++
+	}
+	w.emit(n)
+}
+
+// emit writes the first n queued frames.
+func (w *writer) emit(n int) {
+	for _, f := range w.order[:n] {
+		w.writeNow(f.kind, f.key, f.ms, f.data)
+	}
+	w.order = append(w.order[:0], w.order[n:]...)
+}
+
+func (w *writer) writeNow(kind int, key bool, ms int64, data []byte) {
 	t := &w.tracks[kind]
 	if t.w == nil {
 		return
@@ -404,15 +459,9 @@ func (w *writer) open(width, height int) bool {
 		return false
 	}
 	main := entries[len(entries)-1].TrackNumber
-	sorter, err := mkvcore.NewMultiTrackBlockSorter(mkvcore.WithMaxDelayedPackets(64), mkvcore.WithSortRule(mkvcore.BlockSorterWriteOutdated))
-	if err != nil {
-		sink.Close()
-		w.fail(err)
-		return false
-	}
 	ws, err := webm.NewSimpleBlockWriter(sink, entries,
 		mkvcore.WithSegmentInfo(&webm.Info{TimecodeScale: 1_000_000, MuxingApp: "duet", WritingApp: "duet recorder"}),
-		mkvcore.WithBlockInterceptor(sorter),
+		mkvcore.WithBlockInterceptor(nil), // write() interleaves
 		mkvcore.WithSeekHead(true),
 		mkvcore.WithCues(64<<10),
 		mkvcore.WithMinMaxClusterDuration(main, 1000, 5000),
@@ -496,6 +545,7 @@ func (w *writer) finish() {
 		}
 		return
 	}
+	w.emit(len(w.order))
 	for k := range w.tracks {
 		if t := &w.tracks[k]; t.w != nil {
 			_ = t.w.Close()
