@@ -411,10 +411,20 @@ async function sdkOptions(contexts) {
   });
   assert(dev.how === 'mute' && dev.muted && dev.unmuted, `speaker toggle: ${JSON.stringify(dev)}`);
   await assertPlaying(alice, 'caller after the callee switched cameras');
+
+  // The callee's signalling connection drops: the SDK reconnects (hello with the live call),
+  // the call and its media carry on, and hanging up still reaches both sides.
+  const t0 = Date.now();
+  await bob.evaluate(() => window.duetDemo.client._conn.ws.close());
+  await waitEvent(bob, 'connectionStateDidChange', { state: 0 }, 5000);
+  await waitEvent(bob, 'connectionStateDidChange', { state: 1 }, 15000);
+  const back = Date.now() - t0;
+  assert((await bob.evaluate(() => window.duetDemo.session && window.duetDemo.session.status)) === 4, 'callee: the call did not survive the reconnect');
+  await assertPlaying(alice, 'caller after the callee reconnected');
   await alice.click('#btn-hangup');
   await waitEnded(alice, 0, 'caller');
   await waitEnded(bob, 0, 'callee');
-  notes.push(`SDK options: 205 for maxVideoKbps 10; maxBitrate/maxFramerate/degradation on the sender ${opt.maxBitrate}/${opt.maxFramerate}/${opt.degradation}; watermark pixel at the callee ${withMark.join(',')}; speaker off → ${dev.how}; switchCameraPosition → ${dev.switched}`);
+  notes.push(`SDK options: 205 for maxVideoKbps 10; maxBitrate/maxFramerate/degradation on the sender ${opt.maxBitrate}/${opt.maxFramerate}/${opt.degradation}; watermark pixel at the callee ${withMark.join(',')}; speaker off → ${dev.how}; switchCameraPosition → ${dev.switched}; signalling reconnect in ${back} ms with the call kept`);
 }
 
 async function acceptLatency(contexts) {
@@ -450,6 +460,8 @@ async function acceptLatency(contexts) {
 
 // ---------------- main ----------------
 
+const started = Date.now();
+
 async function main() {
   await waitHealthy();
   browser = await chromium.launch(LAUNCH);
@@ -465,7 +477,8 @@ async function main() {
   }
   console.log('');
   for (const n of notes) console.log('  ' + n);
-  console.log(`  screenshots in ${OUT}/: login.png home.png incoming.png in-call.png in-call-caller.png in-call-remote-paused.png in-call-go.png`);
+  console.log(`  screenshots in ${OUT}/: login.png home.png incoming.png in-call.png in-call-caller.png in-call-remote-paused.png in-call-go.png in-call-recorded.png`);
+  console.log(`  took ${((Date.now() - started) / 1000).toFixed(0)} s`);
   const passed = results.filter((r) => r.ok).length;
   const failed = results.length - passed;
   console.log(`browser: ${passed} passed, ${failed} failed`);

@@ -7,7 +7,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
-t0=$(date +%s)
 
 sudo=""
 [ "$(id -u)" = 0 ] || sudo=sudo
@@ -46,4 +45,3 @@ export DUET_BIN="$tmp/duet" DUET_URL="http://127.0.0.1:$port" OUT_DIR="$out" REP
   trap "kill $server 2>/dev/null; wait $server 2>/dev/null || true" EXIT
   node e2e/run.mjs
 '
-echo "browser suite took $(( $(date +%s) - t0 )) s"

@@ -157,7 +157,7 @@ function newClient() {
   const c = new DuetClient({ appKey: config.appKey, serverURL: config.serverURL || location.origin, logLevel: 'warn' });
   c.callManager.setCallOptions({ enableReportQuality: true });
   c.addDelegate({
-    connectionStateDidChange: (st) => renderConnection(st),
+    connectionStateDidChange: (st) => { log('connectionStateDidChange', null, { state: st }); renderConnection(st); },
     userAccountDidLoginFromOtherDevice: () => signedOut(EndReason.LoginOtherDevice),
     userAccountDidRemoveFromServer: () => signedOut(EndReason.Destroy),
     userDidForbidByServer: () => signedOut(EndReason.BeenKicked),
