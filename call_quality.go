@@ -110,7 +110,8 @@ func measure(prev, cur rtc.Stats, elapsed time.Duration, video bool) (quality.Pe
 	kbps := func(a, b uint64) int { return int(math.Round(float64(b-a) * 8 / sec / 1000)) }
 	st := unknownStats()
 	if cur.RTT > 0 {
-		st.latency = int(cur.RTT.Milliseconds() / 2)
+		// The round trip, as the browser SDK reports it, so both SDKs say the same.
+		st.latency = int(max(cur.RTT.Milliseconds(), 1))
 	}
 	if video {
 		v0, v1 := prev.Video, cur.Video

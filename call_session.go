@@ -104,7 +104,7 @@ func (s *CallSession) ServerVideoID() string {
 // Done is closed when the call has ended.
 func (s *CallSession) Done() <-chan struct{} { return s.endedCh }
 
-// VideoLatency in ms (half the RTCP round trip); -1 until known. The statistics getters
+// VideoLatency in ms: the RTCP round trip, as the browser SDK reports it; -1 until known. The statistics getters
 // refresh every 2 s while the call sends media, and only with EnableReportQuality.
 func (s *CallSession) VideoLatency() int { return s.stat(func(c *callStats) int { return c.latency }) }
 
