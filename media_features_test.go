@@ -129,10 +129,13 @@ func TestSwitchCameraAndPauseVoice(t *testing.T) {
 	srv := servertest.Start(t)
 	alice, recA := newClient(t, srv, "alice")
 	bob, recB := newClient(t, srv, "bob")
+	var sources closeCounter // every source the call opens is closed by its end
 	alice.CallManager().SetMediaOptions(duet.MediaOptions{
-		AudioSource:     func(*duet.CallSession) (media.Source, error) { return media.OpenOgg(testOgg) },
-		VideoSource:     func(*duet.CallSession) (media.Source, error) { return media.OpenIVF(testIVF) },
-		BackVideoSource: func(*duet.CallSession) (media.Source, error) { return media.OpenIVF("testdata/media/bars-160x120.ivf") },
+		AudioSource: func(*duet.CallSession) (media.Source, error) { return sources.track(media.OpenOgg(testOgg)) },
+		VideoSource: func(*duet.CallSession) (media.Source, error) { return sources.track(media.OpenIVF(testIVF)) },
+		BackVideoSource: func(*duet.CallSession) (media.Source, error) {
+			return sources.track(media.OpenIVF("testdata/media/bars-160x120.ivf"))
+		},
 	})
 	audio, video := media.NewFrameCounter(media.CodecOpus, nil), media.NewFrameCounter(media.CodecVP8, nil)
 	bob.CallManager().SetMediaOptions(duet.MediaOptions{
@@ -152,8 +155,12 @@ func TestSwitchCameraAndPauseVoice(t *testing.T) {
 		front bool
 		w, h  int
 	}{{false, 160, 120}, {true, 320, 240}} {
+		closed := sources.closed.Load()
 		if err := s.SwitchCameraPosition(c.front); err != nil {
 			t.Fatal(err)
+		}
+		if sources.closed.Load() != closed+1 {
+			t.Fatalf("the camera switched from was not closed: %d closed", sources.closed.Load())
 		}
 		st := wait("switched camera", video, func(st media.CounterStats) bool { return st.Width == c.w })
 		if st.Height != c.h {
@@ -187,6 +194,9 @@ func TestSwitchCameraAndPauseVoice(t *testing.T) {
 		t.Fatal(err)
 	}
 	recB.wait(t, "end")
+	if o, c := sources.opened.Load(), sources.closed.Load(); o != 4 || c != o {
+		t.Fatalf("%d sources opened, %d closed at the end of the call", o, c)
+	}
 }
 
 // TestNetworkStatusUnderLossAndBlackout runs a call over a virtual network (pion's vnet,

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -197,3 +198,28 @@ func ctxFor(t *testing.T, d time.Duration) context.Context {
 }
 
 var _ media.Sink = (*packetSink)(nil)
+
+// closeCounter counts the sources it opened and how many of them were closed.
+type closeCounter struct {
+	opened, closed atomic.Int32
+}
+
+// track wraps a source so that its Close is counted.
+func (c *closeCounter) track(src media.Source, err error) (media.Source, error) {
+	if err != nil {
+		return nil, err
+	}
+	c.opened.Add(1)
+	return &countedSource{Source: src, c: c}, nil
+}
+
+type countedSource struct {
+	media.Source
+	c    *closeCounter
+	once sync.Once
+}
+
+func (s *countedSource) Close() error {
+	s.once.Do(func() { s.c.closed.Add(1) })
+	return s.Source.Close()
+}
