@@ -126,6 +126,16 @@ function endMessage(s, reason, error) {
   }
 }
 
+/** A one- or two-word end reason for the history list. */
+function shortReason(reason, outgoing) {
+  const words = {
+    [EndReason.Hangup]: outgoing ? 'Cancelled' : 'Missed', [EndReason.NoResponse]: outgoing ? 'No answer' : 'Missed',
+    [EndReason.Decline]: 'Declined', [EndReason.Busy]: 'Busy', [EndReason.Failed]: 'Failed',
+    [EndReason.Unsupported]: 'Unsupported', [EndReason.RemoteOffline]: 'Offline', [EndReason.AnsweredElsewhere]: 'Answered elsewhere',
+  };
+  return words[reason] || enumName(EndReason, reason);
+}
+
 function toast(title, detail, reason) {
   const el = $('ended');
   $('ended-title').textContent = title;
@@ -344,7 +354,7 @@ async function refreshHistory() {
     name.textContent = peer;
     const detail = document.createElement('small');
     const when = new Date(c.invitedAt).toLocaleString([], { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
-    const what = c.acceptedAt ? fmtDuration(c.endedAt - c.acceptedAt) : endMessage({ remoteName: peer, acceptedAt: 0, isCaller: out, callId: '' }, c.endReason, null)[0];
+    const what = c.acceptedAt ? fmtDuration(c.endedAt - c.acceptedAt) : shortReason(c.endReason, out);
     detail.textContent = `${c.type === CallType.Video ? 'Video' : 'Voice'} · ${when} · ${what}`;
     who.append(name, detail);
     const again = iconButton(c.type === CallType.Video ? 'i-video' : 'i-phone', `Call ${peer}`, 'dial', () => dial(peer, c.type));
