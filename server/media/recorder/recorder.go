@@ -22,6 +22,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"log/slog"
+	"slices"
+	"sort"
 	"sync"
 	"time"
 
@@ -137,7 +139,10 @@ func (s *Stream) WriteRTP(video bool, pkt *rtp.Packet, at time.Time) {
 	if video {
 		k = kindVideo
 	}
-	if len(pkt.Payload) == 0 || (k == kindVideo && !s.opts.Video) || (k == kindAudio && !s.opts.Audio) {
+	// Padding-only packets (browsers probe bandwidth with them) go in too: the sample
+	// builder drops them itself, and without them it would see gaps in the sequence numbers
+	// and wait for packets that never come, dropping the frames around them.
+	if (k == kindVideo && !s.opts.Video) || (k == kindAudio && !s.opts.Audio) {
 		return
 	}
 	cp := &rtp.Packet{Header: pkt.Header, Payload: append([]byte(nil), pkt.Payload...)}
@@ -202,6 +207,7 @@ type track struct {
 	anchor    time.Duration
 	lastMS    int64
 	lastAt    time.Time // arrival of the latest packet pushed
+	pads      padMap    // padding packets taken out of the sequence numbers
 	w         webm.BlockWriteCloser
 	keyframed bool // video: a keyframe has been written
 }
@@ -295,13 +301,81 @@ func (w *writer) handle(it item) {
 		w.s.mu.Unlock()
 	}
 	t.lastAt = it.at
-	t.sb.Push(it.pkt)
-	for smp := t.sb.Pop(); smp != nil; smp = t.sb.Pop() {
-		w.sample(it.kind, smp.Data, smp.PacketTimestamp)
+	if len(it.pkt.Payload) == 0 {
+		t.pads.padding(it.pkt.SequenceNumber) // no media: leave it out, close its gap
+		return
 	}
+	it.pkt.SequenceNumber = t.pads.mapSeq(it.pkt.SequenceNumber)
+	t.sb.Push(it.pkt)
+	w.popAll(it.kind, 0)
 	if w.sink == nil && w.s.opts.Video && !w.start.IsZero() && it.at.Sub(w.start) > w.s.opts.WaitForVideo {
 		w.open(0, 0) // no keyframe in time: start without waiting any longer
 	}
+}
+
+// popAll takes every ready sample of kind from its builder; extra adds tries past a nil
+// (at the end of the stream, where Pop may return nil for a frame it dropped).
+func (w *writer) popAll(kind, extra int) {
+	t := &w.tracks[kind]
+	for {
+		if smp := t.sb.Pop(); smp != nil {
+			w.sample(kind, smp.Data, smp.PacketTimestamp)
+			continue
+		}
+		if extra == 0 {
+			return
+		}
+		extra--
+	}
+}
+
+// padMap takes padding-only packets (browsers probe bandwidth with them) out of a stream's
+// sequence numbers before the sample builder, which otherwise stalls on them: a media
+// packet's sequence number is lowered by the number of padding packets below it. Known
+// padding numbers are kept for a window, so late media packets (retransmissions) map as
+// they would have.
+type padMap struct {
+	started bool
+	last    int64   // highest extended sequence number seen
+	pads    []int64 // extended numbers of padding packets in the window, sorted
+	below   int64   // padding packets older than the window
+}
+
+const padWindow = 4096
+
+func (m *padMap) ext(seq uint16) int64 {
+	if !m.started {
+		m.started, m.last = true, int64(seq)+1<<16 // room below for early reordering
+		return m.last
+	}
+	e := m.last + int64(int16(seq-uint16(m.last)))
+	m.last = max(m.last, e)
+	return e
+}
+
+func (m *padMap) padding(seq uint16) {
+	e := m.ext(seq)
+	i := sort.Search(len(m.pads), func(i int) bool { return m.pads[i] >= e })
+	if i < len(m.pads) && m.pads[i] == e {
+		return
+	}
+	m.pads = slices.Insert(m.pads, i, e)
+	n := 0
+	for n < len(m.pads) && m.pads[n] < m.last-padWindow {
+		n++
+	}
+	m.below += int64(n)
+	m.pads = m.pads[n:]
+}
+
+func (m *padMap) mapSeq(seq uint16) uint16 {
+	if !m.started && len(m.pads) == 0 {
+		m.ext(seq)
+		return seq
+	}
+	e := m.ext(seq)
+	n := m.below + int64(sort.Search(len(m.pads), func(i int) bool { return m.pads[i] >= e }))
+	return uint16(e - n)
 }
 
 // sample places one reassembled frame on the timeline and writes it (or holds it until the
@@ -532,9 +606,7 @@ func (w *writer) finish() {
 			continue
 		}
 		t.sb.Flush()
-		for smp := t.sb.Pop(); smp != nil; smp = t.sb.Pop() {
-			w.sample(k, smp.Data, smp.PacketTimestamp)
-		}
+		w.popAll(k, 64)
 	}
 	if w.sink == nil && len(w.pending) > 0 && !w.failed {
 		w.open(0, 0)

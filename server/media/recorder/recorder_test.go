@@ -295,3 +295,59 @@ func TestRecordNothing(t *testing.T) {
 		t.Fatalf("file exists: %v", err)
 	}
 }
+
+// TestRecordWithPadding: padding-only packets between video frames (as browsers send to
+// probe bandwidth) do not make the recorder drop the frames around them.
+func TestRecordWithPadding(t *testing.T) {
+	needFFprobe(t)
+	audio, video := openSources(t)
+	base := time.Now()
+	const d = 2 * time.Second
+	vp := packetize(t, video, true, base, d)
+	// Renumber the video with a padding packet after every frame.
+	var withPad []timedPacket
+	seq := uint16(1000)
+	for _, p := range vp {
+		p.pkt.SequenceNumber = seq
+		seq++
+		withPad = append(withPad, p)
+		if p.pkt.Marker {
+			pad := &rtp.Packet{Header: rtp.Header{Version: 2, Padding: true, PayloadType: p.pkt.PayloadType, SequenceNumber: seq,
+				Timestamp: p.pkt.Timestamp, SSRC: p.pkt.SSRC}, PaddingSize: 200}
+			seq++
+			withPad = append(withPad, timedPacket{true, pad, p.at})
+		}
+	}
+	pkts := interleave(packetize(t, audio, false, base, d), withPad, 0)
+	path := filepath.Join(t.TempDir(), "padded.webm")
+	s := New(path, Options{Audio: true, Video: true})
+	for i, p := range pkts {
+		s.WriteRTP(p.video, p.pkt, p.at)
+		if i%200 == 0 {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	info, err := s.Close()
+	if err != nil || !info.Video || info.VideoFrames < 55 {
+		t.Fatalf("info %+v, %v (want about 60 video frames)", info, err)
+	}
+}
+
+func TestPadMap(t *testing.T) {
+	for _, start := range []uint16{1, 65533} {
+		var m padMap
+		s := func(d uint16) uint16 { return start + d }
+		got := []uint16{m.mapSeq(s(0))}
+		m.padding(s(1))
+		got = append(got, m.mapSeq(s(2)))
+		m.padding(s(3))
+		m.padding(s(4))
+		got = append(got, m.mapSeq(s(5)), m.mapSeq(s(2)), m.mapSeq(s(6)))
+		want := []uint16{s(0), s(1), s(2), s(1), s(3)}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("start %d: mapped %v, want %v", start, got, want)
+			}
+		}
+	}
+}
