@@ -319,6 +319,7 @@ export class CallManager {
       if (!sig.description) return;
       const answer = await p.handleDescription(sig.description);
       if (answer && !p.closed) this._client._send('call.signal', { callId: s.callId, description: answer });
+      await s._prepareSenders(p);
     } catch (err) {
       this._log('warn', 'bad remote signal', s.callId, err.message || err);
     }
@@ -370,6 +371,7 @@ export class CallManager {
       offered = true;
       for (const c of early.splice(0)) sendCandidate(c);
       await p.handleDescription(reply.description);
+      await s._prepareSenders(p);
     })().catch((err) => {
       this._log('warn', 'relay leg failed', s.callId, err.message || err);
       const k = keyOf();

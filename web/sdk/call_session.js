@@ -69,7 +69,6 @@ export class CallSession {
     this._remoteView = null;
     this._remoteVideoStream = new MediaStream();
     this._watermark = null; // WatermarkedTrack
-    this._applied = { audio: null, video: null }; // tracks whose sender options are applied
   }
 
   /** @type {number} the {@link CallStatus}: 2 Connecting, 3 Connected, 4 Accepted, 0 after the end */
@@ -284,7 +283,7 @@ export class CallSession {
       this.localStream = stream;
       if (this._localView) this.localVideoView = this._localView;
       this._restartWatermark();
-      if (this._sending) await this._refreshSenders();
+      await this._refreshSenders();
       return stream;
     })();
     return this._media;
@@ -292,27 +291,50 @@ export class CallSession {
 
   /** The track each sender carries now: null when paused or before media is open. */
   _sendTrack(kind) {
-    if (this._paused[kind] || !this.localStream) return null;
+    return this._paused[kind] ? null : this._localTrack(kind);
+  }
+
+  _kinds() { return this.type === CallType.Video ? ['audio', 'video'] : ['audio']; }
+
+  /** The track kind would carry when not paused (the watermarked one if any), or null. */
+  _localTrack(kind) {
+    if (!this.localStream) return null;
     if (kind === 'video' && this._watermark) return this._watermark.track;
-    const t = kind === 'audio' ? this.localStream.getAudioTracks()[0] : this.localStream.getVideoTracks()[0];
-    return t || null;
+    return (kind === 'audio' ? this.localStream.getAudioTracks() : this.localStream.getVideoTracks())[0] || null;
+  }
+
+  /** Applies the call options to one sender of a leg, once per track (or none yet). */
+  async _applyOptions(p, kind, track) {
+    const key = track ? track.id : '';
+    if (p.optionsFor[kind] === key) return;
+    p.optionsFor[kind] = key;
+    const sender = p.sender(kind);
+    if (!sender) return;
+    const err = await applySenderOptions(sender, kind, this._m.callOptions, track);
+    if (err) this._m._log('warn', 'sender options not applied', kind, err.message);
+  }
+
+  /**
+   * Applies the call options to a leg once it is negotiated, while the call still rings, so
+   * that accepting only attaches the tracks: one fewer round trip before the first frame.
+   */
+  async _prepareSenders(p) {
+    if (this._ended || p.closed || this._sending) return;
+    await Promise.all(this._kinds().map((kind) => this._applyOptions(p, kind, this._localTrack(kind))));
   }
 
   async _refreshSenders() {
+    if (this._ended) return;
+    if (!this._sending) {
+      await Promise.all([...this._peers.values()].filter((p) => p.negotiated).map((p) => this._prepareSenders(p)));
+      return;
+    }
     const p = this._peers.get(this.remoteDevice);
-    if (!p || this._ended) return;
-    const kinds = this.type === CallType.Video ? ['audio', 'video'] : ['audio'];
-    await Promise.all(kinds.map(async (kind) => {
+    if (!p) return;
+    await Promise.all(this._kinds().map(async (kind) => {
       const track = this._sendTrack(kind);
       // Parameters first, so that the encoder starts with them (bitrate cap, degradation).
-      if (track && this._applied[kind] !== track) {
-        this._applied[kind] = track;
-        const sender = p.sender(kind);
-        if (sender) {
-          const err = await applySenderOptions(sender, kind, this._m.callOptions, track);
-          if (err) this._m._log('warn', 'sender options not applied', kind, err.message);
-        }
-      }
+      if (track) await this._applyOptions(p, kind, track);
       await p.setSendTrack(kind, track);
     }));
   }
@@ -328,8 +350,8 @@ export class CallSession {
   }
 
   async _reapplyOptions() {
-    this._applied = { audio: null, video: null };
-    if (this._sending) await this._refreshSenders();
+    for (const p of this._peers.values()) p.optionsFor = { audio: null, video: null };
+    await this._refreshSenders();
   }
 
   _restartWatermark() {

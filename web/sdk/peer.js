@@ -40,6 +40,10 @@ export class Peer {
     /** @type {number} a {@link ConnectType} */
     this.connectType = ConnectType.None;
     this.closed = false;
+    /** @type {boolean} whether offer and answer are both applied */
+    this.negotiated = false;
+    /** @type {{audio: ?string, video: ?string}} the track id the call options were applied for, per kind */
+    this.optionsFor = { audio: null, video: null };
     this._queued = [];
     this._failed = false;
     this._sending = { audio: null, video: null }; // the track each sender should carry once sending
@@ -109,7 +113,10 @@ export class Peer {
   async handleDescription(desc) {
     await this.pc.setRemoteDescription({ type: desc.type, sdp: desc.sdp });
     await this._flushCandidates();
-    if (desc.type !== 'offer') return null;
+    if (desc.type !== 'offer') {
+      this.negotiated = true;
+      return null;
+    }
     // Transceivers made by the offer are recvonly until told otherwise; this side sends too
     // (later, once accepted), so say so in the answer.
     for (const t of this.pc.getTransceivers()) {
@@ -122,6 +129,7 @@ export class Peer {
     }
     const answer = await this.pc.createAnswer();
     await this.pc.setLocalDescription(answer);
+    this.negotiated = true;
     return { type: this.pc.localDescription.type, sdp: this.pc.localDescription.sdp };
   }
 
