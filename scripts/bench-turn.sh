@@ -2,7 +2,7 @@
 # TURN relay throughput: duet's embedded TURN server beside coturn (Debian), relaying the same
 # load in the same run, on loopback only. For each allocation count it finds, for each server,
 # the highest rate of 160-byte packets (peer -> relay -> client) with less than 0.1 % loss,
-# and the server's CPU there. Bounded: each rate runs DURATION, coturn runs under `timeout`,
+# and the server's CPU there; then both servers' CPU at fixed rates (CPU_AT, CPU_ALLOCS). Bounded: each rate runs DURATION, coturn runs under `timeout`,
 # and both servers are stopped on exit.
 #
 #   bash scripts/bench-turn.sh                 # 10, 50 and 100 allocations
@@ -57,6 +57,20 @@ for n in $ALLOCS; do
     echo "== $server, $n allocations"
     "${run[@]}" "$work/duet" bench turn --server-addr 127.0.0.1:$port --secret "$SECRET" --allocations "$n" \
       --pps "$START_PPS" --duration "$DURATION" --search --server-pid "$pid" | tee "$work/$server-$n.txt"
+  done
+done
+
+# CPU per packet at fixed rates that both servers carry: less sensitive to scheduling noise
+# than the loss ceiling. Alternated, twice.
+CPU_ALLOCS=${CPU_ALLOCS:-50}
+for pps in ${CPU_AT:-10000 50000}; do
+  for rep in 1 2; do
+    for server in duet coturn; do
+      if [ $server = duet ]; then port=$DUET_PORT; pid=$duet_pid; else port=$COTURN_PORT; pid=$coturn_pid; fi
+      printf '%-6s ' "$server"
+      "${run[@]}" "$work/duet" bench turn --server-addr 127.0.0.1:$port --secret "$SECRET" \
+        --allocations "$CPU_ALLOCS" --pps "$pps" --duration "$DURATION" --server-pid "$pid"
+    done
   done
 done
 
