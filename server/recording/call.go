@@ -6,6 +6,7 @@ import (
 	"os"
 	"path"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/rtcp"
@@ -29,6 +30,7 @@ type Call struct {
 	s    *Service
 	info CallInfo
 
+	fast     [2]atomic.Pointer[party] // parties[side] once it exists, read without the lock
 	mu       sync.Mutex
 	parties  [2]*party
 	finished bool
@@ -74,6 +76,9 @@ func (c *Call) party(side relay.Side, at time.Time) *party {
 	if side != relay.Caller && side != relay.Callee {
 		return nil
 	}
+	if p := c.fast[side].Load(); p != nil {
+		return p // a stream closed by Finish ignores what it is given
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.finished {
@@ -95,6 +100,7 @@ func (c *Call) party(side relay.Side, at time.Time) *party {
 		},
 	}
 	c.parties[side] = p
+	c.fast[side].Store(p)
 	row := p.row
 	c.s.wg.Add(1)
 	go func() { defer c.s.wg.Done(); c.s.save(row) }()

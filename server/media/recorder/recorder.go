@@ -145,12 +145,22 @@ func (s *Stream) WriteRTP(video bool, pkt *rtp.Packet, at time.Time) {
 	if (k == kindVideo && !s.opts.Video) || (k == kindAudio && !s.opts.Audio) {
 		return
 	}
-	cp := &rtp.Packet{Header: pkt.Header, Payload: append([]byte(nil), pkt.Payload...)}
+	cp := packetPool.Get().(*rtp.Packet)
+	payload := append(cp.Payload[:0], pkt.Payload...)
+	*cp = rtp.Packet{Header: pkt.Header, Payload: payload}
 	cp.Header.Extensions = nil
 	cp.Header.Extension = false
 	cp.Header.CSRC = nil
-	s.enqueue(item{kind: k, pkt: cp, at: at})
+	if !s.enqueue(item{kind: k, pkt: cp, at: at}) {
+		packetPool.Put(cp)
+	}
 }
+
+// packetPool recycles the packets queued for the writer: the sample builder hands them
+// back (WithPacketReleaseHandler) once their frame is built or dropped.
+var packetPool = sync.Pool{New: func() any { return &rtp.Packet{Payload: make([]byte, 0, 1500)} }}
+
+func releasePacket(p *rtp.Packet) { packetPool.Put(p) }
 
 // SenderReport queues a sender report about video (true) or audio.
 func (s *Stream) SenderReport(video bool, sr *rtcp.SenderReport, at time.Time) {
@@ -163,16 +173,20 @@ func (s *Stream) SenderReport(video bool, sr *rtcp.SenderReport, at time.Time) {
 	s.enqueue(item{kind: k, sr: &cp, at: at})
 }
 
-func (s *Stream) enqueue(it item) {
+// enqueue queues it unless the stream is closed or the queue is full, and reports whether
+// it did.
+func (s *Stream) enqueue(it item) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return
+		return false
 	}
 	select {
 	case s.queue <- it:
+		return true
 	default:
 		s.dropped++
+		return false
 	}
 }
 
@@ -221,8 +235,9 @@ type pendingFrame struct {
 func (s *Stream) run() {
 	defer close(s.done)
 	w := &writer{s: s}
-	w.tracks[kindAudio].sb = samplebuilder.New(64, &codecs.OpusPacket{}, 48000)
-	w.tracks[kindVideo].sb = samplebuilder.New(512, &codecs.VP8Packet{}, 90000)
+	release := samplebuilder.WithPacketReleaseHandler(releasePacket)
+	w.tracks[kindAudio].sb = samplebuilder.New(64, &codecs.OpusPacket{}, 48000, release)
+	w.tracks[kindVideo].sb = samplebuilder.New(512, &codecs.VP8Packet{}, 90000, release)
 	// The queue is drained on a ticker rather than read packet by packet: a packet then
 	// costs its sender a channel send that wakes nobody, and this goroutine runs 50 times a
 	// second instead of once per packet.
@@ -303,6 +318,7 @@ func (w *writer) handle(it item) {
 	t.lastAt = it.at
 	if len(it.pkt.Payload) == 0 {
 		t.pads.padding(it.pkt.SequenceNumber) // no media: leave it out, close its gap
+		releasePacket(it.pkt)
 		return
 	}
 	it.pkt.SequenceNumber = t.pads.mapSeq(it.pkt.SequenceNumber)
