@@ -22,6 +22,10 @@ type Thresholds struct {
 	GoodRTT         time.Duration
 	// BadPeriods in a row turn Normal into Unstable.
 	BadPeriods int
+	// Settle is how long after data comes back a period must start to end NoData: the
+	// peer's first receiver report after a gap (they come every second) still counts the gap
+	// as loss, and must not decide how the link is now.
+	Settle time.Duration
 }
 
 // DefaultThresholds are the documented values.
@@ -34,6 +38,7 @@ func DefaultThresholds() Thresholds {
 		GoodLossPercent: 5,
 		GoodRTT:         300 * time.Millisecond,
 		BadPeriods:      2,
+		Settle:          time.Second,
 	}
 }
 
@@ -49,7 +54,8 @@ type Period struct {
 // Monitor is the network-status state machine of one call. Normal becomes Unstable after
 // BadPeriods bad periods in a row and returns to Normal after one good period; any status
 // becomes NoData after NoDataAfter without a packet from the peer, and leaves it after one
-// whole period with data (to Normal when that period was good, else to Unstable).
+// whole period with data that starts Settle after the data came back (to Normal when that
+// period was good, else to Unstable).
 //
 // A Monitor is not safe for concurrent use.
 type Monitor struct {
@@ -106,9 +112,10 @@ func (m *Monitor) EndPeriod(now time.Time, p Period) (protocol.NetworkStatus, bo
 	old := m.status
 	switch m.status {
 	case protocol.NetworkNoData:
-		// Only a period that had data from its start says how the link is now: the period in
-		// which data came back also holds the gap, which reads as heavy loss.
-		if m.resumedAt.IsZero() || m.resumedAt.After(start) {
+		// Only a period that had data from its start, and late enough that the reports about
+		// the gap are in, says how the link is now: the period in which data came back also
+		// holds the gap, which reads as heavy loss.
+		if m.resumedAt.IsZero() || m.resumedAt.Add(m.th.Settle).After(start) {
 			return m.status, false
 		}
 		m.noDataAt, m.resumedAt = time.Time{}, time.Time{}

@@ -75,15 +75,23 @@ func TestMonitor(t *testing.T) {
 			period(2*s, 0, 0, normal, false),
 			tick(4500*ms, 1400*ms, noData, true), // last packet at 1.4 s
 			period(6*s, 100, 0, noData, false),
-			tick(7*s, 6900*ms, noData, false), // data is back at 6.9 s
-			period(8*s, 60, 0, noData, false), // this period holds the gap: ignored
-			period(10*s, 1, 0, normal, true),
+			tick(6500*ms, 6400*ms, noData, false), // data is back at 6.4 s
+			period(8*s, 60, 0, noData, false),     // this period holds the gap: ignored
+			period(10*s, 1, 0, normal, true),      // began 1.6 s after data came back
+		}},
+		{"the period right after data came back waits for the reports", []event{
+			tick(3*s, 0, noData, true),
+			tick(5500*ms, 5900*ms, noData, false), // back at 5.9 s
+			period(6*s, 90, 0, noData, false),
+			period(8*s, 30, 0, noData, false), // began 0.1 s after: the gap's reports may be in it
+			period(10*s, 0, 0, normal, true),
 		}},
 		{"recovery into a bad link is unstable", []event{
 			tick(3*s, 0, noData, true),
 			tick(3500*ms, 3400*ms, noData, false),
 			period(4*s, 0, 0, noData, false),
-			period(6*s, 20, 0, unstable, true),
+			period(6*s, 0, 0, noData, false), // began 0.6 s after data came back
+			period(8*s, 20, 0, unstable, true),
 		}},
 		{"data that flickers back and dies again does not recover", []event{
 			tick(3*s, 0, noData, true),
