@@ -224,3 +224,35 @@ func BenchmarkVideoInputNV12(b *testing.B) {
 	b.ReportMetric(perFrame, "cpu-ns/frame")
 	b.ReportMetric(perFrame*30/1e9*100, "%core@30fps")
 }
+
+// TestClarityFirst: at a bitrate far too low for 320x240 at 30 fps, clarity-first keeps
+// the size and lowers the frame rate; smoothness-first keeps the rate and shrinks the picture.
+func TestClarityFirst(t *testing.T) {
+	for _, clarity := range []bool{true, false} {
+		tp, err := NewTestPattern(320, 240, 30)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tp.SetEncoding(VideoEncoding{ClarityFirst: clarity})
+		tp.SetTargetBitrate(25_000)
+		var last Sample
+		w, h := 0, 0
+		for i := 0; i < 90; i++ { // three seconds of stream time: two adaptation steps
+			s, err := tp.Next()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.Keyframe {
+				w, h, _ = VP8Size(s.Data)
+			}
+			last = s
+		}
+		tp.Close()
+		if clarity && (w != 320 || h != 240 || last.Duration <= time.Second/30) {
+			t.Errorf("clarity first: %dx%d, frame %v", w, h, last.Duration)
+		}
+		if !clarity && (w >= 320 || last.Duration != time.Second/30) {
+			t.Errorf("smoothness first: %dx%d, frame %v", w, h, last.Duration)
+		}
+	}
+}

@@ -272,3 +272,17 @@ func TestLinkStatsUnderLoss(t *testing.T) {
 	n.blackout.Store(false)
 	waitFor(t, "audio after the blackout", b.audio, func(s media.CounterStats) bool { return s.LastPacketAt.After(last) })
 }
+
+// FuzzBandwidthSDP: descriptions and RTP payloads come from the peer; reading limits out of
+// them, writing ours in, and assembling frames must never panic.
+func FuzzBandwidthSDP(f *testing.F) {
+	f.Add(pionOffer, uint16(1), uint32(90), []byte{0x10, 0x00, 0x9d, 0x01, 0x2a})
+	f.Add("m=audio\nb=AS:x\na=rtpmap:1 opus/48000\na=fmtp:1 maxaveragebitrate=-1;;=", uint16(65535), uint32(0), []byte{})
+	f.Fuzz(func(t *testing.T, sdp string, seq uint16, ts uint32, payload []byte) {
+		remoteBandwidth(sdp)
+		remoteBandwidth(withBandwidth(sdp, Bandwidth{MaxAudioKbps: 20, MaxVideoKbps: 300}))
+		var asm vp8Assembler
+		asm.push(seq, ts, true, true, payload)
+		asm.push(seq+1, ts, true, false, payload)
+	})
+}
