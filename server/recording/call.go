@@ -150,6 +150,9 @@ func (c *Call) finish(merge bool) {
 		}
 		r.Duration, r.Size, r.Width, r.Height = info.Duration, info.Size, info.Width, info.Height
 		r.End = r.Begin.Add(info.Duration)
+		if r.File != "" {
+			c.s.writeTiming(r.File, info)
+		}
 		c.s.save(r)
 		if r.Status == store.RecordingReady {
 			rows = append(rows, r)

@@ -2,6 +2,7 @@ package recording
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -153,6 +154,10 @@ func TestRecordAndMerge(t *testing.T) {
 		p, err := Probe(context.Background(), filepath.Join(dir, r.File))
 		if err != nil {
 			t.Fatal(err)
+		}
+		var tm Timing
+		if b, err := os.ReadFile(filepath.Join(dir, r.File) + timingSuffix); err != nil || json.Unmarshal(b, &tm) != nil || tm.Start.Sub(r.Begin).Abs() >= time.Millisecond || tm.FirstAt[1].IsZero() {
+			t.Errorf("timing of %s: %+v %v", r.Owner, tm, err)
 		}
 		want := 3 * time.Second
 		if r.Owner == "bob" {

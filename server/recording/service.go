@@ -13,6 +13,7 @@ package recording
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -24,6 +25,7 @@ import (
 	"time"
 
 	"github.com/duet-rtc/duet/internal/clock"
+	"github.com/duet-rtc/duet/server/media/recorder"
 	"github.com/duet-rtc/duet/server/store"
 )
 
@@ -226,6 +228,7 @@ func (s *Service) Delete(ctx context.Context, r store.Recording) error {
 		if err := os.Remove(s.abs(r.File)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("recording: delete file: %w", err)
 		}
+		_ = os.Remove(s.abs(r.File) + timingSuffix)
 		_ = os.Remove(filepath.Dir(s.abs(r.File))) // the call's folder, once empty
 	}
 	return s.st.DeleteRecording(ctx, r.App, r.ID)
@@ -238,4 +241,28 @@ func (s *Service) Open(r store.Recording) (*os.File, error) {
 		return nil, os.ErrNotExist
 	}
 	return os.Open(s.abs(r.File))
+}
+
+// timingSuffix names the file beside each per-stream recording that keeps its alignment
+// data: FILE.webm.timing.json.
+const timingSuffix = ".timing.json"
+
+// Timing is a per-stream recording's alignment data, kept beside the file as JSON so that
+// tools can line the parties up more finely than by their start times: the server time of
+// the file's timestamp 0, and per kind (audio, video) the first RTP timestamp with its
+// arrival, and the sender's first report (NTP and RTP time; 0 when none came).
+type Timing struct {
+	Start     time.Time    `json:"start"`
+	FirstRTP  [2]uint32    `json:"firstRtp"`
+	FirstAt   [2]time.Time `json:"firstAt"`
+	SenderNTP [2]uint64    `json:"senderNtp"`
+	SenderRTP [2]uint32    `json:"senderRtp"`
+}
+
+func (s *Service) writeTiming(rel string, info recorder.Info) {
+	b, _ := json.MarshalIndent(Timing{Start: info.Start, FirstRTP: info.FirstRTP, FirstAt: info.FirstAt,
+		SenderNTP: info.SenderNTP, SenderRTP: info.SenderRTP}, "", "  ")
+	if err := os.WriteFile(s.abs(rel)+timingSuffix, b, 0o600); err != nil {
+		s.log.Warn("recording: timing not written", "file", rel, "err", err)
+	}
 }
