@@ -34,14 +34,19 @@ ns=(unshare --net)
 [ "$(id -u)" = 0 ] || ns=(unshare --user --map-root-user --net)
 
 port=18080
-export DUET_BIN="$tmp/duet" DUET_URL="http://127.0.0.1:$port" OUT_DIR="$out" REPO_ROOT="$root" PORT="$port" TMP_DIR="$tmp"
+export DUET_BIN="$tmp/duet" DUET_URL="http://127.0.0.1:$port" DUET_URL_SHORT_RING="http://127.0.0.1:$((port + 1))" \
+  OUT_DIR="$out" REPO_ROOT="$root" PORT="$port" TMP_DIR="$tmp"
 "${ns[@]}" bash -c '
   set -euo pipefail
   ip link set lo up
-  # A short ring timeout for the no-answer scenario; every other call is answered in time.
-  "$DUET_BIN" server --addr "127.0.0.1:$PORT" --data "$TMP_DIR/data" --ring-timeout 3s --media-loopback --log-level warn \
+  # The main server; and a second one with a 3 s ring timeout (and no TURN, whose port the
+  # first one holds) for the no-answer scenario.
+  "$DUET_BIN" server --addr "127.0.0.1:$PORT" --data "$TMP_DIR/data" --media-loopback --log-level warn \
     >"$OUT_DIR/server.log" 2>&1 &
-  server=$!
-  trap "kill $server 2>/dev/null; wait $server 2>/dev/null || true" EXIT
+  main=$!
+  "$DUET_BIN" server --addr "127.0.0.1:$((PORT + 1))" --data "$TMP_DIR/data-short" --ring-timeout 3s --turn-addr "" \
+    --media-loopback --log-level warn >"$OUT_DIR/server-short-ring.log" 2>&1 &
+  short=$!
+  trap "kill $main $short 2>/dev/null; wait $main $short 2>/dev/null || true" EXIT
   node e2e/run.mjs
 '
