@@ -88,7 +88,8 @@ export class DuetClient {
     this._pingTimer = 0;
     this._reconnectNow = null;
     this._calls = new CallManager(this);
-    if (globalThis.addEventListener) globalThis.addEventListener('online', () => this._reconnectNow && this._reconnectNow());
+    // Back online: retry at once instead of waiting out the backoff. Added while logged in.
+    this._onOnline = () => { if (this._reconnectNow) this._reconnectNow(); };
   }
 
   /** @type {CallManager} the client's call manager */
@@ -152,6 +153,7 @@ export class DuetClient {
     this._username = conn.welcome.username || username.toLowerCase();
     this._loggedIn = true;
     this._backoffMs = 250;
+    if (globalThis.addEventListener) globalThis.addEventListener('online', this._onOnline);
     this._setConn(conn);
     this._log('info', 'logged in', this._username, conn.welcome.appKey);
   }
@@ -315,6 +317,7 @@ export class DuetClient {
 
   _endLogin() {
     this._loggedIn = false;
+    if (globalThis.removeEventListener) globalThis.removeEventListener('online', this._onOnline);
     clearTimeout(this._retryTimer);
     this._reconnectNow = null;
     const conn = this._conn;
