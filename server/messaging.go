@@ -1,9 +1,7 @@
 package server
 
 import (
-	"net/http"
 	"strings"
-	"time"
 
 	"github.com/duet-rtc/duet/protocol"
 	"github.com/duet-rtc/duet/server/api"
@@ -18,9 +16,10 @@ import (
 // messaging is what reaches users and apps beyond the call itself: text messages (chat),
 // push notifications to offline users (push) and the call webhooks (webhook).
 type messaging struct {
-	chat  *chat.Service
-	push  *push.Service
-	hooks *webhook.Outbox
+	chat    *chat.Service
+	push    *push.Service
+	hooks   *webhook.Outbox
+	hooksTr *webhook.Transport // the outbox's connections, closed at shutdown
 }
 
 // newMessaging builds the three services. The hub does not exist yet, so chat reaches it
@@ -29,11 +28,10 @@ func (s *Server) newMessaging() *messaging {
 	cfg := s.cfg
 	p := push.New(push.Config{Store: s.store, Clock: cfg.Clock, Logger: cfg.Logger, TLS: cfg.OutboundTLS,
 		CallTTL: cfg.RingTimeout})
-	tr := &http.Transport{TLSClientConfig: cfg.OutboundTLS, Proxy: http.ProxyFromEnvironment, ForceAttemptHTTP2: true,
-		MaxIdleConnsPerHost: 4, IdleConnTimeout: 90 * time.Second}
+	tr := webhook.NewTransport(cfg.OutboundTLS)
 	ref := hubRef{s}
 	return &messaging{
-		push: p,
+		push: p, hooksTr: tr,
 		hooks: webhook.New(webhook.Config{Store: s.store, Clock: cfg.Clock, Logger: cfg.Logger,
 			HTTPClient: webhook.NewHTTPClient(tr, webhook.DefaultTimeout),
 			MinBackoff: cfg.WebhookMinBackoff, MaxBackoff: cfg.WebhookMaxBackoff, MaxAttempts: cfg.WebhookMaxAttempts}),
@@ -58,6 +56,7 @@ func (m *messaging) observe(ev callflow.Event) {
 // close stops the services: the outbox writes what is queued, background pushes stop.
 func (m *messaging) close() {
 	m.hooks.Close()
+	m.hooksTr.Close()
 	m.push.Close()
 	m.chat.Close()
 }

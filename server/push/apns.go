@@ -13,6 +13,7 @@ import (
 	"github.com/sideshow/apns2"
 
 	"github.com/duet-rtc/duet/server/store"
+	"github.com/duet-rtc/duet/server/webhook"
 )
 
 // apnsSender pushes through the APNs provider API with github.com/sideshow/apns2. It keeps
@@ -30,6 +31,7 @@ type apnsClient struct {
 	config string // the credentials it was built from; new credentials make a new client
 	cfg    APNsConfig
 	c      *apns2.Client
+	tr     *webhook.Transport
 }
 
 func newAPNsSender(base *tls.Config, timeout time.Duration) *apnsSender {
@@ -64,29 +66,23 @@ func (a *apnsSender) client(creds store.PushCredentials) (*apnsClient, error) {
 		tc.Certificates = []tls.Certificate{*cert}
 		c.Certificate = *cert
 	}
-	c.HTTPClient = &http.Client{
-		Timeout: a.timeout,
-		Transport: &http.Transport{
-			TLSClientConfig:   tc,
-			ForceAttemptHTTP2: true, // APNs speaks HTTP/2 only
-			IdleConnTimeout:   10 * time.Minute,
-			Proxy:             http.ProxyFromEnvironment,
-		},
-	}
+	tr := webhook.NewTransport(tc) // HTTP/2, which is all APNs speaks
+	tr.IdleConnTimeout = 10 * time.Minute
+	c.HTTPClient = &http.Client{Timeout: a.timeout, Transport: tr}
 	if old := a.clients[creds.App]; old != nil {
-		old.c.CloseIdleConnections()
+		old.tr.Close()
 	}
-	ac := &apnsClient{config: string(creds.Config), cfg: cfg, c: c}
+	ac := &apnsClient{config: string(creds.Config), cfg: cfg, c: c, tr: tr}
 	a.clients[creds.App] = ac
 	return ac, nil
 }
 
-// close drops every client's idle connections.
+// close closes every client's connections.
 func (a *apnsSender) close() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for k, c := range a.clients {
-		c.c.CloseIdleConnections()
+		c.tr.Close()
 		delete(a.clients, k)
 	}
 }

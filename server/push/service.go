@@ -70,7 +70,7 @@ type Service struct {
 	apns *apnsSender
 	fcm  *fcmSender
 	hook *hookSender
-	tr   *http.Transport // FCM's and the webhook provider's
+	tr   *webhook.Transport // FCM's and the webhook provider's
 
 	ctx    context.Context // cancelled by Close: background pushes stop
 	cancel context.CancelFunc
@@ -106,8 +106,7 @@ func New(cfg Config) *Service {
 	if cfg.RetryDelays == nil {
 		cfg.RetryDelays = DefaultRetryDelays
 	}
-	tr := &http.Transport{TLSClientConfig: cfg.TLS, ForceAttemptHTTP2: true, Proxy: http.ProxyFromEnvironment,
-		IdleConnTimeout: 90 * time.Second, MaxIdleConnsPerHost: 8}
+	tr := webhook.NewTransport(cfg.TLS)
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Service{
 		cfg: cfg, log: cfg.Logger, st: cfg.Store,
@@ -126,7 +125,7 @@ func (s *Service) Close() {
 	s.cancel()
 	s.wg.Wait()
 	s.apns.close()
-	s.tr.CloseIdleConnections()
+	s.tr.Close()
 }
 
 // go runs f in the background unless the service is closed.
