@@ -59,6 +59,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 	s := &Server{cfg: cfg, store: st, registry: prometheus.NewRegistry(), mux: http.NewServeMux()}
+	// Made here, not in Serve, so that Shutdown never races Serve for the field.
+	s.httpServer = &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second}
 	if err := s.startTURN(); err != nil {
 		st.Close()
 		return nil, err
@@ -190,7 +192,6 @@ func (s *Server) FlushCallRecords() { s.recorder.Flush() }
 
 // Serve accepts connections on ln until Shutdown.
 func (s *Server) Serve(ln net.Listener) error {
-	s.httpServer = &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: nil}
 	err := s.httpServer.Serve(ln)
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
@@ -211,9 +212,7 @@ func (s *Server) ListenAndServe() error {
 // and closes the store.
 func (s *Server) Shutdown(ctx context.Context) error {
 	hubErr := s.hub.Shutdown(ctx)
-	if s.httpServer != nil {
-		_ = s.httpServer.Shutdown(ctx)
-	}
+	_ = s.httpServer.Shutdown(ctx)
 	s.calls.Close()
 	s.msg.close()
 	s.stopMedia()
