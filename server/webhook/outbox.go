@@ -216,8 +216,12 @@ func (o *Outbox) write() {
 	if len(batch) == 0 {
 		return
 	}
+	hooked := o.appsWithEndpoints(batch)
 	events := make([]store.WebhookEvent, 0, len(batch))
 	for _, ev := range batch {
+		if !hooked[ev.App] {
+			continue
+		}
 		we, err := eventOf(ev)
 		if err != nil {
 			o.log.Error("webhook: cannot encode an event", "call", ev.CallID, "err", err)
@@ -225,7 +229,7 @@ func (o *Outbox) write() {
 		}
 		events = append(events, we)
 	}
-	for attempt := 0; ; attempt++ {
+	for attempt := 0; len(events) > 0; attempt++ {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		_, err := o.cfg.Store.EnqueueWebhookEvents(ctx, events, o.cfg.Clock.Now())
 		cancel()
@@ -242,6 +246,23 @@ func (o *Outbox) write() {
 	o.written += uint64(len(batch))
 	o.cond.Broadcast()
 	o.mu.Unlock()
+}
+
+// appsWithEndpoints tells which apps of the batch have an endpoint, with reads only: most
+// apps have none, and their events should not cost a write transaction next to the call
+// records. A failed read counts as "has endpoints" (the write then decides).
+func (o *Outbox) appsWithEndpoints(batch []callflow.Event) map[string]bool {
+	out := map[string]bool{}
+	for _, ev := range batch {
+		if _, done := out[ev.App]; done {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		eps, err := o.cfg.Store.ListWebhookEndpoints(ctx, ev.App)
+		cancel()
+		out[ev.App] = err != nil || len(eps) > 0
+	}
+	return out
 }
 
 // dispatch starts the due deliveries that free workers can take and arms the timer for the
