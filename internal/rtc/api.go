@@ -2,6 +2,7 @@ package rtc
 
 import (
 	"fmt"
+	"github.com/duet-rtc/duet/internal/pionlog"
 	"net"
 
 	"github.com/pion/ice/v4"
@@ -100,7 +101,7 @@ func newAPI(cfg Config) (*webrtc.API, error) {
 	// than from pion's peek at the first packet: the first frame after accept then goes
 	// straight to a waiting reader.
 	se.SetFireOnTrackBeforeFirstRTP(true)
-	se.LoggerFactory = pionLoggerFactory{cfg.logger()}
+	se.LoggerFactory = pionlog.Factory{Log: cfg.logger()}
 
 	return webrtc.NewAPI(
 		webrtc.WithMediaEngine(me),

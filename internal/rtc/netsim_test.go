@@ -1,6 +1,7 @@
 package rtc
 
 import (
+	"github.com/duet-rtc/duet/internal/pionlog"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
@@ -26,7 +27,7 @@ func newLossyNet(t testing.TB, delay time.Duration) *lossyNet {
 	t.Helper()
 	r, err := vnet.NewRouter(&vnet.RouterConfig{
 		CIDR: "10.77.0.0/24", MinDelay: delay, QueueSize: 4096,
-		LoggerFactory: pionLoggerFactory{slog.New(slog.DiscardHandler)},
+		LoggerFactory: pionlog.Factory{Log: slog.New(slog.DiscardHandler)},
 	})
 	if err != nil {
 		t.Fatal(err)

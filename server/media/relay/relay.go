@@ -28,6 +28,7 @@ package relay
 import (
 	"errors"
 	"fmt"
+	"github.com/duet-rtc/duet/internal/pionlog"
 	"io"
 	"log/slog"
 	"net"
@@ -246,7 +247,7 @@ func newAPI(cfg Config, log *slog.Logger) (*webrtc.API, io.Closer, error) {
 	case cfg.PortMin != 0 && cfg.PortMin == cfg.PortMax:
 		opts := []ice.UDPMuxFromPortOption{
 			ice.UDPMuxFromPortWithReadBufferSize(4 << 20), ice.UDPMuxFromPortWithWriteBufferSize(4 << 20),
-			ice.UDPMuxFromPortWithLogger(pionLoggerFactory{log}.NewLogger("udpmux")),
+			ice.UDPMuxFromPortWithLogger(pionlog.Factory{Log: log}.NewLogger("udpmux")),
 		}
 		if filter := ipFilter(cfg); filter != nil {
 			opts = append(opts, ice.UDPMuxFromPortWithIPFilter(filter))
@@ -269,7 +270,7 @@ func newAPI(cfg Config, log *slog.Logger) (*webrtc.API, io.Closer, error) {
 		se.SetNAT1To1IPs(cfg.PublicIPs, webrtc.ICECandidateTypeHost)
 	}
 	se.SetFireOnTrackBeforeFirstRTP(true)
-	se.LoggerFactory = pionLoggerFactory{log}
+	se.LoggerFactory = pionlog.Factory{Log: log}
 	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se)), mux, nil
 }
 

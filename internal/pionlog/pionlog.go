@@ -1,4 +1,6 @@
-package rtc
+// Package pionlog sends pion's logs to a slog.Logger. The SDK's peers and the server's media relay
+// both use it.
+package pionlog
 
 import (
 	"context"
@@ -11,11 +13,12 @@ import (
 // levelTrace is below slog's Debug: pion's trace output is per packet.
 const levelTrace = slog.LevelDebug - 4
 
-// pionLoggerFactory sends pion's logs to a slog.Logger, one "scope" attribute per pion part.
-type pionLoggerFactory struct{ log *slog.Logger }
+// Factory sends pion's logs to a slog.Logger, one "scope" attribute per pion part.
+type Factory struct{ Log *slog.Logger }
 
-func (f pionLoggerFactory) NewLogger(scope string) logging.LeveledLogger {
-	return pionLogger{f.log.With("pion", scope)}
+// NewLogger returns the logger of one pion part.
+func (f Factory) NewLogger(scope string) logging.LeveledLogger {
+	return pionLogger{f.Log.With("pion", scope)}
 }
 
 type pionLogger struct{ log *slog.Logger }
