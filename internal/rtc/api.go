@@ -1,7 +1,7 @@
 package rtc
 
 import (
-	"fmt"
+	"github.com/duet-rtc/duet/internal/codecs"
 	"github.com/duet-rtc/duet/internal/pionlog"
 	"net"
 
@@ -14,9 +14,9 @@ import (
 // Payload types and codec parameters as Chrome offers them, so that an answer to a browser
 // needs no remapping.
 const (
-	opusPayloadType = 111
-	vp8PayloadType  = 96
-	opusFmtp        = "minptime=10;useinbandfec=1"
+	opusPayloadType = codecs.OpusPayloadType
+	vp8PayloadType  = codecs.VP8PayloadType
+	opusFmtp        = codecs.OpusFmtp
 )
 
 // newAPI builds the pion API for cfg: Opus and VP8 only, the interceptors a 1-on-1 call
@@ -27,29 +27,8 @@ const (
 // IP filter, which cannot be compared, simply belong to its peer.
 func newAPI(cfg Config) (*webrtc.API, error) {
 	me := &webrtc.MediaEngine{}
-	if err := me.RegisterCodec(webrtc.RTPCodecParameters{
-		RTPCodecCapability: webrtc.RTPCodecCapability{
-			MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: opusFmtp,
-		},
-		PayloadType: opusPayloadType,
-	}, webrtc.RTPCodecTypeAudio); err != nil {
-		return nil, fmt.Errorf("register opus: %w", err)
-	}
-	if err := me.RegisterCodec(webrtc.RTPCodecParameters{
-		RTPCodecCapability: webrtc.RTPCodecCapability{
-			MimeType: webrtc.MimeTypeVP8, ClockRate: 90000,
-			// PLI and FIR let a receiver that lost a keyframe ask for another; NACK lets it ask
-			// for lost packets. REMB is listed because browsers expect it next to these.
-			RTCPFeedback: []webrtc.RTCPFeedback{
-				{Type: webrtc.TypeRTCPFBGoogREMB},
-				{Type: webrtc.TypeRTCPFBCCM, Parameter: "fir"},
-				{Type: webrtc.TypeRTCPFBNACK},
-				{Type: webrtc.TypeRTCPFBNACK, Parameter: "pli"},
-			},
-		},
-		PayloadType: vp8PayloadType,
-	}, webrtc.RTPCodecTypeVideo); err != nil {
-		return nil, fmt.Errorf("register vp8: %w", err)
+	if err := codecs.Register(me); err != nil {
+		return nil, err
 	}
 
 	reg := &interceptor.Registry{}

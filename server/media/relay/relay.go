@@ -28,6 +28,7 @@ package relay
 import (
 	"errors"
 	"fmt"
+	"github.com/duet-rtc/duet/internal/codecs"
 	"github.com/duet-rtc/duet/internal/pionlog"
 	"io"
 	"log/slog"
@@ -43,9 +44,9 @@ import (
 
 // Payload types and codec parameters as the SDK and Chrome use them.
 const (
-	opusPayloadType = 111
-	vp8PayloadType  = 96
-	opusFmtp        = "minptime=10;useinbandfec=1"
+	opusPayloadType = codecs.OpusPayloadType
+	vp8PayloadType  = codecs.VP8PayloadType
+	opusFmtp        = codecs.OpusFmtp
 )
 
 // Config shapes a Relay. The zero value gathers on every interface with ephemeral ports.
@@ -190,26 +191,7 @@ func (r *Relay) Close() {
 // PeerConnection, so sharing the API shares no state between legs.
 func newAPI(cfg Config, log *slog.Logger) (*webrtc.API, io.Closer, error) {
 	me := &webrtc.MediaEngine{}
-	if err := me.RegisterCodec(webrtc.RTPCodecParameters{
-		RTPCodecCapability: webrtc.RTPCodecCapability{
-			MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: opusFmtp,
-		},
-		PayloadType: opusPayloadType,
-	}, webrtc.RTPCodecTypeAudio); err != nil {
-		return nil, nil, err
-	}
-	if err := me.RegisterCodec(webrtc.RTPCodecParameters{
-		RTPCodecCapability: webrtc.RTPCodecCapability{
-			MimeType: webrtc.MimeTypeVP8, ClockRate: 90000,
-			RTCPFeedback: []webrtc.RTCPFeedback{
-				{Type: webrtc.TypeRTCPFBGoogREMB},
-				{Type: webrtc.TypeRTCPFBCCM, Parameter: "fir"},
-				{Type: webrtc.TypeRTCPFBNACK},
-				{Type: webrtc.TypeRTCPFBNACK, Parameter: "pli"},
-			},
-		},
-		PayloadType: vp8PayloadType,
-	}, webrtc.RTPCodecTypeVideo); err != nil {
+	if err := codecs.Register(me); err != nil {
 		return nil, nil, err
 	}
 	reg := &interceptor.Registry{}
