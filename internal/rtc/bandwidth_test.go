@@ -249,6 +249,7 @@ func TestLinkStatsUnderLoss(t *testing.T) {
 	time.Sleep(time.Second)
 	after := b.peer.Stats().Audio
 	lost := float64(after.PacketsLost-before.PacketsLost) / float64(after.PacketsExpected-before.PacketsExpected)
+	t.Logf("b measured %.3f loss of a's audio", lost)
 	if lost < 0.12 || lost > 0.28 {
 		t.Fatalf("b measured %.2f loss of a's audio at 20 %%", lost)
 	}
