@@ -17,6 +17,8 @@ const SHORT_RING = process.env.DUET_URL_SHORT_RING || 'http://127.0.0.1:18081';
 const DUET_BIN = process.env.DUET_BIN || 'duet';
 const OUT = process.env.OUT_DIR || 'test-output';
 const REPO = process.env.REPO_ROOT || '..';
+// The main server's data folder: the CLI reads the admin token from it.
+const DATA_DIR = process.env.DATA_DIR || join(process.env.TMP_DIR || '.', 'data');
 const LATENCY_CALLS = Number(process.env.LATENCY_CALLS || 10);
 const TIMEOUT = 20000; // connect and UI waits: generous, Chromium is CPU-hungry on 2 cores
 const PASSWORD = 'pw-e2e-1';
@@ -294,14 +296,13 @@ async function noAnswer(contexts) {
   notes.push(`no answer: "${d2}" after ${(rang / 1000).toFixed(1)} s of ringing (server --ring-timeout 3s)`);
 }
 
-async function browserToGo(contexts) {
-  const prefix = join(OUT, 'go-got');
+/** Starts `duet call --answer` as user; returns its JSON lines and a way to wait for its exit. */
+function spawnGoAnswerer(user, prefix) {
   const args = ['call', '--answer', '--loopback', '--json', '--send', join(REPO, 'testdata/media/tone-440.ogg'),
     '--send', join(REPO, 'testdata/media/pattern-320x240.ivf'), '--save-remote', prefix,
-    '--user', 'gouser', '--password', 'pw', '--register', '--server', BASE, '--timeout', '90s'];
+    '--user', user, '--password', 'pw', '--register', '--server', BASE, '--timeout', '90s'];
   const go = spawn(DUET_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines = [];
-  let stderr = '';
+  const g = { proc: go, lines: [], stderr: '' };
   go.stdout.setEncoding('utf8');
   let buf = '';
   go.stdout.on('data', (d) => {
@@ -309,17 +310,41 @@ async function browserToGo(contexts) {
     let i;
     while ((i = buf.indexOf('\n')) >= 0) {
       const line = buf.slice(0, i); buf = buf.slice(i + 1);
-      try { lines.push(JSON.parse(line)); } catch { /* not JSON */ }
+      try { g.lines.push(JSON.parse(line)); } catch { /* not JSON */ }
     }
   });
-  go.stderr.on('data', (d) => { stderr += d; });
-  const exited = new Promise((res) => go.on('exit', (code) => res(code)));
-  try {
+  go.stderr.on('data', (d) => { g.stderr += d; });
+  g.exited = new Promise((res) => go.on('exit', (code) => res(code)));
+  g.loggedIn = async () => {
     const t0 = Date.now();
-    while (!lines.some((l) => l.event === 'loggedIn')) {
-      assert(Date.now() - t0 < TIMEOUT, `duet call did not log in: ${stderr}`);
+    while (!g.lines.some((l) => l.event === 'loggedIn')) {
+      assert(Date.now() - t0 < TIMEOUT, `duet call did not log in: ${g.stderr}`);
       await sleep(100);
     }
+  };
+  g.stop = (log) => {
+    if (go.exitCode === null) go.kill('SIGTERM');
+    writeFileSync(join(OUT, log), g.lines.map((l) => JSON.stringify(l)).join('\n') + '\n' + g.stderr);
+  };
+  return g;
+}
+
+/** ffprobe's view of one stream of a media file. */
+function probe(file, stream) {
+  return JSON.parse(execFileSync('ffprobe', ['-v', 'error', '-count_frames', '-select_streams', stream,
+    '-show_entries', 'stream=codec_name,width,height,nb_read_frames', '-of', 'json', file], { encoding: 'utf8' })).streams[0];
+}
+
+/** Runs the duet CLI against BASE (admin token from the main server's data folder), returns its JSON. */
+function duetJSON(...args) {
+  return JSON.parse(execFileSync(DUET_BIN, [...args, '--server', BASE, '--data', DATA_DIR, '--json'], { encoding: 'utf8' }));
+}
+
+async function browserToGo(contexts) {
+  const prefix = join(OUT, 'go-got');
+  const go = spawnGoAnswerer('gouser', prefix);
+  try {
+    await go.loggedIn();
     const alice = await openUser(contexts, 'alice3', { viewport: DESKTOP });
     await dial(alice, 'gouser', 'video');
     await waitEvent(alice, 'callDidAccept'); // duet call answers after --after (1 s)
@@ -330,23 +355,77 @@ async function browserToGo(contexts) {
     await alice.screenshot({ path: join(OUT, 'in-call-go.png') });
     await alice.click('#btn-hangup');
     await waitEnded(alice, 0, 'browser');
-    const code = await Promise.race([exited, sleep(TIMEOUT).then(() => 'timeout')]);
-    assert(code === 0, `duet call exited ${code}: ${stderr}\n${JSON.stringify(lines)}`);
-    const end = lines.find((l) => l.event === 'callDidEnd');
+    const code = await Promise.race([go.exited, sleep(TIMEOUT).then(() => 'timeout')]);
+    assert(code === 0, `duet call exited ${code}: ${go.stderr}\n${JSON.stringify(go.lines)}`);
+    const end = go.lines.find((l) => l.event === 'callDidEnd');
     assert(end && end.reason === 0, `Go side: callDidEnd ${JSON.stringify(end)}`);
     const ogg = statSync(prefix + '.ogg').size;
     const ivf = statSync(prefix + '.ivf').size;
     assert(ogg > 1000 && ivf > 1000, `Go side saved ${ogg} bytes of audio and ${ivf} of video`);
-    const probe = (file, stream) => JSON.parse(execFileSync('ffprobe', ['-v', 'error', '-count_frames', '-select_streams', stream,
-      '-show_entries', 'stream=codec_name,width,height,nb_read_frames', '-of', 'json', file], { encoding: 'utf8' })).streams[0];
     const v = probe(prefix + '.ivf', 'v:0');
     assert(v && v.codec_name === 'vp8' && Number(v.nb_read_frames) > 20, `ffprobe of the Go side's video: ${JSON.stringify(v)}`);
     const a = probe(prefix + '.ogg', 'a:0');
     assert(a && a.codec_name === 'opus' && Number(a.nb_read_frames) > 50, `ffprobe of the Go side's audio: ${JSON.stringify(a)}`);
     notes.push(`browser↔Go: the Go side saved ${v.nb_read_frames} VP8 frames (${v.width}x${v.height}) and ${a.nb_read_frames} Opus frames; ffprobe decodes both`);
   } finally {
-    if (go.exitCode === null) go.kill('SIGTERM');
-    writeFileSync(join(OUT, 'go-call.log'), lines.map((l) => JSON.stringify(l)).join('\n') + '\n' + stderr);
+    go.stop('go-call.log');
+  }
+}
+
+/**
+ * A recorded browser↔Go call: media goes through the server's relay, each party's
+ * recording is listed under the call's serverVideoId, downloads, and ffprobe decodes an
+ * Opus and a VP8 stream from each file for about as long as the call lasted.
+ */
+async function recordedBrowserToGo(contexts) {
+  const go = spawnGoAnswerer('gorec', join(OUT, 'go-rec-got'));
+  try {
+    await go.loggedIn();
+    const alice = await openUser(contexts, 'alice8', { viewport: DESKTOP });
+    await alice.check('#opt-record');
+    await dial(alice, 'gorec', 'video');
+    await waitEvent(alice, 'callDidAccept');
+    const acceptedAt = Date.now();
+    await assertPlaying(alice, 'browser (from Go, through the relay)');
+    const svid = await alice.evaluate(() => window.duetDemo.session.serverVideoId);
+    assert(svid, 'no serverVideoId at the browser');
+    const connected = go.lines.find((l) => l.event === 'callDidConnect' && l.serverVideoId);
+    assert(connected && connected.serverVideoId === svid, `Go side's serverVideoId ${JSON.stringify(connected)} vs ${svid}`);
+    const t0 = Date.now();
+    await sleep(4000);
+    await alice.click('#btn-hangup');
+    const callMs = Date.now() - t0;
+    const sinceAccept = Date.now() - acceptedAt;
+    await waitEnded(alice, 0, 'browser');
+    await Promise.race([go.exited, sleep(TIMEOUT)]);
+
+    let recs = [];
+    const deadline = Date.now() + TIMEOUT;
+    for (;;) {
+      recs = duetJSON('recording', 'list', '--server-video-id', svid, '--type', 'ONLY_REC_ONE_AV');
+      if (recs.length === 2 && recs.every((r) => r.status === 'ready')) break;
+      assert(Date.now() < deadline, `recordings of ${svid}: ${JSON.stringify(recs)}`);
+      await sleep(250);
+    }
+    const owners = recs.map((r) => r.owner).sort();
+    assert(owners.join() === 'alice8,gorec', `owners ${owners}`);
+    const seen = [];
+    for (const r of recs) {
+      const file = join(OUT, `recording-${r.owner}.webm`);
+      execFileSync(DUET_BIN, ['recording', 'download', r.id, '-o', file, '--server', BASE, '--data', DATA_DIR]);
+      assert(statSync(file).size === r.size, `${r.owner}: downloaded ${statSync(file).size} bytes, listed ${r.size}`);
+      const v = probe(file, 'v:0');
+      const a = probe(file, 'a:0');
+      assert(v && v.codec_name === 'vp8' && Number(v.nb_read_frames) > 30, `${r.owner}'s video: ${JSON.stringify(v)}`);
+      assert(a && a.codec_name === 'opus' && Number(a.nb_read_frames) > 100, `${r.owner}'s audio: ${JSON.stringify(a)}`);
+      const dur = Number(execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', file], { encoding: 'utf8' }));
+      // At least the time media was seen playing, at most the time since accept (+ slack).
+      assert(dur > callMs / 1000 - 0.5 && dur < sinceAccept / 1000 + 1, `${r.owner}'s recording lasts ${dur} s; media played ${callMs} ms, accepted ${sinceAccept} ms before the hang-up`);
+      seen.push(`${r.owner} ${v.width}x${v.height} ${v.nb_read_frames} VP8 + ${a.nb_read_frames} Opus frames, ${dur.toFixed(1)} s`);
+    }
+    notes.push(`recorded browser↔Go call (${(callMs / 1000).toFixed(1)} s after media): ${seen.join('; ')}`);
+  } finally {
+    go.stop('go-rec-call.log');
   }
 }
 
@@ -464,6 +543,30 @@ async function sdkOptions(contexts) {
   notes.push(`SDK options: 205 for maxVideoKbps 10; maxBitrate/maxFramerate/degradation on the sender ${opt.maxBitrate}/${opt.maxFramerate}/${opt.degradation}; watermark pixel at the callee ${withMark.join(',')}; speaker off → ${dev.how}; switchCameraPosition → ${dev.switched}; signalling reconnect in ${back} ms with the call kept`);
 }
 
+/**
+ * Before accept: the caller's warm-up video arrives (frames decoded) and shows nothing but
+ * black — no camera content leaves a device before the call is accepted.
+ */
+async function assertWarmUpOnly(page) {
+  await page.waitForFunction(() => document.getElementById('remote-video').videoWidth > 0, null, { timeout: TIMEOUT });
+  const m = await media(page);
+  assert(m.video.frames > 0, `no warm-up frames decoded before accept: ${JSON.stringify(m)}`);
+  assert(m.audio.bytes === 0, `audio received before accept: ${JSON.stringify(m.audio)}`);
+  const max = await page.evaluate(() => {
+    const v = document.getElementById('remote-video');
+    const c = document.createElement('canvas');
+    c.width = v.videoWidth; c.height = v.videoHeight;
+    const g = c.getContext('2d');
+    g.drawImage(v, 0, 0);
+    const px = g.getImageData(0, 0, c.width, c.height).data;
+    let m = 0;
+    for (let i = 0; i < px.length; i += 4) m = Math.max(m, px[i], px[i + 1], px[i + 2]);
+    return m;
+  });
+  assert(max <= 24, `the picture before accept is not black: max channel value ${max}`);
+  notes.push(`before accept: ${m.video.frames} warm-up frames decoded at the callee, all black (max channel ${max}), no audio`);
+}
+
 async function acceptLatency(contexts) {
   const alice = await openUser(contexts, 'alice4');
   const bob = await openUser(contexts, 'bob4');
@@ -475,6 +578,7 @@ async function acceptLatency(contexts) {
     // A person takes a moment to answer; by then the call is pre-connected.
     await waitEvent(bob, 'callDidConnect', { callId: await bob.evaluate(() => window.duetDemo.session.callId) });
     await sleep(300);
+    if (i === 0) await assertWarmUpOnly(bob);
     await bob.click('#btn-accept');
     await bob.waitForFunction(() => { const c = window.duetDemo.calls.at(-1); return c.firstFrameAt > 0; }, null, { timeout: TIMEOUT });
     await alice.waitForFunction(() => { const c = window.duetDemo.calls.at(-1); return c.firstFrameAt > 0; }, null, { timeout: TIMEOUT });
@@ -509,6 +613,7 @@ async function main() {
     await scenario('no answer: server ring timeout 3 s', noAnswer);
     await scenario('browser calls Go (duet call --answer): media both ways', browserToGo);
     await scenario('recorded call through the server relay', recordedCall);
+    await scenario('recorded browser↔Go call: per-party recordings download and play', recordedBrowserToGo);
     await scenario('SDK call options, watermark, speaker, camera switch', sdkOptions);
     await scenario(`accept → first remote frame over ${LATENCY_CALLS} calls`, acceptLatency, 300000);
   } finally {
