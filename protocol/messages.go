@@ -221,6 +221,11 @@ type CallSignal struct {
 	Device      string              `json:"device,omitempty"`
 	Description *SessionDescription `json:"description,omitempty"`
 	Candidate   *ICECandidate       `json:"candidate,omitempty"`
+	// WarmVideo, beside a description, asks the other device to send warm-up video (black
+	// frames, no camera content) while the call rings, so that its encoder and this
+	// device's decoder are running when the call is accepted (docs/PROTOCOL.md "Warm-up
+	// video"). A device that does not ask gets nothing before accept.
+	WarmVideo bool `json:"warmVideo,omitempty"`
 }
 
 // Check validates a CallSignal.
@@ -238,6 +243,9 @@ func (c *CallSignal) Check() error {
 		if len(d.SDP) == 0 || len(d.SDP) > MaxSDPBytes {
 			return NewError(CodeBadMessage, "sdp must be 1-%d bytes", MaxSDPBytes)
 		}
+	}
+	if c.WarmVideo && c.Description == nil {
+		return NewError(CodeBadMessage, "warmVideo goes with a description")
 	}
 	if c.Candidate != nil && len(c.Candidate.Candidate) > MaxCandidate {
 		return NewError(CodeBadMessage, "candidate longer than %d bytes", MaxCandidate)

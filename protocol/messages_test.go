@@ -53,6 +53,8 @@ func TestCheck(t *testing.T) {
 
 		{"signal offer", &CallSignal{CallID: "c", Device: "d", Description: offer}, 0},
 		{"signal candidate", &CallSignal{CallID: "c", Candidate: cand}, 0},
+		{"signal offer asking for warm-up video", &CallSignal{CallID: "c", Device: "d", Description: offer, WarmVideo: true}, 0},
+		{"signal warm-up video with a candidate", &CallSignal{CallID: "c", Candidate: cand, WarmVideo: true}, CodeBadMessage},
 		{"signal end of candidates", &CallSignal{CallID: "c", Candidate: &ICECandidate{}}, 0},
 		{"signal both", &CallSignal{CallID: "c", Description: offer, Candidate: cand}, CodeBadMessage},
 		{"signal neither", &CallSignal{CallID: "c"}, CodeBadMessage},

@@ -444,7 +444,12 @@ function attach(s) {
   }, 100);
 }
 
-/** Watches the remote <video> for its first frame after accept. */
+/**
+ * Watches the remote <video> for its first camera frame after accept. Frames of the
+ * peer's warm-up video (docs/PROTOCOL.md "Warm-up video") are black and may still be shown
+ * just after accept; a frame counts once a sampled pixel is not black (or after 2 s, for a
+ * camera that really shows black).
+ */
 function watchFirstFrame(s) {
   const v = $('remote-video');
   const rec = currentRecord(s);
@@ -454,9 +459,20 @@ function watchFirstFrame(s) {
   };
   if (s.type !== CallType.Video) return;
   if (v.requestVideoFrameCallback) {
+    const probe = document.createElement('canvas');
+    probe.width = 8; probe.height = 6;
+    const ctx = probe.getContext('2d', { willReadFrequently: true });
+    const since = performance.now();
+    const notBlack = () => {
+      ctx.drawImage(v, 0, 0, probe.width, probe.height);
+      const px = ctx.getImageData(0, 0, probe.width, probe.height).data;
+      for (let i = 0; i < px.length; i += 4) if (px[i] > 24 || px[i + 1] > 24 || px[i + 2] > 24) return true;
+      return false;
+    };
     const cb = (now, meta) => {
       if (s.ended) return;
-      if (meta.presentedFrames > 0 || v.videoWidth > 0) seen(Math.min(now, meta.presentationTime || now));
+      const t = Math.min(now, meta.presentationTime || now);
+      if ((meta.presentedFrames > 0 || v.videoWidth > 0) && (notBlack() || t - since > 2000)) seen(t);
       else v.requestVideoFrameCallback(cb);
     };
     v.requestVideoFrameCallback(cb);

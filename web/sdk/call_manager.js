@@ -16,6 +16,9 @@ const USERNAME = /^[A-Za-z0-9_.-]{1,64}$/;
 /** The caller's relay leg's key before accept; device ids cannot contain '#'. */
 const RELAY_KEY = '#relay';
 
+/** The call.signal fields asking the peer for warm-up video: on video calls only. */
+const warm = (s) => (s.type === CallType.Video ? { warmVideo: true } : {});
+
 /**
  * @typedef {Object} CallManagerDelegate every method is optional
  * @property {(s: CallSession) => void} [callDidReceive] a call rings this device; the SDK is already pre-connecting
@@ -305,7 +308,7 @@ export class CallManager {
     const p = this._newPeer(s, device);
     try {
       const offer = await p.createOffer();
-      if (!p.closed) this._client._send('call.signal', { callId: s.callId, device, description: offer });
+      if (!p.closed) this._client._send('call.signal', { callId: s.callId, device, description: offer, ...warm(s) });
     } catch (err) {
       this._log('error', 'cannot create offer', s.callId, err.message || err);
     }
@@ -317,9 +320,11 @@ export class CallManager {
     try {
       if (sig.candidate) { await p.addCandidate(sig.candidate); return; }
       if (!sig.description) return;
+      if (sig.warmVideo) p.warmWanted = true;
       const answer = await p.handleDescription(sig.description);
-      if (answer && !p.closed) this._client._send('call.signal', { callId: s.callId, description: answer });
+      if (answer && !p.closed) this._client._send('call.signal', { callId: s.callId, description: answer, ...warm(s) });
       await s._prepareSenders(p);
+      await s._warmUp(p);
     } catch (err) {
       this._log('warn', 'bad remote signal', s.callId, err.message || err);
     }
@@ -400,6 +405,8 @@ export class CallManager {
       this._client._send('call.connect', { callId: s.callId, connectType: ct });
       this._notify('callDidConnect', s);
     }
+    const p = s._peers.get(device);
+    if (p) s._warmUp(p).catch((err) => this._log('warn', 'no warm-up video', err.message || err));
     this._startSendingIfReady(s);
   }
 

@@ -5,6 +5,7 @@ import { CallStatus, CallType, ConnectType, DuetError, ErrorCode, NetworkStatus,
 import { applySenderOptions, mediaConstraints } from './call_options.js';
 import { StatsSampler, STATS_INTERVAL_MS, unknownStats } from './stats.js';
 import { WatermarkedTrack } from './watermark.js';
+import { WarmUpTrack } from './warmup.js';
 
 /** One call. Fields are read-only for the app; change them through the methods. */
 export class CallSession {
@@ -69,6 +70,7 @@ export class CallSession {
     this._remoteView = null;
     this._remoteVideoStream = new MediaStream();
     this._watermark = null; // WatermarkedTrack
+    this._warm = null; // WarmUpTrack while the call rings (docs/PROTOCOL.md "Warm-up video")
   }
 
   /** @type {number} the {@link CallStatus}: 2 Connecting, 3 Connected, 4 Accepted, 0 after the end */
@@ -339,11 +341,26 @@ export class CallSession {
     }));
   }
 
+  /**
+   * Sends warm-up video on leg p while the call rings, when its device asked for it: black
+   * frames, never the camera.
+   */
+  async _warmUp(p) {
+    if (this._ended || this._sending || p.closed || !p.connected || !p.warmWanted || this.type !== CallType.Video) return;
+    if (!this._warm) this._warm = new WarmUpTrack(this.localStream && this.localStream.getVideoTracks()[0]);
+    await p.setSendTrack('video', this._warm.track);
+  }
+
+  _stopWarmUp() {
+    if (this._warm) { this._warm.stop(); this._warm = null; }
+  }
+
   /** Starts sending: the call is accepted and connected. */
   async _startSending() {
     this._sending = true;
     this._syncRemote();
     await this._refreshSenders();
+    this._stopWarmUp(); // the camera has replaced it on the accepted leg
     for (const [kind, st] of [['audio', StreamStatus.VoicePause], ['video', StreamStatus.VideoPause]]) {
       if (this._paused[kind]) this._m._client._send('call.stream', { callId: this.callId, status: st });
     }
@@ -419,6 +436,7 @@ export class CallSession {
     for (const p of this._peers.values()) p.close();
     this._peers.clear();
     if (this._watermark) { this._watermark.stop(); this._watermark = null; }
+    this._stopWarmUp();
     if (this._ownsLocal && this.localStream) this.localStream.getTracks().forEach((t) => t.stop());
     if (this._audioEl) { this._audioEl.pause(); this._audioEl.srcObject = null; }
   }

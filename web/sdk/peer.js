@@ -44,6 +44,8 @@ export class Peer {
     this.negotiated = false;
     /** @type {{audio: ?string, video: ?string}} the track id the call options were applied for, per kind */
     this.optionsFor = { audio: null, video: null };
+    /** @type {boolean} whether the remote device asked for warm-up video (call.signal warmVideo) */
+    this.warmWanted = false;
     this._queued = [];
     this._failed = false;
     this._sending = { audio: null, video: null }; // the track each sender should carry once sending
