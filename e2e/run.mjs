@@ -564,7 +564,7 @@ async function assertWarmUpOnly(page) {
     return m;
   });
   assert(max <= 24, `the picture before accept is not black: max channel value ${max}`);
-  notes.push(`before accept: ${m.video.frames} warm-up frames decoded at the callee, all black (max channel ${max}), no audio`);
+  notes.push(`before accept: ${m.video.frames} warm-up frames (${m.video.bytes} bytes) decoded at the callee, all black (max channel ${max}), no audio`);
 }
 
 async function acceptLatency(contexts) {
