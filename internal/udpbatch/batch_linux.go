@@ -1,0 +1,4 @@
+package udpbatch
+
+// batching: golang.org/x/net moves a batch with one recvmmsg or sendmmsg on Linux.
+const batching = true
