@@ -1,0 +1,105 @@
+package relay
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+
+	"github.com/pion/ice/v4"
+
+	"github.com/duet-rtc/duet/internal/pionlog"
+	"github.com/duet-rtc/duet/internal/udpbatch"
+)
+
+// muxSocketBuffer is the kernel buffer of each shared-port socket, both ways: a burst of a
+// few hundred calls' packets must not overflow it while the reader is descheduled.
+const muxSocketBuffer = 4 << 20
+
+// newUDPMux listens on port at every local address cfg allows, as ice.NewMultiUDPMuxFromPort
+// does, but reads each socket in batches (internal/udpbatch): under load one recvmmsg
+// serves many packets instead of one recvfrom each.
+func newUDPMux(cfg Config, port uint16, log *slog.Logger) (*ice.MultiUDPMuxDefault, error) {
+	ips, err := localIPs(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if len(ips) == 0 {
+		return nil, errors.New("no local address to listen on")
+	}
+	logger := pionlog.Factory{Log: log}.NewLogger("udpmux")
+	muxes := make([]ice.UDPMux, 0, len(ips))
+	closeAll := func() {
+		for _, m := range muxes {
+			_ = m.Close()
+		}
+	}
+	for _, ip := range ips {
+		conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: ip.IP, Zone: ip.Zone, Port: int(port)})
+		if err != nil {
+			closeAll()
+			return nil, err
+		}
+		_ = conn.SetReadBuffer(muxSocketBuffer)
+		_ = conn.SetWriteBuffer(muxSocketBuffer)
+		muxes = append(muxes, ice.NewUDPMuxDefault(ice.UDPMuxParams{Logger: logger, UDPConn: udpbatch.New(conn)}))
+	}
+	return ice.NewMultiUDPMuxDefault(muxes...), nil
+}
+
+// localIPs are the addresses of the up interfaces that ICE may gather on under cfg, chosen
+// as pion ice chooses them: loopback only when LoopbackOnly, IPv6 unless LoopbackOnly, and
+// no IPv4-compatible or site-local IPv6.
+func localIPs(cfg Config) ([]net.IPAddr, error) {
+	ifaces, err := net.Interfaces()
+	if err != nil {
+		return nil, fmt.Errorf("interfaces: %w", err)
+	}
+	filter := ipFilter(cfg)
+	var ips []net.IPAddr
+	for _, iface := range ifaces {
+		if iface.Flags&net.FlagUp == 0 || (iface.Flags&net.FlagLoopback != 0 && !cfg.LoopbackOnly) {
+			continue
+		}
+		addrs, err := iface.Addrs()
+		if err != nil {
+			continue
+		}
+		for _, a := range addrs {
+			ipnet, ok := a.(*net.IPNet)
+			if !ok {
+				continue
+			}
+			ip := ipnet.IP
+			switch {
+			case ip.IsLoopback() && !cfg.LoopbackOnly:
+				continue
+			case ip.To4() == nil && (cfg.LoopbackOnly || !supportedIPv6(ip)):
+				continue
+			case filter != nil && !filter(ip):
+				continue
+			}
+			zone := ""
+			if ip.To4() == nil && ip.IsLinkLocalUnicast() {
+				zone = iface.Name
+			}
+			ips = append(ips, net.IPAddr{IP: ip, Zone: zone})
+		}
+	}
+	return ips, nil
+}
+
+// supportedIPv6 rejects what RFC 8445 §5.1.1.1 rules out as a host candidate:
+// IPv4-compatible (RFC 4291) and site-local (RFC 3879) IPv6 addresses.
+func supportedIPv6(ip net.IP) bool {
+	ip = ip.To16()
+	if ip == nil || ip[0] == 0xfe && ip[1]&0xc0 == 0xc0 {
+		return false
+	}
+	for _, b := range ip[:12] {
+		if b != 0 {
+			return true
+		}
+	}
+	return false
+}
