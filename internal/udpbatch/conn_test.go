@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"net"
+	"net/netip"
 	"os"
 	"sync"
 	"testing"
@@ -116,5 +117,37 @@ func TestPacketConn(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("Close did not end a blocked read")
+	}
+}
+
+// TestDualStack: a wildcard socket (IPv6, taking IPv4 too on Linux) batches to and from an
+// IPv4 peer, whose address it reports IPv4-mapped, as net.UDPConn does.
+func TestDualStack(t *testing.T) {
+	uc, err := net.ListenUDP("udp", &net.UDPAddr{})
+	if err != nil {
+		t.Skip(err)
+	}
+	w := New(uc)
+	defer w.Close()
+	v4 := listen(t, "udp4", "127.0.0.1")
+	port := w.LocalAddr().(*net.UDPAddr).Port
+	if _, err := v4.WriteTo([]byte("ping"), &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port}); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 64)
+	_ = w.SetReadDeadline(time.Now().Add(5 * time.Second))
+	n, from, err := w.ReadFromAddrPort(buf)
+	if err != nil || string(buf[:n]) != "ping" || from.Addr().Unmap() != v4.LocalAddr().(*net.UDPAddr).AddrPort().Addr() {
+		t.Fatalf("read %q from %v: %v", buf[:n], from, err)
+	}
+	unmapped := netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+	for _, to := range []netip.AddrPort{from, unmapped} {
+		if _, err := w.WriteToAddrPort([]byte("pong"), to); err != nil {
+			t.Fatal(err)
+		}
+		_ = v4.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if n, _, err := v4.ReadFromAddrPort(buf); err != nil || string(buf[:n]) != "pong" {
+			t.Fatalf("reply to %v: %q, %v", to, buf[:n], err)
+		}
 	}
 }
