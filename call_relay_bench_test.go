@@ -53,8 +53,20 @@ func BenchmarkRecordedCallCPU(b *testing.B) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
+	// The relay's ports: DUET_REC_RELAY_PORTS, default one free port (`duet server`'s
+	// batched single-port mode); "any" for a port per leg.
+	ports := os.Getenv("DUET_REC_RELAY_PORTS")
+	if ports == "" {
+		u, err := net.ListenPacket("udp4", "127.0.0.1:0")
+		if err != nil {
+			b.Fatal(err)
+		}
+		p := u.LocalAddr().(*net.UDPAddr).Port
+		u.Close()
+		ports = fmt.Sprintf("%d-%d", p, p)
+	}
 	srv := exec.Command(bin, "server", "--addr", addr, "--data", filepath.Join(dir, "data"), "--media-loopback",
-		"--ffmpeg", "none", "--log-level", "error")
+		"--ffmpeg", "none", "--log-level", "error", "--relay-ports", ports)
 	srv.Env = append(os.Environ(), "DUET_TURN_ADDR=")
 	out, _ := srv.StdoutPipe()
 	if err := srv.Start(); err != nil {

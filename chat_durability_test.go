@@ -32,7 +32,7 @@ func (p *serverProcess) start() {
 	}
 	defer log.Close()
 	p.cmd = exec.Command(p.bin, "server", "--addr", p.addr, "--data", p.data, "--admin-token", "adm_durability_test_token",
-		"--turn-addr", "", "--log-level", "warn", "--ffmpeg", "none")
+		"--turn-addr", "", "--relay-ports", "any", "--log-level", "warn", "--ffmpeg", "none")
 	p.cmd.Stdout, p.cmd.Stderr = log, log
 	if err := p.cmd.Start(); err != nil {
 		p.t.Fatal(err)

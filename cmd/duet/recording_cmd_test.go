@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -103,9 +104,12 @@ func TestRecordedCallSurvivesServerKill(t *testing.T) {
 	data := t.TempDir()
 	addr := freeAddr(t)
 	url := "http://" + addr
-	// Loopback only for the media relay; no TURN listener on a fixed port.
+	// Loopback only for the media relay, on one free UDP port (the batched mode `duet
+	// server` uses by default); no TURN listener on a fixed port.
 	env := []string{"DUET_TURN_ADDR="}
-	serverArgs := []string{"server", "--addr", addr, "--data", data, "--media-loopback", "--log-level", "error"}
+	port := freeUDPPort(t)
+	serverArgs := []string{"server", "--addr", addr, "--data", data, "--media-loopback", "--log-level", "error",
+		"--relay-ports", fmt.Sprintf("%d-%d", port, port)}
 	srv := start(t, bin, env, serverArgs...)
 	waitHealthy(t, url)
 

@@ -26,6 +26,16 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// freeUDPPort returns a UDP port on 127.0.0.1 that was free a moment ago.
+func freeUDPPort(t *testing.T) int {
+	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).Port
+}
+
 // TestServerStopsOnSIGTERM runs `duet server`'s main loop, connects a device, sends the
 // process SIGTERM and checks the device is told (goodbye) and the server returns cleanly.
 func TestServerStopsOnSIGTERM(t *testing.T) {

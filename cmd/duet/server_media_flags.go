@@ -15,7 +15,10 @@ import (
 func addMediaFlags(f *pflag.FlagSet, cfg *server.Config) {
 	loopback, _ := strconv.ParseBool(envOr("DUET_MEDIA_LOOPBACK", "false"))
 	f.BoolVar(&cfg.MediaLoopbackOnly, "media-loopback", loopback, "the media relay uses UDP over 127.0.0.0/8 only (DUET_MEDIA_LOOPBACK; tests, single-host setups)")
-	f.Var(&portRange{&cfg.RelayPortMin, &cfg.RelayPortMax}, "relay-ports", "UDP port range MIN-MAX of the media relay; MIN-MIN puts every call on that one port, read and written in batches: the least CPU per packet (DUET_RELAY_PORTS; default: any port)")
+	// One port by default: every call on one socket read and written in batches costs the
+	// least CPU per packet (server/media/relay), and a firewall needs one UDP port opened.
+	cfg.RelayPortMin, cfg.RelayPortMax = defaultRelayPort, defaultRelayPort
+	f.Var(&portRange{&cfg.RelayPortMin, &cfg.RelayPortMax}, "relay-ports", "UDP ports of the media relay: P-P puts every call on port P, read and written in batches (the least CPU per packet); MIN-MAX gives each leg a port of the range; \"any\" any free port (DUET_RELAY_PORTS)")
 	if v := envOr("DUET_RELAY_PORTS", ""); v != "" {
 		_ = f.Set("relay-ports", v)
 	}
@@ -36,17 +39,25 @@ func splitList(s string) []string {
 	return strings.Split(s, ",")
 }
 
-// portRange is a MIN-MAX flag.
+// defaultRelayPort is the media relay's one UDP port unless --relay-ports says otherwise
+// (LiveKit's UDP mux port, for the same reason).
+const defaultRelayPort = 7882
+
+// portRange is a MIN-MAX flag; "any" (or "") clears it.
 type portRange struct{ min, max *uint16 }
 
 func (p *portRange) String() string {
 	if p.min == nil || *p.min == 0 {
-		return ""
+		return "any"
 	}
 	return fmt.Sprintf("%d-%d", *p.min, *p.max)
 }
 
 func (p *portRange) Set(s string) error {
+	if s == "" || s == "any" {
+		*p.min, *p.max = 0, 0
+		return nil
+	}
 	lo, hi, ok := strings.Cut(s, "-")
 	a, err1 := strconv.ParseUint(lo, 10, 16)
 	b, err2 := strconv.ParseUint(hi, 10, 16)

@@ -39,12 +39,13 @@ export DUET_BIN="$tmp/duet" DUET_URL="http://127.0.0.1:$port" DUET_URL_SHORT_RIN
 "${ns[@]}" bash -c '
   set -euo pipefail
   ip link set lo up
-  # The main server; and a second one with a 3 s ring timeout (and no TURN, whose port the
-  # first one holds) for the no-answer scenario.
+  # The main server (its media relay on the default single batched UDP port); and a second
+  # one with a 3 s ring timeout (no TURN and any relay port: the first holds the fixed ones)
+  # for the no-answer scenario.
   "$DUET_BIN" server --addr "127.0.0.1:$PORT" --data "$TMP_DIR/data" --media-loopback --log-level warn \
     >"$OUT_DIR/server.log" 2>&1 &
   main=$!
-  "$DUET_BIN" server --addr "127.0.0.1:$((PORT + 1))" --data "$TMP_DIR/data-short" --ring-timeout 3s --turn-addr "" \
+  "$DUET_BIN" server --addr "127.0.0.1:$((PORT + 1))" --data "$TMP_DIR/data-short" --ring-timeout 3s --turn-addr "" --relay-ports any \
     --media-loopback --log-level warn >"$OUT_DIR/server-short-ring.log" 2>&1 &
   short=$!
   trap "kill $main $short 2>/dev/null; wait $main $short 2>/dev/null || true" EXIT
