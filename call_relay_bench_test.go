@@ -36,7 +36,9 @@ func procCPU(pid int) time.Duration {
 // (default 8) concurrent recorded calls between SDK clients in this process, each party
 // sending the test media (Opus 24 kbit/s, VP8 320x240 30 fps 300 kbit/s), for
 // DUET_REC_SECONDS (default 10) after every call is accepted. The server's CPU is read from
-// /proc over that window; merging is off (it runs after the calls).
+// /proc over that window; merging is off (it runs after the calls). DUET_REC_RELAY_PORTS
+// sets the relay's ports (default one free port, the batched mode; "any" for a port per
+// leg); DUET_REC_SERVER_PROCS sets GOMAXPROCS of the server process alone.
 //
 //	go test -run '^$' -bench RecordedCallCPU -benchtime 1x .
 func BenchmarkRecordedCallCPU(b *testing.B) {
@@ -68,6 +70,9 @@ func BenchmarkRecordedCallCPU(b *testing.B) {
 	srv := exec.Command(bin, "server", "--addr", addr, "--data", filepath.Join(dir, "data"), "--media-loopback",
 		"--ffmpeg", "none", "--log-level", "error", "--relay-ports", ports)
 	srv.Env = append(os.Environ(), "DUET_TURN_ADDR=")
+	if p := os.Getenv("DUET_REC_SERVER_PROCS"); p != "" {
+		srv.Env = append(srv.Env, "GOMAXPROCS="+p) // the server process only
+	}
 	out, _ := srv.StdoutPipe()
 	if err := srv.Start(); err != nil {
 		b.Fatal(err)
