@@ -106,6 +106,11 @@ func runServer(parent context.Context, cfg server.Config) error {
 	defer stop()
 	srv, err := server.New(ctx, cfg)
 	if err != nil {
+		if strings.HasPrefix(err.Error(), "relay: udp port") {
+			// The relay's one UDP port is taken or has no address to bind (a host with
+			// loopback only): say which flags change that.
+			return fmt.Errorf("%w (choose another port with --relay-ports P-P, or --relay-ports any; --media-loopback on a loopback-only host)", err)
+		}
 		return err
 	}
 	public := cfg.PublicURL
