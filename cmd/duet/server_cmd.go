@@ -36,6 +36,9 @@ func serverCommand() *cobra.Command {
 			if err := turnFlags(&cfg.TURN, turnPublicIP, turnRelayIP, turnSecret, turnPorts, turnAllow); err != nil {
 				return err
 			}
+			if err := checkMessagingFlags(&cfg); err != nil {
+				return err
+			}
 			cfg.Logger = newLogger(logLevel)
 			return runServer(cmd.Context(), cfg)
 		},
@@ -49,6 +52,7 @@ func serverCommand() *cobra.Command {
 	f.StringVar(&grace, "reconnect-grace", envOr("DUET_RECONNECT_GRACE", "30s"), "a call survives a lost connection this long (DUET_RECONNECT_GRACE)")
 	f.StringVar(&cfg.AdminToken, "admin-token", envOr("DUET_ADMIN_TOKEN", ""), "admin API token (DUET_ADMIN_TOKEN; default: DATA/admin-token, created on first start)")
 	addMediaFlags(f, &cfg)
+	addMessagingFlags(f, &cfg)
 	f.StringVar(&cfg.TURN.Addr, "turn-addr", envOr("DUET_TURN_ADDR", "127.0.0.1:3478"), "TURN listen address, UDP and TCP; empty turns TURN off (DUET_TURN_ADDR)")
 	f.StringVar(&turnPublicIP, "turn-public-ip", envOr("DUET_TURN_PUBLIC_IP", ""), "IP clients reach TURN at, put in the turn: URLs and relay addresses (DUET_TURN_PUBLIC_IP; default the relay IP)")
 	f.StringVar(&turnRelayIP, "turn-relay-ip", envOr("DUET_TURN_RELAY_IP", ""), "IP relay sockets bind to (DUET_TURN_RELAY_IP; default the host of --turn-addr)")
