@@ -452,6 +452,58 @@ async function recordedCall(contexts) {
   notes.push(`recorded call through the server relay: serverVideoId ${ids[0].id}, connectType Relay on both sides`);
 }
 
+/**
+ * Text messages with the web SDK's ChatManager: browser→browser in order with ext, an
+ * unknown recipient refused with 204, browser→Go (`duet message listen`) and Go→browser
+ * (`duet message send`).
+ */
+async function textMessages(contexts) {
+  const listen = spawn(DUET_BIN, ['message', 'listen', '--user', 'golisten', '--password', 'pw', '--register',
+    '--server', BASE, '--count', '2', '--timeout', '60s'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  listen.stdout.setEncoding('utf8');
+  listen.stdout.on('data', (d) => { out += d; });
+  listen.stderr.on('data', (d) => { err += d; });
+  const exited = new Promise((res) => listen.on('exit', (code) => res(code)));
+  try {
+    const alice = await openUser(contexts, 'alice9');
+    const bob = await openUser(contexts, 'bob9');
+    await bob.evaluate(() => {
+      window.__msgs = [];
+      window.duetDemo.client.chatManager.addDelegate({ messagesDidReceive: (ms) => window.__msgs.push(...ms) });
+    });
+    const sent = await alice.evaluate(async () => {
+      const chat = window.duetDemo.client.chatManager;
+      const out = [];
+      for (let i = 1; i <= 3; i++) out.push(await chat.sendMessage('bob9', `hello ${i}`, i === 2 ? { em_apns_ext: { em_push_title: 'Hi' } } : undefined));
+      let code = 0;
+      try { await chat.sendMessage('nobody-here', 'x'); } catch (e) { code = e.code; }
+      await chat.sendMessage('golisten', 'to go 1');
+      await chat.sendMessage('golisten', 'to go 2', { n: 2 });
+      return { ids: out.map((m) => m.id), code };
+    });
+    assert(sent.code === 204, `unknown recipient: code ${sent.code}, want 204`);
+    await bob.waitForFunction(() => window.__msgs.length >= 3, null, { timeout: TIMEOUT });
+    const got = await bob.evaluate(() => window.__msgs);
+    assert(got.map((m) => m.text).join('|') === 'hello 1|hello 2|hello 3', `bob got ${JSON.stringify(got)}`);
+    assert(got.every((m, i) => m.from === 'alice9' && m.id === sent.ids[i]), `ids/from: ${JSON.stringify(got)}`);
+    assert(got[1].ext && got[1].ext.em_apns_ext && got[1].ext.em_apns_ext.em_push_title === 'Hi', `ext: ${JSON.stringify(got[1])}`);
+    const code = await Promise.race([exited, sleep(TIMEOUT).then(() => 'timeout')]);
+    const lines = out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    assert(code === 0 && lines.length === 2 && lines[0].text === 'to go 1' && lines[1].ext && lines[1].ext.n === 2,
+      `duet message listen exited ${code}: ${out} ${err}`);
+    execFileSync(DUET_BIN, ['message', 'send', '--user', 'gosend', '--password', 'pw', '--register', '--server', BASE,
+      '--to', 'bob9', '--ext', '{"from":"go"}', 'hello from Go']);
+    await bob.waitForFunction(() => window.__msgs.length >= 4, null, { timeout: TIMEOUT });
+    const last = await bob.evaluate(() => window.__msgs[3]);
+    assert(last.from === 'gosend' && last.text === 'hello from Go' && last.ext.from === 'go', `from Go: ${JSON.stringify(last)}`);
+    notes.push('text messages: browser→browser 3 in order with ext, unknown recipient 204, browser→Go 2, Go→browser 1');
+  } finally {
+    if (listen.exitCode === null) listen.kill('SIGTERM');
+  }
+}
+
 /** Reads the remote video's pixel at (x, y), in video pixels. */
 function remotePixel(page, x, y) {
   return page.evaluate(([px, py]) => {
@@ -615,6 +667,7 @@ async function main() {
     await scenario('recorded call through the server relay', recordedCall);
     await scenario('recorded browser↔Go call: per-party recordings download and play', recordedBrowserToGo);
     await scenario('SDK call options, watermark, speaker, camera switch', sdkOptions);
+    await scenario('text messages: browser↔browser, browser↔Go', textMessages);
     await scenario(`accept → first remote frame over ${LATENCY_CALLS} calls`, acceptLatency, 300000);
   } finally {
     await browser.close().catch(() => {});

@@ -11,10 +11,12 @@
 import { ConnectionState, DuetError, ErrorCode } from './enums.js';
 import { DeviceConnection } from './connection.js';
 import { CallManager } from './call_manager.js';
+import { ChatManager } from './chat_manager.js';
 
 export * from './enums.js';
 export { CallManager } from './call_manager.js';
 export { CallSession } from './call_session.js';
+export { ChatManager, MAX_TEXT_BYTES, MAX_EXT_BYTES } from './chat_manager.js';
 export { defaultCallOptions, validateCallOptions } from './call_options.js';
 export { WatermarkPoint } from './watermark.js';
 export {
@@ -88,12 +90,16 @@ export class DuetClient {
     this._pingTimer = 0;
     this._reconnectNow = null;
     this._calls = new CallManager(this);
+    this._chat = new ChatManager(this);
     // Back online: retry at once instead of waiting out the backoff. Added while logged in.
     this._onOnline = () => { if (this._reconnectNow) this._reconnectNow(); };
   }
 
   /** @type {CallManager} the client's call manager */
   get callManager() { return this._calls; }
+
+  /** @type {ChatManager} the client's text messages */
+  get chatManager() { return this._chat; }
 
   /** @type {string} the logged-in user, or "" */
   get currentUsername() { return this._username; }
@@ -240,6 +246,7 @@ export class DuetClient {
       return; // the server closes next; _onClose decides
     }
     if (env.type === 'error') { this._log('warn', 'server error', env.error); return; }
+    if (env.type.startsWith('chat.')) { this._chat._handleMessage(env); return; }
     this._calls._handleMessage(env);
   }
 
@@ -317,6 +324,7 @@ export class DuetClient {
 
   _endLogin() {
     this._loggedIn = false;
+    this._chat._reset();
     if (globalThis.removeEventListener) globalThis.removeEventListener('online', this._onOnline);
     clearTimeout(this._retryTimer);
     this._reconnectNow = null;
