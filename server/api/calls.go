@@ -1,18 +1,12 @@
 package api
 
 import (
-	"errors"
-	"fmt"
 	"net/http"
 	"time"
 
-	"github.com/duet-rtc/duet/protocol"
 	"github.com/duet-rtc/duet/server/account"
 	"github.com/duet-rtc/duet/server/store"
 )
-
-// maxCursorLen bounds the cursor parameter.
-const maxCursorLen = 512
 
 // listCalls: GET /{org}/{app}/calls?user=&since=&until=&cursor=&limit=, newest first.
 // An app token sees every call of the app; a user token sees only its user's calls.
@@ -38,24 +32,14 @@ func (a *API) listCalls(w http.ResponseWriter, r *http.Request, start time.Time)
 		}
 		f.User = tok.Username
 	}
-	if f.Since, err = queryMillis(r, "since"); err != nil {
+	p, err := readListPage(r)
+	if err != nil {
 		return err
 	}
-	if f.Until, err = queryMillis(r, "until"); err != nil {
-		return err
-	}
-	if f.Limit, err = queryLimit(r, 20); err != nil {
-		return err
-	}
-	if f.Cursor = q.Get("cursor"); len(f.Cursor) > maxCursorLen {
-		return badParam("cursor", "invalid")
-	}
+	f.Since, f.Until, f.Limit, f.Cursor = p.since, p.until, p.limit, p.cursor
 	calls, next, err := a.st.ListCalls(r.Context(), app.Key, f)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return badParam("cursor", "invalid")
-	case err != nil:
-		return fmt.Errorf("%w: %w", protocol.NewError(protocol.CodeDatabase, "database error"), err)
+	if err != nil {
+		return listError(err)
 	}
 	out := make([]Call, len(calls))
 	for i, c := range calls {

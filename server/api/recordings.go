@@ -119,24 +119,14 @@ func (h *recordingHandlers) list(w http.ResponseWriter, r *http.Request, start t
 	if f.RecordType != "" && f.RecordType != store.RecordTypeStream && f.RecordType != store.RecordTypeMerged {
 		return badParam("type", "must be %s or %s", store.RecordTypeStream, store.RecordTypeMerged)
 	}
-	if f.Since, err = queryMillis(r, "since"); err != nil {
+	p, err := readListPage(r)
+	if err != nil {
 		return err
 	}
-	if f.Until, err = queryMillis(r, "until"); err != nil {
-		return err
-	}
-	if f.Limit, err = queryLimit(r, 20); err != nil {
-		return err
-	}
-	if f.Cursor = q.Get("cursor"); len(f.Cursor) > maxCursorLen {
-		return badParam("cursor", "invalid")
-	}
+	f.Since, f.Until, f.Limit, f.Cursor = p.since, p.until, p.limit, p.cursor
 	recs, next, err := h.st.ListRecordings(r.Context(), app.Key, f)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return badParam("cursor", "invalid")
-	case err != nil:
-		return fmt.Errorf("%w: %w", protocol.NewError(protocol.CodeDatabase, "database error"), err)
+	if err != nil {
+		return listError(err)
 	}
 	out := make([]Recording, len(recs))
 	for i, rec := range recs {
