@@ -54,6 +54,19 @@ func ctx10() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), 10*time.Second)
 }
 
+// runAdmin runs do with the admin client of cmd's inherited flags and a 10 s context: the
+// frame every `duet app push|webhook` subcommand shares.
+func runAdmin(cmd *cobra.Command, do func(ctx context.Context, c *api.AdminClient, f *adminFlags) error) error {
+	f := inheritedAdmin(cmd)
+	c, err := f.client()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := ctx10()
+	defer cancel()
+	return do(ctx, c, f)
+}
+
 func appCommand() *cobra.Command {
 	var f adminFlags
 	cmd := &cobra.Command{Use: "app", Short: "Create and list apps (admin API)"}

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/duet-rtc/duet"
+	"github.com/duet-rtc/duet/server/api"
 	"github.com/duet-rtc/duet/server/push"
 )
 
@@ -125,19 +126,14 @@ func appPushCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			af := inheritedAdmin(cmd)
-			c, err := af.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := ctx10()
-			defer cancel()
-			got, err := c.SetPushCredentials(ctx, appKey, pf.provider, doc)
-			if err != nil {
-				return err
-			}
-			af.print(got, func() { fmt.Printf("%s credentials set for %s\n", got.Provider, appKey) })
-			return nil
+			return runAdmin(cmd, func(ctx context.Context, c *api.AdminClient, af *adminFlags) error {
+				got, err := c.SetPushCredentials(ctx, appKey, pf.provider, doc)
+				if err != nil {
+					return err
+				}
+				af.print(got, func() { fmt.Printf("%s credentials set for %s\n", got.Provider, appKey) })
+				return nil
+			})
 		},
 	}
 	fl := set.Flags()
@@ -160,24 +156,19 @@ func appPushCommand() *cobra.Command {
 		Short: "List the app's push credentials (secrets redacted)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			af := inheritedAdmin(cmd)
-			c, err := af.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := ctx10()
-			defer cancel()
-			all, err := c.ListPushCredentials(ctx, appKey)
-			if err != nil {
-				return err
-			}
-			af.print(all, func() {
-				for _, p := range all {
-					b, _ := json.Marshal(p.Config)
-					fmt.Printf("%s\t%s\n", p.Provider, b)
+			return runAdmin(cmd, func(ctx context.Context, c *api.AdminClient, af *adminFlags) error {
+				all, err := c.ListPushCredentials(ctx, appKey)
+				if err != nil {
+					return err
 				}
+				af.print(all, func() {
+					for _, p := range all {
+						b, _ := json.Marshal(p.Config)
+						fmt.Printf("%s\t%s\n", p.Provider, b)
+					}
+				})
+				return nil
 			})
-			return nil
 		},
 	}
 	var delProvider string
@@ -186,17 +177,13 @@ func appPushCommand() *cobra.Command {
 		Short: "Delete the app's credentials of one provider",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := inheritedAdmin(cmd).client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := ctx10()
-			defer cancel()
-			if err := c.DeletePushCredentials(ctx, appKey, delProvider); err != nil {
-				return err
-			}
-			fmt.Printf("deleted %s credentials of %s\n", delProvider, appKey)
-			return nil
+			return runAdmin(cmd, func(ctx context.Context, c *api.AdminClient, _ *adminFlags) error {
+				if err := c.DeletePushCredentials(ctx, appKey, delProvider); err != nil {
+					return err
+				}
+				fmt.Printf("deleted %s credentials of %s\n", delProvider, appKey)
+				return nil
+			})
 		},
 	}
 	del.Flags().StringVar(&delProvider, "provider", "", "apns, fcm or webhook")

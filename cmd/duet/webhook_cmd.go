@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/duet-rtc/duet/server/api"
 )
 
 // appWebhookCommand is `duet app webhook set|list|delete|deadletters`.
@@ -21,24 +24,19 @@ call.ended) are POSTed to the URL as JSON, signed in X-Duet-Signature: sha256=<h
 the body with the secret>. Without --secret a new endpoint gets a generated one, printed once.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			af := inheritedAdmin(cmd)
-			c, err := af.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := ctx10()
-			defer cancel()
-			w, err := c.SetWebhook(ctx, appKey, url, secret)
-			if err != nil {
-				return err
-			}
-			af.print(w, func() {
-				fmt.Printf("webhook %s -> %s\n", w.ID, w.URL)
-				if w.Secret != "" {
-					fmt.Printf("secret %s (shown only now)\n", w.Secret)
+			return runAdmin(cmd, func(ctx context.Context, c *api.AdminClient, af *adminFlags) error {
+				w, err := c.SetWebhook(ctx, appKey, url, secret)
+				if err != nil {
+					return err
 				}
+				af.print(w, func() {
+					fmt.Printf("webhook %s -> %s\n", w.ID, w.URL)
+					if w.Secret != "" {
+						fmt.Printf("secret %s (shown only now)\n", w.Secret)
+					}
+				})
+				return nil
 			})
-			return nil
 		},
 	}
 	set.Flags().StringVar(&url, "url", "", "the endpoint's URL")
@@ -48,23 +46,18 @@ the body with the secret>. Without --secret a new endpoint gets a generated one,
 		Short: "List the app's endpoints",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			af := inheritedAdmin(cmd)
-			c, err := af.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := ctx10()
-			defer cancel()
-			all, err := c.ListWebhooks(ctx, appKey)
-			if err != nil {
-				return err
-			}
-			af.print(all, func() {
-				for _, w := range all {
-					fmt.Printf("%s\t%s\n", w.ID, w.URL)
+			return runAdmin(cmd, func(ctx context.Context, c *api.AdminClient, af *adminFlags) error {
+				all, err := c.ListWebhooks(ctx, appKey)
+				if err != nil {
+					return err
 				}
+				af.print(all, func() {
+					for _, w := range all {
+						fmt.Printf("%s\t%s\n", w.ID, w.URL)
+					}
+				})
+				return nil
 			})
-			return nil
 		},
 	}
 	del := &cobra.Command{
@@ -72,17 +65,13 @@ the body with the secret>. Without --secret a new endpoint gets a generated one,
 		Short: "Delete an endpoint and the deliveries queued for it",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := inheritedAdmin(cmd).client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := ctx10()
-			defer cancel()
-			if err := c.DeleteWebhook(ctx, appKey, args[0]); err != nil {
-				return err
-			}
-			fmt.Printf("deleted webhook %s\n", args[0])
-			return nil
+			return runAdmin(cmd, func(ctx context.Context, c *api.AdminClient, _ *adminFlags) error {
+				if err := c.DeleteWebhook(ctx, appKey, args[0]); err != nil {
+					return err
+				}
+				fmt.Printf("deleted webhook %s\n", args[0])
+				return nil
+			})
 		},
 	}
 	var retry bool
@@ -92,32 +81,27 @@ the body with the secret>. Without --secret a new endpoint gets a generated one,
 		Short: "List the deliveries given up after every attempt failed, or retry them all",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			af := inheritedAdmin(cmd)
-			c, err := af.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := ctx10()
-			defer cancel()
-			if retry {
-				n, err := c.RetryDeadLetters(ctx, appKey)
+			return runAdmin(cmd, func(ctx context.Context, c *api.AdminClient, af *adminFlags) error {
+				if retry {
+					n, err := c.RetryDeadLetters(ctx, appKey)
+					if err != nil {
+						return err
+					}
+					af.print(map[string]int64{"retried": n}, func() { fmt.Printf("retrying %d deliveries\n", n) })
+					return nil
+				}
+				all, err := c.DeadLetters(ctx, appKey, limit)
 				if err != nil {
 					return err
 				}
-				af.print(map[string]int64{"retried": n}, func() { fmt.Printf("retrying %d deliveries\n", n) })
+				af.print(all, func() {
+					for _, d := range all {
+						fmt.Printf("%s\t%s\t%s\tattempts=%d\t%s\t%s\n", time.UnixMilli(d.DeadAt).UTC().Format(time.RFC3339),
+							d.EventID, d.EventType, d.Attempts, d.URL, d.LastError)
+					}
+				})
 				return nil
-			}
-			all, err := c.DeadLetters(ctx, appKey, limit)
-			if err != nil {
-				return err
-			}
-			af.print(all, func() {
-				for _, d := range all {
-					fmt.Printf("%s\t%s\t%s\tattempts=%d\t%s\t%s\n", time.UnixMilli(d.DeadAt).UTC().Format(time.RFC3339),
-						d.EventID, d.EventType, d.Attempts, d.URL, d.LastError)
-				}
 			})
-			return nil
 		},
 	}
 	dead.Flags().BoolVar(&retry, "retry", false, "make every dead letter pending again")
