@@ -54,17 +54,23 @@ func ctx10() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), 10*time.Second)
 }
 
-// runAdmin runs do with the admin client of cmd's inherited flags and a 10 s context: the
-// frame every `duet app push|webhook` subcommand shares.
-func runAdmin(cmd *cobra.Command, do func(ctx context.Context, c *api.AdminClient, f *adminFlags) error) error {
-	f := inheritedAdmin(cmd)
-	c, err := f.client()
+// withClient runs do with the client newClient makes and a 10 s context: the frame of the
+// admin and recording subcommands.
+func withClient[C any](newClient func() (C, error), do func(ctx context.Context, c C) error) error {
+	c, err := newClient()
 	if err != nil {
 		return err
 	}
 	ctx, cancel := ctx10()
 	defer cancel()
-	return do(ctx, c, f)
+	return do(ctx, c)
+}
+
+// runAdmin is withClient for the `duet app push|webhook` subcommands, whose admin flags are
+// inherited from their parent command.
+func runAdmin(cmd *cobra.Command, do func(ctx context.Context, c *api.AdminClient, f *adminFlags) error) error {
+	f := inheritedAdmin(cmd)
+	return withClient(f.client, func(ctx context.Context, c *api.AdminClient) error { return do(ctx, c, f) })
 }
 
 func appCommand() *cobra.Command {
@@ -81,20 +87,16 @@ func appCommand() *cobra.Command {
 			if !ok {
 				return errors.New("the app key must be ORG#APP")
 			}
-			c, err := f.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := ctx10()
-			defer cancel()
-			app, err := c.CreateApp(ctx, org, name, registration)
-			if err != nil {
-				return err
-			}
-			f.print(app, func() {
-				fmt.Printf("appkey %s\nregistration %s\nclient_id %s\nclient_secret %s\n", app.Key, app.Registration, app.ClientID, app.ClientSecret)
+			return withClient(f.client, func(ctx context.Context, c *api.AdminClient) error {
+				app, err := c.CreateApp(ctx, org, name, registration)
+				if err != nil {
+					return err
+				}
+				f.print(app, func() {
+					fmt.Printf("appkey %s\nregistration %s\nclient_id %s\nclient_secret %s\n", app.Key, app.Registration, app.ClientID, app.ClientSecret)
+				})
+				return nil
 			})
-			return nil
 		},
 	}
 	create.Flags().StringVar(&registration, "registration", "open", "open (anyone may register) or authorized (app token needed)")
@@ -103,22 +105,18 @@ func appCommand() *cobra.Command {
 		Short: "List apps",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			c, err := f.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := ctx10()
-			defer cancel()
-			apps, err := c.ListApps(ctx)
-			if err != nil {
-				return err
-			}
-			f.print(apps, func() {
-				for _, a := range apps {
-					fmt.Printf("%s\t%s\n", a.Key, a.Registration)
+			return withClient(f.client, func(ctx context.Context, c *api.AdminClient) error {
+				apps, err := c.ListApps(ctx)
+				if err != nil {
+					return err
 				}
+				f.print(apps, func() {
+					for _, a := range apps {
+						fmt.Printf("%s\t%s\n", a.Key, a.Registration)
+					}
+				})
+				return nil
 			})
-			return nil
 		},
 	}
 	cmd.AddCommand(create, list)
@@ -140,18 +138,14 @@ func userCommand() *cobra.Command {
 			if password == "" {
 				return errors.New("--password is required")
 			}
-			c, err := f.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := ctx10()
-			defer cancel()
-			u, err := c.AddUser(ctx, appKey, args[0], password, nickname)
-			if err != nil {
-				return err
-			}
-			f.print(u, func() { fmt.Printf("added %s to %s\n", u.Username, appKey) })
-			return nil
+			return withClient(f.client, func(ctx context.Context, c *api.AdminClient) error {
+				u, err := c.AddUser(ctx, appKey, args[0], password, nickname)
+				if err != nil {
+					return err
+				}
+				f.print(u, func() { fmt.Printf("added %s to %s\n", u.Username, appKey) })
+				return nil
+			})
 		},
 	}
 	add.Flags().StringVar(&password, "password", "", "the user's password")
@@ -162,31 +156,27 @@ func userCommand() *cobra.Command {
 		Short: "List users, in username order",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			c, err := f.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := ctx10()
-			defer cancel()
-			var all []api.User
-			cursor := ""
-			for {
-				users, next, err := c.ListUsers(ctx, appKey, cursor, limit)
-				if err != nil {
-					return err
+			return withClient(f.client, func(ctx context.Context, c *api.AdminClient) error {
+				var all []api.User
+				cursor := ""
+				for {
+					users, next, err := c.ListUsers(ctx, appKey, cursor, limit)
+					if err != nil {
+						return err
+					}
+					all = append(all, users...)
+					if next == "" {
+						break
+					}
+					cursor = next
 				}
-				all = append(all, users...)
-				if next == "" {
-					break
-				}
-				cursor = next
-			}
-			f.print(all, func() {
-				for _, u := range all {
-					fmt.Println(u.Username)
-				}
+				f.print(all, func() {
+					for _, u := range all {
+						fmt.Println(u.Username)
+					}
+				})
+				return nil
 			})
-			return nil
 		},
 	}
 	list.Flags().IntVar(&limit, "page-size", 100, "users per request")
@@ -195,17 +185,13 @@ func userCommand() *cobra.Command {
 		Short: "Delete a user and log out its devices",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
-			c, err := f.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := ctx10()
-			defer cancel()
-			if err := c.DeleteUser(ctx, appKey, args[0]); err != nil {
-				return err
-			}
-			fmt.Printf("deleted %s from %s\n", args[0], appKey)
-			return nil
+			return withClient(f.client, func(ctx context.Context, c *api.AdminClient) error {
+				if err := c.DeleteUser(ctx, appKey, args[0]); err != nil {
+					return err
+				}
+				fmt.Printf("deleted %s from %s\n", args[0], appKey)
+				return nil
+			})
 		},
 	}
 	cmd.AddCommand(add, list, del)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -106,18 +107,14 @@ func recordingCommand() *cobra.Command {
 		Short: "Show one recording",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
-			c, err := f.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := ctx10()
-			defer cancel()
-			r, err := c.Get(ctx, args[0])
-			if err != nil {
-				return err
-			}
-			f.print(r, func() { printRecording(r) })
-			return nil
+			return withClient(f.client, func(ctx context.Context, c *api.RecordingClient) error {
+				r, err := c.Get(ctx, args[0])
+				if err != nil {
+					return err
+				}
+				f.print(r, func() { printRecording(r) })
+				return nil
+			})
 		},
 	}
 
@@ -177,17 +174,13 @@ func recordingCommand() *cobra.Command {
 		Short: "Delete a recording and its file",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
-			c, err := f.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := ctx10()
-			defer cancel()
-			if err := c.Delete(ctx, args[0]); err != nil {
-				return err
-			}
-			f.print(map[string]string{"deleted": args[0]}, func() { fmt.Println("deleted", args[0]) })
-			return nil
+			return withClient(f.client, func(ctx context.Context, c *api.RecordingClient) error {
+				if err := c.Delete(ctx, args[0]); err != nil {
+					return err
+				}
+				f.print(map[string]string{"deleted": args[0]}, func() { fmt.Println("deleted", args[0]) })
+				return nil
+			})
 		},
 	}
 	cmd.AddCommand(list, get, download, del)
