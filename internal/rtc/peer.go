@@ -16,13 +16,13 @@ package rtc
 import (
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/duet-rtc/duet/internal/pionread"
 	"github.com/duet-rtc/duet/internal/quality"
 	"github.com/duet-rtc/duet/media"
 	"github.com/duet-rtc/duet/protocol"
@@ -212,19 +212,10 @@ func (p *Peer) addTrack(kind, mime string, clockRate uint32, channels uint16) (*
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
-		var bad readErrors
-		for {
-			pkts, _, err := sender.ReadRTCP()
-			if err != nil {
-				if bad.stop(err) {
-					return
-				}
-				continue
-			}
-			bad = 0
+		pionread.RTCP(sender, func(pkts []rtcp.Packet) {
 			p.touch()
 			p.senderRTCP(kind, ssrc, pu, pkts)
-		}
+		})
 	}()
 	return pu, nil
 }
@@ -370,17 +361,7 @@ func (p *Peer) onTrack(track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 	kind := track.Kind().String()
 	go func() {
 		defer p.wg.Done()
-		var bad readErrors
-		for {
-			if _, _, err := recv.ReadRTCP(); err != nil {
-				if bad.stop(err) {
-					return
-				}
-				continue
-			}
-			bad = 0
-			p.touch()
-		}
+		pionread.RTCP(recv, func([]rtcp.Packet) { p.touch() })
 	}()
 	defer p.wg.Done()
 	sinkOf := &p.audioSink
@@ -394,11 +375,11 @@ func (p *Peer) onTrack(track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 	var asm vp8Assembler
 	first := true
 	var sinkErr error
-	var bad readErrors
+	var bad pionread.Errors
 	for {
 		pkt, _, err := track.ReadRTP()
 		if err != nil {
-			if bad.stop(err) {
+			if bad.Stop(err) {
 				return
 			}
 			continue
@@ -428,16 +409,6 @@ func (p *Peer) onTrack(track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 			p.log.Warn("sink write failed", "kind", kind, "err", err)
 		}
 	}
-}
-
-// readErrors counts consecutive read errors. A malformed packet from the remote is an
-// error for that packet only and must not end the reading (which would stop RTCP and NACK
-// handling); the end of the stream, or errors that keep coming, do.
-type readErrors int
-
-func (n *readErrors) stop(err error) bool {
-	*n++
-	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrClosedPipe) || *n > 100
 }
 
 // addReader registers n reader goroutines unless the peer is closing.

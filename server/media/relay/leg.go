@@ -3,7 +3,6 @@ package relay
 import (
 	"errors"
 	"fmt"
-	"io"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/duet-rtc/duet/internal/pionread"
 	"github.com/duet-rtc/duet/protocol"
 )
 
@@ -192,18 +192,9 @@ func (l *leg) goroutine(f func()) {
 // other party's sender.
 func (l *leg) readSenderRTCP(k Kind, sender *webrtc.RTPSender) {
 	l.goroutine(func() {
-		var bad readErrors
-		for {
-			pkts, _, err := sender.ReadRTCP()
-			if err != nil {
-				if bad.stop(err) {
-					return
-				}
-				continue
-			}
-			bad = 0
+		pionread.RTCP(sender, func(pkts []rtcp.Packet) {
 			if k != Video {
-				continue
+				return
 			}
 			for _, p := range pkts {
 				switch p.(type) {
@@ -213,7 +204,7 @@ func (l *leg) readSenderRTCP(k Kind, sender *webrtc.RTPSender) {
 					}
 				}
 			}
-		}
+		})
 	})
 }
 
@@ -250,26 +241,17 @@ func (l *leg) onTrack(track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 }
 
 func (l *leg) readReceiverRTCP(k Kind, recv *webrtc.RTPReceiver) {
-	var bad readErrors
-	for {
-		pkts, _, err := recv.ReadRTCP()
-		if err != nil {
-			if bad.stop(err) {
-				return
-			}
-			continue
-		}
-		bad = 0
+	pionread.RTCP(recv, func(pkts []rtcp.Packet) {
 		tap := l.c.cfg.Tap
 		if tap == nil {
-			continue
+			return
 		}
 		for _, p := range pkts {
 			if sr, ok := p.(*rtcp.SenderReport); ok && l.c.isActive(l) {
 				tap.SenderReport(l.side, k, sr, time.Now())
 			}
 		}
-	}
+	})
 }
 
 // forward is the packet path: read, parse in place, forward to the other party's active
@@ -279,12 +261,12 @@ func (l *leg) forward(k Kind, track *webrtc.TrackRemote) {
 	st := &l.c.r.stats
 	buf := make([]byte, 1500)
 	var pkt rtp.Packet
-	var bad readErrors
+	var bad pionread.Errors
 	tap := l.c.cfg.Tap
 	for {
 		n, _, err := track.Read(buf)
 		if err != nil {
-			if bad.stop(err) {
+			if bad.Stop(err) {
 				return
 			}
 			continue
@@ -314,13 +296,4 @@ func (l *leg) forward(k Kind, track *webrtc.TrackRemote) {
 			tap.RTP(l.side, k, &pkt, time.Now())
 		}
 	}
-}
-
-// readErrors counts consecutive read errors: a malformed packet ends nothing; the end of the
-// stream, or errors that keep coming, end the reading.
-type readErrors int
-
-func (n *readErrors) stop(err error) bool {
-	*n++
-	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrClosedPipe) || *n > 100
 }
