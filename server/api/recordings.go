@@ -88,19 +88,25 @@ func (h *recordingHandlers) auth(r *http.Request) (store.App, error) {
 	return app, nil
 }
 
-func (h *recordingHandlers) one(r *http.Request, app store.App) (store.Recording, error) {
+// one authenticates the request for its app and looks up the recording named by the path's
+// id in that app: another app's recordings do not exist for it.
+func (h *recordingHandlers) one(r *http.Request) (store.App, store.Recording, error) {
+	app, err := h.auth(r)
+	if err != nil {
+		return app, store.Recording{}, err
+	}
 	id := r.PathValue("id")
 	if id == "" || len(id) > 64 {
-		return store.Recording{}, newHTTPError(http.StatusNotFound, nameNotFound, protocol.CodeNotFound, "no such recording")
+		return app, store.Recording{}, newHTTPError(http.StatusNotFound, nameNotFound, protocol.CodeNotFound, "no such recording")
 	}
 	rec, err := h.st.GetRecording(r.Context(), app.Key, id)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return rec, newHTTPError(http.StatusNotFound, nameNotFound, protocol.CodeNotFound, "no such recording")
+		return app, rec, newHTTPError(http.StatusNotFound, nameNotFound, protocol.CodeNotFound, "no such recording")
 	case err != nil:
-		return rec, fmt.Errorf("%w: %w", protocol.NewError(protocol.CodeDatabase, "database error"), err)
+		return app, rec, fmt.Errorf("%w: %w", protocol.NewError(protocol.CodeDatabase, "database error"), err)
 	}
-	return rec, nil
+	return app, rec, nil
 }
 
 func (h *recordingHandlers) list(w http.ResponseWriter, r *http.Request, start time.Time) error {
@@ -139,11 +145,7 @@ func (h *recordingHandlers) list(w http.ResponseWriter, r *http.Request, start t
 }
 
 func (h *recordingHandlers) get(w http.ResponseWriter, r *http.Request, start time.Time) error {
-	app, err := h.auth(r)
-	if err != nil {
-		return err
-	}
-	rec, err := h.one(r, app)
+	app, rec, err := h.one(r)
 	if err != nil {
 		return err
 	}
@@ -154,11 +156,7 @@ func (h *recordingHandlers) get(w http.ResponseWriter, r *http.Request, start ti
 // download serves the file with http.ServeContent: Range and If-Range requests get 206,
 // HEAD-less clients can resume. A file still being written is served as it is now.
 func (h *recordingHandlers) download(w http.ResponseWriter, r *http.Request, start time.Time) error {
-	app, err := h.auth(r)
-	if err != nil {
-		return err
-	}
-	rec, err := h.one(r, app)
+	_, rec, err := h.one(r)
 	if err != nil {
 		return err
 	}
@@ -179,11 +177,7 @@ func (h *recordingHandlers) download(w http.ResponseWriter, r *http.Request, sta
 }
 
 func (h *recordingHandlers) delete(w http.ResponseWriter, r *http.Request, start time.Time) error {
-	app, err := h.auth(r)
-	if err != nil {
-		return err
-	}
-	rec, err := h.one(r, app)
+	app, rec, err := h.one(r)
 	if err != nil {
 		return err
 	}
