@@ -118,6 +118,17 @@ func (c *Conn) ReadFromAddrPort(b []byte) (int, netip.AddrPort, error) {
 	return n, ap, nil
 }
 
+// Buffered reports how many datagrams of the last batch are still to be read: a reader that
+// finds none is about to block in the next read, the moment to Flush what it queued.
+func (c *Conn) Buffered() int {
+	if c.batch == nil {
+		return 0
+	}
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	return c.rn - c.rnext
+}
+
 // ReadFrom is ReadFromAddrPort for net.PacketConn.
 func (c *Conn) ReadFrom(b []byte) (int, net.Addr, error) {
 	n, ap, err := c.ReadFromAddrPort(b)

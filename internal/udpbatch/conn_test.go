@@ -151,3 +151,38 @@ func TestDualStack(t *testing.T) {
 		}
 	}
 }
+
+// TestQueueFlush queues more datagrams than one batch holds, flushes once, and reads them
+// back in order; Buffered counts what the last read batch still holds.
+func TestQueueFlush(t *testing.T) {
+	a, z := listen(t, "udp4", "127.0.0.1"), listen(t, "udp4", "127.0.0.1")
+	to := z.LocalAddr().(*net.UDPAddr).AddrPort()
+	const count = writeBatch + 10
+	b := make([]byte, 100)
+	for i := range count {
+		binary.BigEndian.PutUint32(b, uint32(i))
+		if err := a.QueueToAddrPort(b, to); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 2048)
+	_ = z.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for i := range count {
+		n, _, err := z.ReadFromAddrPort(buf)
+		if err != nil {
+			t.Fatalf("datagram %d: %v", i, err)
+		}
+		if got := binary.BigEndian.Uint32(buf[:n]); got != uint32(i) {
+			t.Fatalf("datagram %d carries %d", i, got)
+		}
+		if batching && i == 0 && z.Buffered() == 0 {
+			t.Fatal("Buffered is 0 right after the first datagram of a full batch")
+		}
+	}
+	if z.Buffered() != 0 {
+		t.Fatalf("Buffered = %d after reading everything", z.Buffered())
+	}
+}

@@ -121,3 +121,41 @@ func (c *Conn) sendQueued() error {
 	q.n = 0
 	return firstErr
 }
+
+// QueueToAddrPort queues a copy of b for addr without sending it: a caller that writes many
+// datagrams in a row (the relay forwarding a read batch) queues them and calls Flush once,
+// with no yield per datagram. A full queue is sent first. Without batching it sends at once.
+func (c *Conn) QueueToAddrPort(b []byte, addr netip.AddrPort) error {
+	if c.batch == nil {
+		_, err := c.conn.WriteToUDPAddrPort(b, addr)
+		return err
+	}
+	c.wmu.Lock()
+	for c.wq.n == writeBatch {
+		c.wmu.Unlock()
+		_ = c.sendQueued()
+		c.wmu.Lock()
+	}
+	c.wq.add(b, addr)
+	c.wmu.Unlock()
+	return nil
+}
+
+// Flush sends every queued datagram.
+func (c *Conn) Flush() error {
+	if c.batch == nil {
+		return nil
+	}
+	var firstErr error
+	for {
+		if err := c.sendQueued(); err != nil && firstErr == nil {
+			firstErr = err
+		}
+		c.wmu.Lock()
+		empty := c.wq.n == 0
+		c.wmu.Unlock()
+		if empty {
+			return firstErr
+		}
+	}
+}

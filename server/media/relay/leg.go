@@ -3,29 +3,41 @@ package relay
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/pion/rtcp"
-	"github.com/pion/rtp"
+	"github.com/pion/srtp/v3"
 	"github.com/pion/webrtc/v4"
 
-	"github.com/duet-rtc/duet/internal/pionread"
 	"github.com/duet-rtc/duet/protocol"
 )
 
-// leg is one device's PeerConnection to the relay.
+// leg is one device's connection to the relay. pion negotiates it (SDP, ICE, DTLS); the
+// relay's packet path (packet.go) then owns its SRTP and SRTCP both ways.
 type leg struct {
 	c      *Call
 	side   Side
 	device string
 	ev     LegEvents
 	pc     *webrtc.PeerConnection
+	keys   *dtlsKeys
 
-	out      [2]*webrtc.TrackLocalStaticRTP // what the other party's media is written to, by Kind
-	inSSRC   [2]atomic.Uint32               // the device's media SSRCs, by Kind (0: not yet)
-	lastPLI  atomic.Int64                   // unix nanos of the last PLI sent to this device
+
+	outSSRC [2]atomic.Uint32 // what the relay sends the device, by Kind (0: not carried)
+	outPT   [2]atomic.Uint32
+	inSSRC  [2]atomic.Uint32 // the device's media SSRCs, by Kind (0: not yet)
+	lastPLI atomic.Int64     // unix nanos of the last PLI sent to this device
+	path    atomic.Pointer[path]
+
+	rmu      sync.Mutex    // held while a datagram from the device is handled
+	remote   *srtp.Context // unprotects what the device sends; nil until DTLS is done
+	kindOfPT [128]int8     // the kind a payload type the device sends carries, -1: none
+	wmu    sync.Mutex    // held while a datagram to the device is protected
+	local  *srtp.Context // protects what the relay sends
+
 	closed   atomic.Bool
 	notified atomic.Bool // OnClosed fired (or must not)
 
@@ -34,36 +46,32 @@ type leg struct {
 	pending   []webrtc.ICECandidateInit
 }
 
+// path is where a leg's datagrams go: the relay socket and the device's address of the
+// selected ICE candidate pair.
+type path struct {
+	sock *mediaConn
+	addr netip.AddrPort
+}
+
 // maxPendingCandidates bounds the candidates a leg queues before its offer is applied.
 const maxPendingCandidates = 32
 
 func newLeg(c *Call, side Side, device string, ev LegEvents) (*leg, error) {
-	pc, err := c.r.api.NewPeerConnection(webrtc.Configuration{
+	keys := &dtlsKeys{}
+	api, err := c.r.legAPI(keys)
+	if err != nil {
+		return nil, fmt.Errorf("relay: %w", err)
+	}
+	pc, err := api.NewPeerConnection(webrtc.Configuration{
 		BundlePolicy:  webrtc.BundlePolicyMaxBundle,
 		RTCPMuxPolicy: webrtc.RTCPMuxPolicyRequire,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("relay: new peer connection: %w", err)
 	}
-	l := &leg{c: c, side: side, device: device, ev: ev, pc: pc}
-	kinds := []struct {
-		k    Kind
-		on   bool
-		capa webrtc.RTPCodecCapability
-	}{
-		{Audio, c.cfg.Audio, webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}},
-		{Video, c.cfg.Video, webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}},
-	}
-	for _, k := range kinds {
-		if !k.on {
-			continue
-		}
-		track, err := webrtc.NewTrackLocalStaticRTP(k.capa, k.k.String(), "duet-relay")
-		if err != nil {
-			pc.Close()
-			return nil, err
-		}
-		l.out[k.k] = track
+	l := &leg{c: c, side: side, device: device, ev: ev, pc: pc, keys: keys}
+	for i := range l.kindOfPT {
+		l.kindOfPT[i] = -1
 	}
 	pc.OnICECandidate(func(cand *webrtc.ICECandidate) {
 		if cand == nil || l.ev.OnCandidate == nil || l.closed.Load() {
@@ -72,24 +80,47 @@ func newLeg(c *Call, side Side, device string, ev LegEvents) (*leg, error) {
 		init := cand.ToJSON()
 		l.ev.OnCandidate(protocol.ICECandidate{Candidate: init.Candidate, SDPMid: init.SDPMid, SDPMLineIndex: init.SDPMLineIndex})
 	})
+	pc.SCTP().Transport().ICETransport().OnSelectedCandidatePairChange(l.route)
 	var connected atomic.Bool
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		switch s {
 		case webrtc.PeerConnectionStateConnected:
-			if !connected.Swap(true) && l.ev.OnConnected != nil && !l.closed.Load() {
+			if connected.Swap(true) {
+				return
+			}
+			if err := l.startSRTP(); err != nil {
+				c.r.log.Warn("relay leg without SRTP keys", "call", c.id, "device", device, "err", err)
+				go l.close(true)
+				return
+			}
+			if l.ev.OnConnected != nil && !l.closed.Load() {
 				l.ev.OnConnected()
 			}
 		case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
 			go l.close(true)
 		}
 	})
-	pc.OnTrack(l.onTrack)
+	// The device's SSRCs are in its offer: knowing them before the first packet lets the
+	// relay ask for a keyframe as soon as the call is answered.
+	pc.OnTrack(func(track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		if k := kindOf(track.Kind()); l.outSSRC[k].Load() != 0 {
+			l.inSSRC[k].Store(uint32(track.SSRC()))
+		}
+	})
 	c.r.stats.legs.Add(1)
 	return l, nil
 }
 
-// answer applies the device's offer, attaches the outgoing tracks to the transceivers it
-// created, and returns the answer.
+func kindOf(t webrtc.RTPCodecType) Kind {
+	if t == webrtc.RTPCodecTypeVideo {
+		return Video
+	}
+	return Audio
+}
+
+// answer applies the device's offer, adds a track of each kind the call carries, and
+// returns the answer. The tracks are never written through pion: they only put the relay's
+// SSRCs and payload types into the answer, which the packet path then uses.
 func (l *leg) answer(offer protocol.SessionDescription) (protocol.SessionDescription, error) {
 	l.sigMu.Lock()
 	defer l.sigMu.Unlock()
@@ -98,16 +129,15 @@ func (l *leg) answer(offer protocol.SessionDescription) (protocol.SessionDescrip
 		if err := l.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer.SDP}); err != nil {
 			return err
 		}
-		for k, track := range l.out {
-			if track == nil {
+		for _, k := range []Kind{Audio, Video} {
+			if (k == Audio && !l.c.cfg.Audio) || (k == Video && !l.c.cfg.Video) {
 				continue
 			}
-			sender, err := l.pc.AddTrack(track)
-			if err != nil {
-				return fmt.Errorf("%s track: %w", Kind(k), err)
+			if err := l.addTrack(k); err != nil {
+				return err
 			}
-			l.readSenderRTCP(Kind(k), sender)
 		}
+		l.learnPayloadTypes()
 		var err error
 		if ans, err = l.pc.CreateAnswer(nil); err != nil {
 			return err
@@ -123,6 +153,48 @@ func (l *leg) answer(offer protocol.SessionDescription) (protocol.SessionDescrip
 	}
 	l.pending = nil
 	return protocol.SessionDescription{Type: "answer", SDP: ans.SDP}, nil
+}
+
+// addTrack adds the track the other party's media of kind k reaches the device on, and
+// notes the SSRC and payload type it was given.
+func (l *leg) addTrack(k Kind) error {
+	capa := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}
+	if k == Video {
+		capa = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}
+	}
+	track, err := webrtc.NewTrackLocalStaticRTP(capa, k.String(), "duet-relay")
+	if err != nil {
+		return err
+	}
+	sender, err := l.pc.AddTrack(track)
+	if err != nil {
+		return fmt.Errorf("%s track: %w", k, err)
+	}
+	p := sender.GetParameters()
+	if len(p.Encodings) == 0 || len(p.Codecs) == 0 {
+		return fmt.Errorf("%s track: no encoding", k)
+	}
+	l.outPT[k].Store(uint32(p.Codecs[0].PayloadType))
+	l.outSSRC[k].Store(uint32(p.Encodings[0].SSRC))
+	return nil
+}
+
+// learnPayloadTypes maps the payload types the device may send to their kinds, from the
+// negotiated transceivers.
+func (l *leg) learnPayloadTypes() {
+	l.rmu.Lock()
+	defer l.rmu.Unlock()
+	for _, tr := range l.pc.GetTransceivers() {
+		k := kindOf(tr.Kind())
+		if l.outSSRC[k].Load() == 0 || tr.Receiver() == nil {
+			continue
+		}
+		for _, codec := range tr.Receiver().GetParameters().Codecs {
+			if codec.PayloadType < 128 {
+				l.kindOfPT[codec.PayloadType] = int8(k)
+			}
+		}
+	}
 }
 
 // guard runs f and turns a panic inside pion on a malformed description into an error: no
@@ -156,56 +228,61 @@ func (l *leg) addCandidate(cand protocol.ICECandidate) error {
 	return guard(func() error { return l.pc.AddICECandidate(init) })
 }
 
+// startSRTP derives the leg's SRTP contexts once DTLS is up and routes it if ICE has not
+// reported its pair yet.
+func (l *leg) startSRTP() error {
+	local, remote, err := l.keys.srtpContexts()
+	if err != nil {
+		return err
+	}
+	l.wmu.Lock()
+	l.local = local
+	l.wmu.Unlock()
+	l.rmu.Lock()
+	l.remote = remote
+	l.rmu.Unlock()
+	if l.path.Load() == nil {
+		if pair, err := l.pc.SCTP().Transport().ICETransport().GetSelectedCandidatePair(); err == nil && pair != nil {
+			l.route(pair)
+		}
+	}
+	return nil
+}
+
+// route makes the relay's packet path send to and take from the pair's remote address.
+func (l *leg) route(pair *webrtc.ICECandidatePair) {
+	if pair == nil || pair.Remote == nil || pair.Local == nil || l.closed.Load() {
+		return
+	}
+	remote, err := netip.ParseAddr(pair.Remote.Address)
+	if err != nil {
+		return
+	}
+	local, _ := netip.ParseAddr(pair.Local.Address)
+	p := &path{sock: l.c.r.router.sockFor(local), addr: netip.AddrPortFrom(remote.Unmap(), pair.Remote.Port)}
+	if p.sock == nil {
+		return
+	}
+	l.path.Store(p)
+	l.c.r.router.set(p.addr, l)
+}
+
 // close closes the leg's connection. notify fires OnClosed (not for a leg replaced by a new
-// offer of the same device).
+// offer of the same device). When it returns the packet path no longer runs for the leg.
 func (l *leg) close(notify bool) {
 	if l.closed.Swap(true) {
 		return
 	}
+	l.c.r.router.remove(l)
+	l.rmu.Lock() // wait for a datagram being handled: no Tap call after this
+	l.remote = nil
+	l.rmu.Unlock()
 	l.c.dropLeg(l)
 	_ = l.pc.Close()
 	l.c.r.stats.legs.Add(-1)
 	if notify && !l.notified.Swap(true) && l.ev.OnClosed != nil {
 		l.ev.OnClosed()
 	}
-}
-
-// goroutine runs f as one of the call's leg goroutines unless the call is closing.
-func (l *leg) goroutine(f func()) {
-	l.c.mu.Lock()
-	closed := l.c.closed
-	if !closed {
-		l.c.wg.Add(1)
-	}
-	l.c.mu.Unlock()
-	if closed {
-		return
-	}
-	go func() {
-		defer l.c.wg.Done()
-		f()
-	}()
-}
-
-// readSenderRTCP reads the RTCP the device sends about what the relay forwards to it: the
-// interceptors (NACK responder, reports) see only what is read. PLI and FIR go on to the
-// other party's sender.
-func (l *leg) readSenderRTCP(k Kind, sender *webrtc.RTPSender) {
-	l.goroutine(func() {
-		pionread.RTCP(sender, func(pkts []rtcp.Packet) {
-			if k != Video {
-				return
-			}
-			for _, p := range pkts {
-				switch p.(type) {
-				case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-					if src := l.c.target(l.side); src != nil && l.c.active[l.side].Load() == l {
-						src.requestKeyframe(true)
-					}
-				}
-			}
-		})
-	})
 }
 
 // requestKeyframe sends the device a PLI for its video, at most once per keyframeThrottle
@@ -220,80 +297,8 @@ func (l *leg) requestKeyframe(throttled bool) {
 		return
 	}
 	l.lastPLI.Store(now)
-	if err := l.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}}); err == nil {
+	pli := &rtcp.PictureLossIndication{SenderSSRC: l.outSSRC[Video].Load(), MediaSSRC: ssrc}
+	if l.sendRTCP([]rtcp.Packet{pli}) == nil {
 		l.c.r.stats.keyframeRequests.Add(1)
-	}
-}
-
-// onTrack forwards one remote track for as long as the leg lives, and reads its receiver's
-// RTCP (sender reports go to the Tap).
-func (l *leg) onTrack(track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
-	k := Audio
-	if track.Kind() == webrtc.RTPCodecTypeVideo {
-		k = Video
-	}
-	if l.out[k] == nil {
-		return // a kind the call does not carry
-	}
-	l.inSSRC[k].Store(uint32(track.SSRC()))
-	l.goroutine(func() { l.readReceiverRTCP(k, recv) })
-	l.goroutine(func() { l.forward(k, track) })
-}
-
-func (l *leg) readReceiverRTCP(k Kind, recv *webrtc.RTPReceiver) {
-	pionread.RTCP(recv, func(pkts []rtcp.Packet) {
-		tap := l.c.cfg.Tap
-		if tap == nil {
-			return
-		}
-		for _, p := range pkts {
-			if sr, ok := p.(*rtcp.SenderReport); ok && l.c.isActive(l) {
-				tap.SenderReport(l.side, k, sr, time.Now())
-			}
-		}
-	})
-}
-
-// forward is the packet path: read, parse in place, forward to the other party's active
-// leg, show the Tap. Header extensions are dropped: their ids were negotiated on this leg
-// and may mean something else on the other.
-func (l *leg) forward(k Kind, track *webrtc.TrackRemote) {
-	st := &l.c.r.stats
-	buf := make([]byte, 1500)
-	var pkt rtp.Packet
-	var bad pionread.Errors
-	tap := l.c.cfg.Tap
-	for {
-		n, _, err := track.Read(buf)
-		if err != nil {
-			if bad.Stop(err) {
-				return
-			}
-			continue
-		}
-		bad = 0
-		if err := pkt.Unmarshal(buf[:n]); err != nil {
-			continue
-		}
-		st.packetsIn.Add(1)
-		st.bytesIn.Add(uint64(len(pkt.Payload)))
-		if !l.c.isActive(l) {
-			st.dropped.Add(1)
-			continue
-		}
-		pkt.Header.Extension = false
-		pkt.Header.Extensions = pkt.Header.Extensions[:0]
-		if dst := l.c.target(l.side); dst != nil && dst.out[k] != nil {
-			if err := dst.out[k].WriteRTP(&pkt); err != nil {
-				st.writeErrors.Add(1)
-			} else {
-				st.packetsOut.Add(1)
-			}
-		} else {
-			st.dropped.Add(1)
-		}
-		if tap != nil {
-			tap.RTP(l.side, k, &pkt, time.Now())
-		}
 	}
 }

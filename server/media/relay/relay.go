@@ -1,10 +1,13 @@
 // Package relay is the server's media relay for recorded calls: a selective forwarding unit
-// for two parties. Each party's device has one pion PeerConnection to the server (a leg);
-// the relay answers the device's offer, and forwards every RTP packet from one party's
-// active leg to the other party's active leg through a TrackLocalStaticRTP per kind, without
-// transcoding. RTCP is terminated on each leg: pion's interceptors answer NACKs from their
-// send buffer and send reports and transport-wide feedback; PLI and FIR from a receiver are
-// forwarded to the sender as a PLI (throttled).
+// for two parties. Each party's device has one connection to the server (a leg); the relay
+// answers the device's offer and forwards every RTP packet from one party's active leg to
+// the other party's active leg, without transcoding.
+//
+// pion negotiates each leg (SDP, ICE, DTLS) on one shared UDP socket. The packet path is
+// the relay's own (packet.go): SRTP and SRTCP are unprotected, rewritten and protected again
+// on the goroutine that read them from the socket, with the keys of each leg's DTLS
+// handshake (keys.go), and forwards leave in batches. RTCP travels end to end with its
+// SSRCs mapped (reports, NACK, REMB); PLI and FIR become the relay's own throttled PLI.
 //
 // The relay knows nothing of files: a Tap sees the packets of active legs (recording is
 // server/media/recorder's job) and the senders' reports.
@@ -14,32 +17,28 @@
 // callee's active leg is the answering device's, which the relay learns from CallConfig.Active
 // when media first needs it.
 //
-// Threading: every method is safe for concurrent use. Each leg reads each remote track and
-// each RTCP stream on a goroutine of its own; Tap methods run on those goroutines.
+// Threading: every method is safe for concurrent use. Tap methods run on the socket's
+// reading goroutine, one datagram at a time per leg.
 //
-// Cost (BenchmarkRelayForwarding, 2-core VM, loopback, 40k packets/s): with every leg on one
-// UDP port about 80k forwarded packets/s per core at under 0.1 % loss (was 53k before the
-// port was read and written in batches, see internal/udpbatch); with a port per leg about
-// 66k. A fifth of it is still sendmmsg, as a loopback send also delivers to the receiving
-// socket; most of the rest is pion's per-packet path (SRTP, interceptors, four goroutine
-// hand-offs from socket to track reader).
+// Cost (BenchmarkRelayForwarding, 2-core VM, loopback): see docs/ARCHITECTURE.md "Media
+// relay" for the measured packets per second per core.
 package relay
 
 import (
 	"errors"
 	"fmt"
-	"github.com/duet-rtc/duet/internal/codecs"
-	"github.com/duet-rtc/duet/internal/pionlog"
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 
 	"github.com/pion/ice/v4"
-	"github.com/pion/interceptor"
-	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/duet-rtc/duet/internal/codecs"
+	"github.com/duet-rtc/duet/internal/pionlog"
 )
 
 // Payload types and codec parameters as the SDK and Chrome use them.
@@ -56,10 +55,8 @@ type Config struct {
 	LoopbackOnly bool
 	// IPFilter, if set, keeps only the local and remote candidate addresses it accepts.
 	IPFilter func(net.IP) bool
-	// PortMin and PortMax, if both set, bound the UDP ports legs listen on. When they are
-	// equal, every leg shares that one port (an ICE UDP mux with large socket buffers, read
-	// and written in batches): one port to open in a firewall, fewer drops under load, and
-	// a fifth less CPU per packet than a port per leg.
+	// PortMin and PortMax, if both set, bound the one UDP port every leg shares (per local
+	// address): the first of them that is free. Unset, any free port.
 	PortMin, PortMax uint16
 	// PublicIPs, if set, are announced as host candidates instead of the local addresses
 	// (a server behind 1:1 NAT).
@@ -75,10 +72,11 @@ var ErrClosed = errors.New("relay: closed")
 
 // Relay owns the relayed calls of one server.
 type Relay struct {
-	cfg Config
-	api *webrtc.API
-	log *slog.Logger
-	mux io.Closer // the shared UDP port, if any
+	cfg    Config
+	se     webrtc.SettingEngine // each leg's, before its DTLS hooks
+	log    *slog.Logger
+	mux    io.Closer // the shared UDP socket(s)
+	router router
 
 	mu     sync.Mutex
 	calls  map[string]*Call
@@ -104,7 +102,7 @@ type Stats struct {
 	KeyframeRequests uint64 // PLIs sent to senders
 }
 
-// New makes a relay. It opens no socket until a leg is created.
+// New makes a relay and opens its UDP socket(s).
 func New(cfg Config) (*Relay, error) {
 	if cfg.MaxLegsPerCall <= 0 {
 		cfg.MaxLegsPerCall = 16
@@ -113,11 +111,12 @@ func New(cfg Config) (*Relay, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	api, mux, err := newAPI(cfg, log)
-	if err != nil {
+	r := &Relay{cfg: cfg, log: log, calls: make(map[string]*Call)}
+	r.router.legs = make(map[netip.AddrPort]*leg)
+	if err := r.setUp(); err != nil {
 		return nil, fmt.Errorf("relay: %w", err)
 	}
-	return &Relay{cfg: cfg, api: api, mux: mux, log: log, calls: make(map[string]*Call)}, nil
+	return r, nil
 }
 
 // Stats returns the relay's counters.
@@ -186,33 +185,10 @@ func (r *Relay) Close() {
 	}
 }
 
-// newAPI builds the one pion API every leg shares: Opus and VP8 with the same feedback as
-// the SDK, NACK generator and responder, RTCP reports, transport-wide feedback, and ICE as
-// cfg restricts it. pion copies the media engine and builds fresh interceptors per
-// PeerConnection, so sharing the API shares no state between legs.
-func newAPI(cfg Config, log *slog.Logger) (*webrtc.API, io.Closer, error) {
-	me := &webrtc.MediaEngine{}
-	if err := codecs.Register(me); err != nil {
-		return nil, nil, err
-	}
-	reg := &interceptor.Registry{}
-	gen, err := nack.NewGeneratorInterceptor()
-	if err != nil {
-		return nil, nil, err
-	}
-	resp, err := nack.NewResponderInterceptor()
-	if err != nil {
-		return nil, nil, err
-	}
-	reg.Add(resp)
-	reg.Add(gen)
-	if err := webrtc.ConfigureRTCPReports(reg); err != nil {
-		return nil, nil, err
-	}
-	if err := webrtc.ConfigureTWCCSender(me, reg); err != nil {
-		return nil, nil, err
-	}
-
+// setUp opens the shared socket(s) and builds the setting engine every leg starts from:
+// ICE as cfg restricts it, on the relay's UDP mux.
+func (r *Relay) setUp() error {
+	cfg := r.cfg
 	se := webrtc.SettingEngine{}
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	if filter := ipFilter(cfg); filter != nil {
@@ -225,26 +201,53 @@ func newAPI(cfg Config, log *slog.Logger) (*webrtc.API, io.Closer, error) {
 	} else {
 		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
 	}
-	var mux io.Closer
-	switch {
-	case cfg.PortMin != 0 && cfg.PortMin == cfg.PortMax:
-		m, err := newUDPMux(cfg, cfg.PortMin, log)
-		if err != nil {
-			return nil, nil, fmt.Errorf("udp port %d: %w", cfg.PortMin, err)
-		}
-		se.SetICEUDPMux(m)
-		mux = m
-	case cfg.PortMin != 0 && cfg.PortMax != 0:
-		if err := se.SetEphemeralUDPPortRange(cfg.PortMin, cfg.PortMax); err != nil {
-			return nil, nil, fmt.Errorf("port range: %w", err)
-		}
+	mux, err := r.listen()
+	if err != nil {
+		return err
 	}
+	se.SetICEUDPMux(mux)
+	r.mux = mux
 	if len(cfg.PublicIPs) > 0 {
 		se.SetNAT1To1IPs(cfg.PublicIPs, webrtc.ICECandidateTypeHost)
 	}
 	se.SetFireOnTrackBeforeFirstRTP(true)
-	se.LoggerFactory = pionlog.Factory{Log: log}
-	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se)), mux, nil
+	se.LoggerFactory = pionlog.Factory{Log: r.log}
+	r.se = se
+	return nil
+}
+
+// listen opens the shared UDP socket(s) on the first free port of cfg's range.
+func (r *Relay) listen() (*ice.MultiUDPMuxDefault, error) {
+	lo, hi := int(r.cfg.PortMin), int(r.cfg.PortMax)
+	if lo == 0 || hi == 0 || hi < lo {
+		return newUDPMux(r.cfg, 0, &r.router, r.log)
+	}
+	var firstErr error
+	for port := lo; port <= hi; port++ {
+		m, err := newUDPMux(r.cfg, uint16(port), &r.router, r.log)
+		if err == nil {
+			return m, nil
+		}
+		if firstErr == nil {
+			firstErr = fmt.Errorf("udp port %d: %w", port, err)
+		}
+	}
+	return nil, firstErr
+}
+
+// legAPI builds one leg's pion API: Opus and VP8 with the SDK's feedback, no interceptors
+// (the packet path is the relay's own), and a DTLS server that shows keys its handshake.
+// pion copies the media engine and setting engine per API anyway.
+func (r *Relay) legAPI(keys *dtlsKeys) (*webrtc.API, error) {
+	me := &webrtc.MediaEngine{}
+	if err := codecs.Register(me); err != nil {
+		return nil, err
+	}
+	se := r.se
+	if err := keys.install(&se); err != nil {
+		return nil, err
+	}
+	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se)), nil
 }
 
 func ipFilter(cfg Config) func(net.IP) bool {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 
 	"github.com/pion/ice/v4"
 
@@ -18,8 +19,9 @@ const muxSocketBuffer = 4 << 20
 
 // newUDPMux listens on port at every local address cfg allows, as ice.NewMultiUDPMuxFromPort
 // does, but reads each socket in batches (internal/udpbatch): under load one recvmmsg
-// serves many packets instead of one recvfrom each.
-func newUDPMux(cfg Config, port uint16, log *slog.Logger) (*ice.MultiUDPMuxDefault, error) {
+// serves many packets instead of one recvfrom each. pion's mux reads each socket through a
+// mediaConn, which keeps the media for the relay's packet path; rt learns the sockets.
+func newUDPMux(cfg Config, port uint16, rt *router, log *slog.Logger) (*ice.MultiUDPMuxDefault, error) {
 	ips, err := localIPs(cfg)
 	if err != nil {
 		return nil, err
@@ -29,6 +31,7 @@ func newUDPMux(cfg Config, port uint16, log *slog.Logger) (*ice.MultiUDPMuxDefau
 	}
 	logger := pionlog.Factory{Log: log}.NewLogger("udpmux")
 	muxes := make([]ice.UDPMux, 0, len(ips))
+	var socks []*mediaConn
 	closeAll := func() {
 		for _, m := range muxes {
 			_ = m.Close()
@@ -42,8 +45,14 @@ func newUDPMux(cfg Config, port uint16, log *slog.Logger) (*ice.MultiUDPMuxDefau
 		}
 		_ = conn.SetReadBuffer(muxSocketBuffer)
 		_ = conn.SetWriteBuffer(muxSocketBuffer)
-		muxes = append(muxes, ice.NewUDPMuxDefault(ice.UDPMuxParams{Logger: logger, UDPConn: udpbatch.New(conn)}))
+		local, _ := netip.AddrFromSlice(ip.IP)
+		mc := &mediaConn{Conn: udpbatch.New(conn), rt: rt, local: local.Unmap(), scratch: newScratch()}
+		socks = append(socks, mc)
+		muxes = append(muxes, ice.NewUDPMuxDefault(ice.UDPMuxParams{Logger: logger, UDPConn: mc}))
 	}
+	rt.mu.Lock()
+	rt.socks = socks
+	rt.mu.Unlock()
 	return ice.NewMultiUDPMuxDefault(muxes...), nil
 }
 

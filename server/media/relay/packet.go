@@ -1,0 +1,339 @@
+package relay
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+
+	"github.com/duet-rtc/duet/internal/udpbatch"
+)
+
+// The packet path. Every leg shares the relay's UDP socket(s), which pion's ICE UDP mux
+// reads through a mediaConn. A mediaConn hands pion what pion needs (STUN and DTLS) and
+// keeps SRTP and SRTCP (first byte 128–191, RFC 7983) for itself: it finds the leg by the
+// datagram's source address, unprotects it with the leg's keys, rewrites it for the other
+// party's leg, protects it with that leg's keys and queues it on the socket, all on the
+// goroutine that read it. A read batch's forwards leave in one sendmmsg when the batch is
+// used up. Nothing is handed from one goroutine to another on the way: with pion's own
+// path a packet crossed four (mux, ICE, SRTP session, track reader) before it reached the
+// relay.
+//
+// RTCP is not terminated but forwarded, with the SSRCs mapped between the legs: sender
+// reports, receiver reports, NACKs and REMB travel end to end, so the senders see the
+// receivers' loss, round trip and bandwidth estimate, and retransmit what the receivers
+// miss. PLI and FIR become the relay's own throttled PLI to the sender.
+
+// errNoPath: the leg's ICE pair or keys are not known yet.
+var errNoPath = errors.New("relay: leg not connected")
+
+// router finds the leg a datagram came from.
+type router struct {
+	mu    sync.RWMutex
+	legs  map[netip.AddrPort]*leg
+	socks []*mediaConn
+}
+
+func (rt *router) lookup(addr netip.AddrPort) *leg {
+	rt.mu.RLock()
+	defer rt.mu.RUnlock()
+	return rt.legs[addr]
+}
+
+// set routes addr to l, and only addr: a leg whose pair changed forgets its old address.
+func (rt *router) set(addr netip.AddrPort, l *leg) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	for a, o := range rt.legs {
+		if o == l && a != addr {
+			delete(rt.legs, a)
+		}
+	}
+	rt.legs[addr] = l
+}
+
+func (rt *router) remove(l *leg) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	for a, o := range rt.legs {
+		if o == l {
+			delete(rt.legs, a)
+		}
+	}
+}
+
+// sockFor returns the socket bound to local, or the first one.
+func (rt *router) sockFor(local netip.Addr) *mediaConn {
+	rt.mu.RLock()
+	defer rt.mu.RUnlock()
+	for _, s := range rt.socks {
+		if s.local == local.Unmap() {
+			return s
+		}
+	}
+	if len(rt.socks) > 0 {
+		return rt.socks[0]
+	}
+	return nil
+}
+
+// mediaConn is a relay socket as pion's UDP mux sees it: reads return only what is not
+// SRTP or SRTCP; those are handled on the way.
+type mediaConn struct {
+	*udpbatch.Conn
+	rt      *router
+	local   netip.Addr
+	scratch scratch // used only by the reading goroutine
+}
+
+// scratch holds one datagram's working buffers.
+type scratch struct {
+	plain, out, sealed []byte
+	pkt                rtp.Packet
+	hdr                rtp.Header // srtp's, reused so that it allocates none
+}
+
+func newScratch() scratch {
+	return scratch{plain: make([]byte, 0, 1500), out: make([]byte, 1500), sealed: make([]byte, 0, 1600)}
+}
+
+// isSRTP reports whether a datagram is RTP or RTCP by its first byte (RFC 7983).
+func isSRTP(b []byte) bool { return len(b) >= 12 && b[0] >= 128 && b[0] <= 191 }
+
+// isRTCP tells RTCP from RTP by the payload type byte (RFC 5761 §4).
+func isRTCP(b []byte) bool { return b[1] >= 192 && b[1] <= 223 }
+
+// ReadFromAddrPort returns the next datagram that is not SRTP or SRTCP, handling those it
+// reads first. Before it may block it sends the forwards it queued.
+func (m *mediaConn) ReadFromAddrPort(b []byte) (int, netip.AddrPort, error) {
+	for {
+		if m.Conn.Buffered() == 0 {
+			_ = m.Conn.Flush()
+		}
+		n, from, err := m.Conn.ReadFromAddrPort(b)
+		if err != nil || !isSRTP(b[:n]) {
+			return n, from, err
+		}
+		if l := m.rt.lookup(from); l != nil {
+			l.receive(m, b[:n])
+		}
+	}
+}
+
+// ReadFrom is ReadFromAddrPort for net.PacketConn.
+func (m *mediaConn) ReadFrom(b []byte) (int, net.Addr, error) {
+	n, ap, err := m.ReadFromAddrPort(b)
+	if err != nil {
+		return n, nil, err
+	}
+	return n, net.UDPAddrFromAddrPort(ap), nil
+}
+
+// receive handles one SRTP or SRTCP datagram from the leg's device.
+func (l *leg) receive(m *mediaConn, b []byte) {
+	l.rmu.Lock()
+	defer l.rmu.Unlock()
+	if l.remote == nil || l.closed.Load() {
+		return
+	}
+	if isRTCP(b) {
+		l.receiveRTCP(b)
+		return
+	}
+	l.receiveRTP(m, b)
+}
+
+// receiveRTP forwards one media packet to the other party's active leg and shows it to the
+// Tap. Header extensions are dropped: their ids were negotiated on this leg and may mean
+// something else on the other.
+func (l *leg) receiveRTP(m *mediaConn, b []byte) {
+	st := &l.c.r.stats
+	sc := &m.scratch
+	plain, err := l.remote.DecryptRTP(sc.plain[:0], b, &sc.hdr)
+	if err != nil {
+		st.dropped.Add(1) // forged, replayed or sent before the keys matched
+		return
+	}
+	pkt := &sc.pkt
+	if err := pkt.Unmarshal(plain); err != nil || pkt.PayloadType >= 128 || l.kindOfPT[pkt.PayloadType] < 0 {
+		st.dropped.Add(1)
+		return
+	}
+	k := Kind(l.kindOfPT[pkt.PayloadType])
+	if l.inSSRC[k].Load() != pkt.SSRC {
+		l.inSSRC[k].Store(pkt.SSRC)
+	}
+	st.packetsIn.Add(1)
+	st.bytesIn.Add(uint64(len(pkt.Payload)))
+	if !l.c.isActive(l) {
+		st.dropped.Add(1)
+		return
+	}
+	pkt.Header.Extension = false
+	pkt.Header.Extensions = pkt.Header.Extensions[:0]
+	switch dst := l.c.target(l.side); {
+	case dst == nil:
+		st.dropped.Add(1)
+	case dst.sendRTP(m, k, pkt):
+		st.packetsOut.Add(1)
+	default:
+		st.writeErrors.Add(1)
+	}
+	if tap := l.c.cfg.Tap; tap != nil {
+		tap.RTP(l.side, k, pkt, time.Now())
+	}
+}
+
+// sendRTP sends pkt to the device as the relay's stream of kind k; pkt is left as it was.
+// From the socket that read it, it is queued for the end of the read batch.
+func (l *leg) sendRTP(from *mediaConn, k Kind, pkt *rtp.Packet) bool {
+	ssrc, pt := l.outSSRC[k].Load(), l.outPT[k].Load()
+	p := l.path.Load()
+	if ssrc == 0 || p == nil {
+		return false
+	}
+	sc := &from.scratch
+	origSSRC, origPT := pkt.SSRC, pkt.PayloadType
+	pkt.SSRC, pkt.PayloadType = ssrc, uint8(pt)
+	n, err := pkt.MarshalTo(sc.out)
+	pkt.SSRC, pkt.PayloadType = origSSRC, origPT
+	if err != nil {
+		return false
+	}
+	l.wmu.Lock()
+	if l.local == nil {
+		l.wmu.Unlock()
+		return false
+	}
+	sealed, err := l.local.EncryptRTP(sc.sealed[:0], sc.out[:n], &sc.hdr)
+	l.wmu.Unlock()
+	if err != nil {
+		return false
+	}
+	if p.sock == from {
+		return p.sock.QueueToAddrPort(sealed, p.addr) == nil
+	}
+	_, err = p.sock.WriteToAddrPort(sealed, p.addr)
+	return err == nil
+}
+
+// receiveRTCP forwards a compound RTCP packet's reports and feedback to the other party
+// and turns keyframe requests into the relay's own.
+func (l *leg) receiveRTCP(b []byte) {
+	plain, err := l.remote.DecryptRTCP(nil, b, nil)
+	if err != nil {
+		return
+	}
+	pkts, err := rtcp.Unmarshal(plain)
+	if err != nil || !l.c.isActive(l) {
+		return
+	}
+	dst := l.c.target(l.side)
+	tap := l.c.cfg.Tap
+	fwd := pkts[:0]
+	for _, p := range pkts {
+		switch p := p.(type) {
+		case *rtcp.SenderReport:
+			if k, ok := l.kindOfSSRC(p.SSRC); ok && tap != nil {
+				tap.SenderReport(l.side, k, p, time.Now())
+			}
+			if dst != nil {
+				p.SSRC = mapSSRC(l, dst, p.SSRC)
+				mapReports(l, dst, p.Reports)
+				fwd = append(fwd, p)
+			}
+		case *rtcp.ReceiverReport:
+			if dst != nil {
+				p.SSRC = mapSSRC(l, dst, p.SSRC)
+				mapReports(l, dst, p.Reports)
+				fwd = append(fwd, p)
+			}
+		case *rtcp.TransportLayerNack:
+			if dst != nil {
+				p.SenderSSRC, p.MediaSSRC = mapSSRC(l, dst, p.SenderSSRC), mapSSRC(l, dst, p.MediaSSRC)
+				fwd = append(fwd, p)
+			}
+		case *rtcp.ReceiverEstimatedMaximumBitrate:
+			if dst != nil {
+				p.SenderSSRC = mapSSRC(l, dst, p.SenderSSRC)
+				for i, s := range p.SSRCs {
+					p.SSRCs[i] = mapSSRC(l, dst, s)
+				}
+				fwd = append(fwd, p)
+			}
+		case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+			if dst != nil {
+				dst.requestKeyframe(true)
+			}
+		}
+	}
+	if dst != nil && len(fwd) > 0 {
+		_ = dst.sendRTCP(fwd)
+	}
+}
+
+// sendRTCP protects and sends RTCP to the device.
+func (l *leg) sendRTCP(pkts []rtcp.Packet) error {
+	p := l.path.Load()
+	if p == nil {
+		return errNoPath
+	}
+	raw, err := rtcp.Marshal(pkts)
+	if err != nil {
+		return err
+	}
+	l.wmu.Lock()
+	if l.local == nil {
+		l.wmu.Unlock()
+		return errNoPath
+	}
+	sealed, err := l.local.EncryptRTCP(nil, raw, nil)
+	l.wmu.Unlock()
+	if err != nil {
+		return err
+	}
+	_, err = p.sock.WriteToAddrPort(sealed, p.addr)
+	return err
+}
+
+// kindOfSSRC tells which of the device's streams ssrc is.
+func (l *leg) kindOfSSRC(ssrc uint32) (Kind, bool) {
+	for k := range 2 {
+		if ssrc != 0 && l.inSSRC[k].Load() == ssrc {
+			return Kind(k), true
+		}
+	}
+	return 0, false
+}
+
+// mapSSRC translates an SSRC in RTCP from leg from into what it is called on leg to: the
+// relay's stream on from carries to's device media and the other way round. SSRCs it does
+// not know pass unchanged.
+func mapSSRC(from, to *leg, ssrc uint32) uint32 {
+	if ssrc == 0 {
+		return 0
+	}
+	for k := range 2 {
+		if from.outSSRC[k].Load() == ssrc {
+			if s := to.inSSRC[k].Load(); s != 0 {
+				return s
+			}
+		}
+		if from.inSSRC[k].Load() == ssrc {
+			if s := to.outSSRC[k].Load(); s != 0 {
+				return s
+			}
+		}
+	}
+	return ssrc
+}
+
+func mapReports(from, to *leg, reports []rtcp.ReceptionReport) {
+	for i := range reports {
+		reports[i].SSRC = mapSSRC(from, to, reports[i].SSRC)
+	}
+}
