@@ -25,7 +25,6 @@ type leg struct {
 	pc     *webrtc.PeerConnection
 	keys   *dtlsKeys
 
-
 	outSSRC [2]atomic.Uint32 // what the relay sends the device, by Kind (0: not carried)
 	outPT   [2]atomic.Uint32
 	inSSRC  [2]atomic.Uint32 // the device's media SSRCs, by Kind (0: not yet)
@@ -35,8 +34,8 @@ type leg struct {
 	rmu      sync.Mutex    // held while a datagram from the device is handled
 	remote   *srtp.Context // unprotects what the device sends; nil until DTLS is done
 	kindOfPT [128]int8     // the kind a payload type the device sends carries, -1: none
-	wmu    sync.Mutex    // held while a datagram to the device is protected
-	local  *srtp.Context // protects what the relay sends
+	wmu      sync.Mutex    // held while a datagram to the device is protected
+	local    *srtp.Context // protects what the relay sends
 
 	closed   atomic.Bool
 	notified atomic.Bool // OnClosed fired (or must not)
