@@ -14,8 +14,9 @@
 // Info for finer alignment.
 //
 // Threading: WriteRTP and SenderReport may be called from any goroutine and never block on
-// the disk: they queue a copy, and one goroutine per Stream does the work. A full queue
-// drops packets (counted in Info.Dropped) rather than holding up the caller.
+// the disk: they queue a copy. One goroutine, shared by every open Stream, takes the queues
+// 50 times a second and does the work (see drainLoop). A full queue drops packets (counted
+// in Info.Dropped) rather than holding up the caller.
 package recorder
 
 import (
@@ -92,13 +93,16 @@ type Stream struct {
 	log  *slog.Logger
 
 	queue chan item
-	stop  chan struct{}
-	done  chan struct{}
+
+	wmu       sync.Mutex // held while the writer works
+	w         *writer
+	nextFlush time.Time
+	finished  bool
 
 	mu      sync.Mutex
 	dropped int
 	closed  bool
-	info    Info // owned by the goroutine until done
+	info    Info
 	err     error
 }
 
@@ -124,12 +128,11 @@ func New(path string, opts Options) *Stream {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Stream{
-		path: path, opts: opts, log: log,
-		queue: make(chan item, opts.QueueSize), stop: make(chan struct{}), done: make(chan struct{}),
-	}
+	s := &Stream{path: path, opts: opts, log: log, queue: make(chan item, opts.QueueSize)}
 	s.info.Path = path
-	go s.run()
+	s.w = newWriter(s)
+	s.nextFlush = time.Now().Add(opts.FlushInterval)
+	drains.add(s)
 	return s
 }
 
@@ -195,12 +198,16 @@ func (s *Stream) enqueue(it item) bool {
 // idempotent.
 func (s *Stream) Close() (Info, error) {
 	s.mu.Lock()
-	if !s.closed {
-		s.closed = true
-		close(s.stop)
-	}
+	s.closed = true
 	s.mu.Unlock()
-	<-s.done
+	drains.remove(s)
+	s.wmu.Lock()
+	if !s.finished {
+		s.finished = true
+		s.w.drain()
+		s.w.finish()
+	}
+	s.wmu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	info := s.info
@@ -232,36 +239,94 @@ type pendingFrame struct {
 	data []byte
 }
 
-func (s *Stream) run() {
-	defer close(s.done)
+func newWriter(s *Stream) *writer {
 	w := &writer{s: s}
 	release := samplebuilder.WithPacketReleaseHandler(releasePacket)
 	w.tracks[kindAudio].sb = samplebuilder.New(64, &codecs.OpusPacket{}, 48000, release)
 	w.tracks[kindVideo].sb = samplebuilder.New(512, &codecs.VP8Packet{}, 90000, release)
-	// The queue is drained on a ticker rather than read packet by packet: a packet then
-	// costs its sender a channel send that wakes nobody, and this goroutine runs 50 times a
-	// second instead of once per packet.
-	drain := time.NewTicker(drainInterval)
-	defer drain.Stop()
-	tick := time.NewTicker(s.opts.FlushInterval)
+	return w
+}
+
+// tick takes what is queued and flushes when the stream's flush is due.
+func (s *Stream) tick(now time.Time) {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if s.finished {
+		return
+	}
+	s.w.drain()
+	if !now.Before(s.nextFlush) {
+		s.w.flush()
+		s.nextFlush = now.Add(s.opts.FlushInterval)
+	}
+}
+
+// drainInterval is how often the queues are taken.
+const drainInterval = 20 * time.Millisecond
+
+// drainLoop ticks every open Stream from one goroutine, which runs while any Stream is
+// open. The queues are taken on a ticker rather than packet by packet, and all of them on
+// one: a packet then costs its sender a channel send that wakes nobody, and the process
+// wakes 50 times a second for all its recordings, not 50 times a second for each (on a
+// server with many calls, a wake-up costs more than the work it does).
+type drainLoop struct {
+	mu      sync.Mutex
+	streams map[*Stream]struct{}
+	stop    chan struct{}
+	done    chan struct{}
+}
+
+var drains = &drainLoop{streams: map[*Stream]struct{}{}}
+
+func (d *drainLoop) add(s *Stream) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.streams[s] = struct{}{}
+	if d.stop == nil {
+		d.stop, d.done = make(chan struct{}), make(chan struct{})
+		go d.run(d.stop, d.done)
+	}
+}
+
+// remove forgets s; the last one stops the goroutine and waits for it.
+func (d *drainLoop) remove(s *Stream) {
+	d.mu.Lock()
+	delete(d.streams, s)
+	var done chan struct{}
+	if len(d.streams) == 0 && d.stop != nil {
+		close(d.stop)
+		done = d.done
+		d.stop, d.done = nil, nil
+	}
+	d.mu.Unlock()
+	if done != nil {
+		<-done
+	}
+}
+
+func (d *drainLoop) run(stop, done chan struct{}) {
+	defer close(done)
+	tick := time.NewTicker(drainInterval)
 	defer tick.Stop()
+	var batch []*Stream
 	for {
 		select {
-		case <-drain.C:
-			w.drain()
-		case <-tick.C:
-			w.drain()
-			w.flush()
-		case <-s.stop:
-			w.drain()
-			w.finish()
+		case now := <-tick.C:
+			d.mu.Lock()
+			batch = batch[:0]
+			for s := range d.streams {
+				batch = append(batch, s)
+			}
+			d.mu.Unlock()
+			for _, s := range batch {
+				s.tick(now)
+			}
+			clear(batch)
+		case <-stop:
 			return
 		}
 	}
 }
-
-// drainInterval is how often the writer goroutine takes what is queued.
-const drainInterval = 20 * time.Millisecond
 
 func (w *writer) drain() {
 	for {
@@ -274,7 +339,7 @@ func (w *writer) drain() {
 	}
 }
 
-// writer is the state of the goroutine that builds the file.
+// writer builds the file; it runs under its Stream's wmu.
 type writer struct {
 	s       *Stream
 	tracks  [2]track
