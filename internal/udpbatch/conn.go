@@ -6,8 +6,8 @@
 // datagram in batches.
 //
 // A Conn is a net.PacketConn that also has pion ice's allocation-free AddrPort methods, so
-// it can sit under ice.NewUDPMuxDefault. Batching needs Linux (golang.org/x/net's
-// ReadBatch and WriteBatch); elsewhere a Conn moves one datagram per call.
+// it can sit under ice.NewUDPMuxDefault. Batching needs Linux (recvmmsg and sendmmsg, made
+// as raw system calls: see batch_linux.go); elsewhere a Conn moves one datagram per call.
 package udpbatch
 
 import (
@@ -16,9 +16,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"golang.org/x/net/ipv4"
-	"golang.org/x/net/ipv6"
 )
 
 // Sizes of the read batch. maxDatagram is pion ice's own receive buffer: a larger datagram
@@ -28,29 +25,23 @@ const (
 	maxDatagram = 8192
 )
 
-// batcher is what golang.org/x/net's ipv4 and ipv6 PacketConns have in common.
-type batcher interface {
-	ReadBatch(ms []ipv4.Message, flags int) (int, error)
-	WriteBatch(ms []ipv4.Message, flags int) (int, error)
-}
-
 // Conn is a UDP socket read and written in batches. Reads are serialised; writes may run
 // concurrently with them and with each other.
 type Conn struct {
-	conn  *net.UDPConn
-	batch batcher // nil: one datagram per system call
-	is4   bool    // the socket is IPv4: unmap addresses it reports
+	conn *net.UDPConn
+	is4  bool // the socket is IPv4: unmap addresses it reports
 
 	rmu   sync.Mutex
-	msgs  []ipv4.Message // the last batch read
-	rnext int            // the next datagram of msgs to hand out
-	rn    int            // how many datagrams msgs holds
+	r     *reader // nil: one datagram per system call
+	rnext int     // the next datagram of the last batch to hand out
+	rn    int     // how many datagrams the last batch holds
 
 	wmu      sync.Mutex
 	wq       *sendQueue // datagrams to send
 	wspare   *sendQueue // the queue being sent, or free; swapped under smu and wmu
 	flushing bool       // a writer has taken on sending the queue until it is empty
 	smu      sync.Mutex // held while a batch is sent
+	w        *sender
 
 	stats struct{ readBatches, read, writeBatches, written atomic.Uint64 }
 }
@@ -72,31 +63,33 @@ func New(conn *net.UDPConn) *Conn {
 	if la, ok := conn.LocalAddr().(*net.UDPAddr); ok {
 		c.is4 = la.IP.To4() != nil
 	}
-	if batching {
-		if c.is4 {
-			c.batch = ipv4.NewPacketConn(conn)
-		} else {
-			c.batch = ipv6.NewPacketConn(conn)
-		}
-		c.wq, c.wspare = newSendQueue(), newSendQueue()
-		c.msgs = make([]ipv4.Message, readBatch)
-		for i := range c.msgs {
-			c.msgs[i].Buffers = [][]byte{make([]byte, maxDatagram)}
-		}
+	if !batching {
+		return c
 	}
+	rc, err := conn.SyscallConn()
+	if err != nil {
+		return c
+	}
+	c.r = newReader(rc, c.is4)
+	c.wq, c.wspare = newSendQueue(c.is4), newSendQueue(c.is4)
+	c.w = newSender(rc)
 	return c
 }
 
 // ReadFromAddrPort reads one datagram into b, from the current batch or, when it is used
 // up, from a new one.
 func (c *Conn) ReadFromAddrPort(b []byte) (int, netip.AddrPort, error) {
-	if c.batch == nil {
-		return c.conn.ReadFromUDPAddrPort(b)
+	if c.r == nil {
+		n, ap, err := c.conn.ReadFromUDPAddrPort(b)
+		if c.is4 {
+			ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+		}
+		return n, ap, err
 	}
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
 	for c.rnext == c.rn {
-		n, err := c.batch.ReadBatch(c.msgs, 0)
+		n, err := c.r.read()
 		if err != nil {
 			return 0, netip.AddrPort{}, err
 		}
@@ -104,24 +97,15 @@ func (c *Conn) ReadFromAddrPort(b []byte) (int, netip.AddrPort, error) {
 		c.stats.readBatches.Add(1)
 		c.stats.read.Add(uint64(n))
 	}
-	m := &c.msgs[c.rnext]
+	p, from := c.r.datagram(c.rnext)
 	c.rnext++
-	n := copy(b, m.Buffers[0][:m.N])
-	ua, _ := m.Addr.(*net.UDPAddr)
-	if ua == nil {
-		return n, netip.AddrPort{}, nil
-	}
-	ap := ua.AddrPort()
-	if c.is4 {
-		ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
-	}
-	return n, ap, nil
+	return copy(b, p), from, nil
 }
 
 // Buffered reports how many datagrams of the last batch are still to be read: a reader that
 // finds none is about to block in the next read, the moment to Flush what it queued.
 func (c *Conn) Buffered() int {
-	if c.batch == nil {
+	if c.r == nil {
 		return 0
 	}
 	c.rmu.Lock()
