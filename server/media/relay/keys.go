@@ -126,15 +126,18 @@ func (k *dtlsKeys) srtpContexts() (local, remote *srtp.Context, err error) {
 	if local, err = srtp.CreateContext(serverKey, serverSalt, k.profile); err != nil {
 		return nil, nil, fmt.Errorf("relay: srtp context: %w", err)
 	}
+	// No replay check on the device's RTP: a sender answers a NACK (relayed from the
+	// receiver) by sending the same packet again, which the relay has seen. The receiver's
+	// own SRTP replay window still drops a packet it already has.
 	remote, err = srtp.CreateContext(clientKey, clientSalt, k.profile,
-		srtp.SRTPReplayProtection(replayWindow), srtp.SRTCPReplayProtection(replayWindow))
+		srtp.SRTPNoReplayProtection(), srtp.SRTCPReplayProtection(replayWindow))
 	if err != nil {
 		return nil, nil, fmt.Errorf("relay: srtp context: %w", err)
 	}
 	return local, remote, nil
 }
 
-// replayWindow is the SRTP replay window of what devices send, pion's default.
+// replayWindow is the SRTCP replay window of what devices send, pion's default.
 const replayWindow = 64
 
 // suiteHash is the PRF hash of a TLS 1.2 cipher suite: SHA-384 for the _SHA384 suites,

@@ -135,6 +135,9 @@ func (m *mediaConn) ReadFrom(b []byte) (int, net.Addr, error) {
 
 // receive handles one SRTP or SRTCP datagram from the leg's device.
 func (l *leg) receive(m *mediaConn, b []byte) {
+	if !isSRTP(b) {
+		return
+	}
 	l.rmu.Lock()
 	defer l.rmu.Unlock()
 	if l.remote == nil || l.closed.Load() {
