@@ -50,7 +50,7 @@ func TestDTLSKeys(t *testing.T) {
 			}
 			roundTrip(t, "client → relay", clientOut, remote)
 			roundTrip(t, "relay → client", local, clientIn)
-			
+
 		})
 	}
 }
