@@ -40,8 +40,8 @@ func procCPU(pid int) time.Duration {
 // sending the test media (Opus 24 kbit/s, VP8 320x240 30 fps 300 kbit/s), for
 // DUET_REC_SECONDS (default 10) after every call is accepted. The server's CPU is read from
 // /proc over that window; merging is off (it runs after the calls). DUET_REC_RELAY_PORTS
-// sets the relay's ports (default one free port, the batched mode; "any" for a port per
-// leg); DUET_REC_SERVER_PROCS sets GOMAXPROCS of the server process alone.
+// sets --relay-ports (default a free port found here); DUET_REC_SERVER_PROCS sets
+// GOMAXPROCS of the server process alone.
 //
 //	go test -run '^$' -bench RecordedCallCPU -benchtime 1x .
 func BenchmarkRecordedCallCPU(b *testing.B) {
@@ -58,8 +58,7 @@ func BenchmarkRecordedCallCPU(b *testing.B) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	// The relay's ports: DUET_REC_RELAY_PORTS, default one free port (`duet server`'s
-	// batched single-port mode); "any" for a port per leg.
+	// The relay's port: DUET_REC_RELAY_PORTS, default a free one.
 	ports := os.Getenv("DUET_REC_RELAY_PORTS")
 	if ports == "" {
 		u, err := net.ListenPacket("udp4", "127.0.0.1:0")

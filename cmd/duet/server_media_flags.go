@@ -18,7 +18,7 @@ func addMediaFlags(f *pflag.FlagSet, cfg *server.Config) {
 	// One port by default: every call on one socket read and written in batches costs the
 	// least CPU per packet (server/media/relay), and a firewall needs one UDP port opened.
 	cfg.RelayPortMin, cfg.RelayPortMax = defaultRelayPort, defaultRelayPort
-	f.Var(&portRange{&cfg.RelayPortMin, &cfg.RelayPortMax}, "relay-ports", "UDP ports of the media relay: P-P puts every call on port P, read and written in batches (the least CPU per packet); MIN-MAX gives each leg a port of the range; \"any\" any free port (DUET_RELAY_PORTS)")
+	f.Var(&portRange{&cfg.RelayPortMin, &cfg.RelayPortMax}, "relay-ports", "the media relay's UDP port, which every call shares: P-P port P; MIN-MAX the first free port of the range; \"any\" any free port (DUET_RELAY_PORTS)")
 	if v := envOr("DUET_RELAY_PORTS", ""); v != "" {
 		_ = f.Set("relay-ports", v)
 	}

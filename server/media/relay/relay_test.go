@@ -134,7 +134,7 @@ func waitFrames(t *testing.T, what string, c *media.FrameCounter, n int) media.C
 // parties. Close leaves no goroutine behind.
 func TestRelayForwards(t *testing.T) { testRelayForwards(t, Config{LoopbackOnly: true}) }
 
-// TestRelayForwardsOnePort is TestRelayForwards with every leg on one shared UDP port.
+// TestRelayForwardsOnePort is TestRelayForwards on a port given by Config (PortMin=PortMax).
 func TestRelayForwardsOnePort(t *testing.T) {
 	ln, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	if err != nil {
