@@ -143,6 +143,11 @@ func (l *leg) receive(m *mediaConn, b []byte) {
 	if l.remote == nil || l.closed.Load() {
 		return
 	}
+	if p := l.path.Load(); p != nil && p.sock != m {
+		// The device reaches another of the relay's addresses than its ICE pair named
+		// (a NAT 1:1 public address names no local one): answer from where it arrives.
+		l.path.Store(&path{sock: m, addr: p.addr})
+	}
 	if isRTCP(b) {
 		l.receiveRTCP(b)
 		return
