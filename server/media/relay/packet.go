@@ -143,16 +143,20 @@ func (l *leg) receive(m *mediaConn, b []byte) {
 	if l.remote == nil || l.closed.Load() {
 		return
 	}
-	if p := l.path.Load(); p != nil && p.sock != m {
-		// The device reaches another of the relay's addresses than its ICE pair named
-		// (a NAT 1:1 public address names no local one): answer from where it arrives.
-		l.path.Store(&path{sock: m, addr: p.addr})
-	}
 	if isRTCP(b) {
-		l.receiveRTCP(b)
+		l.receiveRTCP(m, b)
 		return
 	}
 	l.receiveRTP(m, b)
+}
+
+// arrivedOn notes the socket an authentic datagram from the device arrived on: when it is
+// another of the relay's addresses than its ICE pair named (a NAT 1:1 public address names
+// no local one), the relay answers from where the device reaches it.
+func (l *leg) arrivedOn(m *mediaConn) {
+	if p := l.path.Load(); p != nil && p.sock != m {
+		l.path.Store(&path{sock: m, addr: p.addr})
+	}
 }
 
 // receiveRTP forwards one media packet to the other party's active leg and shows it to the
@@ -166,6 +170,7 @@ func (l *leg) receiveRTP(m *mediaConn, b []byte) {
 		st.dropped.Add(1) // forged, replayed or sent before the keys matched
 		return
 	}
+	l.arrivedOn(m)
 	pkt := &sc.pkt
 	if err := pkt.Unmarshal(plain); err != nil || pkt.PayloadType >= 128 || l.kindOfPT[pkt.PayloadType] < 0 {
 		st.dropped.Add(1)
@@ -231,11 +236,12 @@ func (l *leg) sendRTP(from *mediaConn, k Kind, pkt *rtp.Packet) bool {
 
 // receiveRTCP forwards a compound RTCP packet's reports and feedback to the other party
 // and turns keyframe requests into the relay's own.
-func (l *leg) receiveRTCP(b []byte) {
+func (l *leg) receiveRTCP(m *mediaConn, b []byte) {
 	plain, err := l.remote.DecryptRTCP(nil, b, nil)
 	if err != nil {
 		return
 	}
+	l.arrivedOn(m)
 	pkts, err := rtcp.Unmarshal(plain)
 	if err != nil || !l.c.isActive(l) {
 		return
