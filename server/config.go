@@ -36,6 +36,9 @@ type Config struct {
 	MediaLoopbackOnly bool
 	// RelayPortMin and RelayPortMax, if both set, bound the UDP ports of the media relay.
 	RelayPortMin, RelayPortMax uint16
+	// RelayReaders is how many sockets (SO_REUSEPORT) and forwarding goroutines the relay
+	// has per address; default 1 (see relay.Config.Readers).
+	RelayReaders int
 	// RelayPublicIPs, if set, are the addresses the relay announces (a server behind 1:1 NAT).
 	RelayPublicIPs []string
 	// RecordingsDir holds recorded calls; default DataDir/recordings.

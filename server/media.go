@@ -33,7 +33,7 @@ func (s *Server) startMedia() error {
 	r, err := relay.New(relay.Config{
 		LoopbackOnly: cfg.MediaLoopbackOnly, IPFilter: cfg.ICEIPFilter,
 		PortMin: cfg.RelayPortMin, PortMax: cfg.RelayPortMax, PublicIPs: cfg.RelayPublicIPs,
-		Logger: cfg.Logger.With("part", "relay"),
+		Readers: cfg.RelayReaders, Logger: cfg.Logger.With("part", "relay"),
 	})
 	if err != nil {
 		return err

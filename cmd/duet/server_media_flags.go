@@ -22,6 +22,8 @@ func addMediaFlags(f *pflag.FlagSet, cfg *server.Config) {
 	if v := envOr("DUET_RELAY_PORTS", ""); v != "" {
 		_ = f.Set("relay-ports", v)
 	}
+	readers, _ := strconv.Atoi(envOr("DUET_RELAY_READERS", "1"))
+	f.IntVar(&cfg.RelayReaders, "relay-readers", readers, "sockets sharing the relay's port, each forwarding on a goroutine of its own: more use more cores for many calls, at more CPU per packet (DUET_RELAY_READERS)")
 	f.StringSliceVar(&cfg.RelayPublicIPs, "relay-public-ip", splitList(envOr("DUET_RELAY_PUBLIC_IP", "")), "addresses the media relay announces, behind 1:1 NAT (DUET_RELAY_PUBLIC_IP)")
 	f.StringVar(&cfg.RecordingsDir, "recordings", envOr("DUET_RECORDINGS", ""), "folder of call recordings (DUET_RECORDINGS; default DATA/recordings)")
 	retention, err := time.ParseDuration(envOr("DUET_RECORDING_RETENTION", "720h"))

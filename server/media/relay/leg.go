@@ -48,7 +48,7 @@ type leg struct {
 // path is where a leg's datagrams go: the relay socket and the device's address of the
 // selected ICE candidate pair.
 type path struct {
-	sock *mediaConn
+	sock *mediaSocket
 	addr netip.AddrPort
 }
 

@@ -59,7 +59,7 @@ func serveRelayProc() {
 	if n := envInt("DUET_RELAY_PROCS", 0); n > 0 {
 		runtime.GOMAXPROCS(n) // the relay process's alone: the generator keeps its own
 	}
-	cfg := Config{LoopbackOnly: true}
+	cfg := Config{LoopbackOnly: true, Readers: envInt("DUET_RELAY_READERS", 1)}
 	if port := envInt("DUET_RELAY_PORT", 0); port > 0 {
 		cfg.PortMin, cfg.PortMax = uint16(port), uint16(port) // a fixed port (default: any)
 	}
@@ -195,8 +195,8 @@ func dialRelay(b *testing.B, api *webrtc.API, base, call string, side Side, dev 
 // (DUET_RELAY_CALLS, default 20), each party sending 160-byte packets at rate packets/s
 // (DUET_RELAY_PPS per direction, default 1000) for DUET_RELAY_SECONDS (default 5 s). It
 // reports forwarded packets/s, the relay process's CPU, packets/s per core and loss.
-// DUET_RELAY_PORT fixes the relay's UDP port (default any); DUET_RELAY_PROCS sets the relay
-// process's GOMAXPROCS.
+// DUET_RELAY_PORT fixes the relay's UDP port (default any); DUET_RELAY_READERS sets
+// Config.Readers; DUET_RELAY_PROCS sets the relay process's GOMAXPROCS.
 //
 //	go test -run '^$' -bench RelayForwarding -benchtime 1x ./server/media/relay/
 func BenchmarkRelayForwarding(b *testing.B) {

@@ -2,21 +2,18 @@ package relay
 
 import (
 	"errors"
-	"net"
 	"net/netip"
 	"sync"
 	"time"
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
-
-	"github.com/duet-rtc/duet/internal/udpbatch"
 )
 
-// The packet path. Every leg shares the relay's UDP socket(s), which pion's ICE UDP mux
-// reads through a mediaConn. A mediaConn hands pion what pion needs (STUN and DTLS) and
-// keeps SRTP and SRTCP (first byte 128–191, RFC 7983) for itself: it finds the leg by the
-// datagram's source address, unprotects it with the leg's keys, rewrites it for the other
+// The packet path. Every leg shares the relay's UDP sockets (socket.go), each read by a
+// goroutine of its own, which hands pion what pion needs (STUN and DTLS) and keeps SRTP and
+// SRTCP (first byte 128–191, RFC 7983) for the relay: it finds the leg by the datagram's
+// source address, unprotects it with the leg's keys, rewrites it for the other
 // party's leg, protects it with that leg's keys and queues it on the socket, all on the
 // goroutine that read it. A read batch's forwards leave in one sendmmsg when the batch is
 // used up. Nothing is handed from one goroutine to another on the way: with pion's own
@@ -35,7 +32,7 @@ var errNoPath = errors.New("relay: leg not connected")
 type router struct {
 	mu    sync.RWMutex
 	legs  map[netip.AddrPort]*leg
-	socks []*mediaConn
+	conns []*mediaConn // one per local address
 }
 
 func (rt *router) lookup(addr netip.AddrPort) *leg {
@@ -66,28 +63,20 @@ func (rt *router) remove(l *leg) {
 	}
 }
 
-// sockFor returns the socket bound to local, or the first one.
-func (rt *router) sockFor(local netip.Addr) *mediaConn {
+// sockFor returns a socket bound to local, or to the first address. The leg then moves to
+// the socket its media arrives on (arrivedOn).
+func (rt *router) sockFor(local netip.Addr) *mediaSocket {
 	rt.mu.RLock()
 	defer rt.mu.RUnlock()
-	for _, s := range rt.socks {
-		if s.local == local.Unmap() {
-			return s
+	for _, c := range rt.conns {
+		if c.local == local.Unmap() {
+			return c.socks[0]
 		}
 	}
-	if len(rt.socks) > 0 {
-		return rt.socks[0]
+	if len(rt.conns) > 0 {
+		return rt.conns[0].socks[0]
 	}
 	return nil
-}
-
-// mediaConn is a relay socket as pion's UDP mux sees it: reads return only what is not
-// SRTP or SRTCP; those are handled on the way.
-type mediaConn struct {
-	*udpbatch.Conn
-	rt      *router
-	local   netip.Addr
-	scratch scratch // used only by the reading goroutine
 }
 
 // scratch holds one datagram's working buffers.
@@ -107,34 +96,8 @@ func isSRTP(b []byte) bool { return len(b) >= 12 && b[0] >= 128 && b[0] <= 191 }
 // isRTCP tells RTCP from RTP by the payload type byte (RFC 5761 §4).
 func isRTCP(b []byte) bool { return b[1] >= 192 && b[1] <= 223 }
 
-// ReadFromAddrPort returns the next datagram that is not SRTP or SRTCP, handling those it
-// reads first. Before it may block it sends the forwards it queued.
-func (m *mediaConn) ReadFromAddrPort(b []byte) (int, netip.AddrPort, error) {
-	for {
-		if m.Conn.Buffered() == 0 {
-			_ = m.Conn.Flush()
-		}
-		n, from, err := m.Conn.ReadFromAddrPort(b)
-		if err != nil || !isSRTP(b[:n]) {
-			return n, from, err
-		}
-		if l := m.rt.lookup(from); l != nil {
-			l.receive(m, b[:n])
-		}
-	}
-}
-
-// ReadFrom is ReadFromAddrPort for net.PacketConn.
-func (m *mediaConn) ReadFrom(b []byte) (int, net.Addr, error) {
-	n, ap, err := m.ReadFromAddrPort(b)
-	if err != nil {
-		return n, nil, err
-	}
-	return n, net.UDPAddrFromAddrPort(ap), nil
-}
-
 // receive handles one SRTP or SRTCP datagram from the leg's device.
-func (l *leg) receive(m *mediaConn, b []byte) {
+func (l *leg) receive(m *mediaSocket, b []byte) {
 	if !isSRTP(b) {
 		return
 	}
@@ -153,7 +116,7 @@ func (l *leg) receive(m *mediaConn, b []byte) {
 // arrivedOn notes the socket an authentic datagram from the device arrived on: when it is
 // another of the relay's addresses than its ICE pair named (a NAT 1:1 public address names
 // no local one), the relay answers from where the device reaches it.
-func (l *leg) arrivedOn(m *mediaConn) {
+func (l *leg) arrivedOn(m *mediaSocket) {
 	if p := l.path.Load(); p != nil && p.sock != m {
 		l.path.Store(&path{sock: m, addr: p.addr})
 	}
@@ -162,7 +125,7 @@ func (l *leg) arrivedOn(m *mediaConn) {
 // receiveRTP forwards one media packet to the other party's active leg and shows it to the
 // Tap. Header extensions are dropped: their ids were negotiated on this leg and may mean
 // something else on the other.
-func (l *leg) receiveRTP(m *mediaConn, b []byte) {
+func (l *leg) receiveRTP(m *mediaSocket, b []byte) {
 	st := &l.c.r.stats
 	sc := &m.scratch
 	plain, err := l.remote.DecryptRTP(sc.plain[:0], b, &sc.hdr)
@@ -203,7 +166,7 @@ func (l *leg) receiveRTP(m *mediaConn, b []byte) {
 
 // sendRTP sends pkt to the device as the relay's stream of kind k; pkt is left as it was.
 // From the socket that read it, it is queued for the end of the read batch.
-func (l *leg) sendRTP(from *mediaConn, k Kind, pkt *rtp.Packet) bool {
+func (l *leg) sendRTP(from *mediaSocket, k Kind, pkt *rtp.Packet) bool {
 	ssrc, pt := l.outSSRC[k].Load(), l.outPT[k].Load()
 	p := l.path.Load()
 	if ssrc == 0 || p == nil {
@@ -236,7 +199,7 @@ func (l *leg) sendRTP(from *mediaConn, k Kind, pkt *rtp.Packet) bool {
 
 // receiveRTCP forwards a compound RTCP packet's reports and feedback to the other party
 // and turns keyframe requests into the relay's own.
-func (l *leg) receiveRTCP(m *mediaConn, b []byte) {
+func (l *leg) receiveRTCP(m *mediaSocket, b []byte) {
 	plain, err := l.remote.DecryptRTCP(nil, b, nil)
 	if err != nil {
 		return

@@ -204,7 +204,7 @@ func TestRelayForwardsRTCP(t *testing.T) {
 	// panic, and media still flows.
 	l := c.active[Callee].Load()
 	sock := l.path.Load().sock
-	m := &mediaConn{Conn: sock.Conn, rt: sock.rt, local: sock.local, scratch: newScratch()} // the reader's scratch is its own
+	m := &mediaSocket{Conn: sock.Conn, conn: sock.conn, scratch: newScratch()} // the reader's scratch is its own
 	rng := rand.New(rand.NewPCG(1, 2))
 	for range 2000 {
 		junk := make([]byte, 1+rng.IntN(300))

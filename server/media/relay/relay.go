@@ -58,6 +58,12 @@ type Config struct {
 	// PortMin and PortMax, if both set, bound the one UDP port every leg shares (per local
 	// address): the first of them that is free. Unset, any free port.
 	PortMin, PortMax uint16
+	// Readers is how many sockets share each local address (SO_REUSEPORT), each read and
+	// forwarded from by a goroutine of its own; default 1. One reader forwards with at most
+	// one core; more spread the work over cores but cost more per packet, as batches are
+	// smaller and wake-ups more (on the 2-core VM, 2 readers forwarded 120k–150k packets/s
+	// per core against 194k–223k for 1). One device's datagrams always reach the same socket.
+	Readers int
 	// PublicIPs, if set, are announced as host candidates instead of the local addresses
 	// (a server behind 1:1 NAT).
 	PublicIPs []string
@@ -106,6 +112,9 @@ type Stats struct {
 func New(cfg Config) (*Relay, error) {
 	if cfg.MaxLegsPerCall <= 0 {
 		cfg.MaxLegsPerCall = 16
+	}
+	if cfg.Readers <= 0 {
+		cfg.Readers = 1
 	}
 	log := cfg.Logger
 	if log == nil {

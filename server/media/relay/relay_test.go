@@ -145,6 +145,12 @@ func TestRelayForwardsOnePort(t *testing.T) {
 	testRelayForwards(t, Config{LoopbackOnly: true, PortMin: port, PortMax: port})
 }
 
+// TestRelayForwardsTwoReaders is TestRelayForwards with two sockets on the port, each with
+// a reader of its own.
+func TestRelayForwardsTwoReaders(t *testing.T) {
+	testRelayForwards(t, Config{LoopbackOnly: true, Readers: 2})
+}
+
 func testRelayForwards(t *testing.T, cfg Config) {
 	checkGoroutines(t)
 	r, err := New(cfg)

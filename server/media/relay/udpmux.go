@@ -1,6 +1,7 @@
 package relay
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -8,9 +9,9 @@ import (
 	"net/netip"
 
 	"github.com/pion/ice/v4"
+	"github.com/pion/transport/v5/reuseport"
 
 	"github.com/duet-rtc/duet/internal/pionlog"
-	"github.com/duet-rtc/duet/internal/udpbatch"
 )
 
 // muxSocketBuffer is the kernel buffer of each shared-port socket, both ways: a burst of a
@@ -18,9 +19,9 @@ import (
 const muxSocketBuffer = 4 << 20
 
 // newUDPMux listens on port at every local address cfg allows, as ice.NewMultiUDPMuxFromPort
-// does, but reads each socket in batches (internal/udpbatch): under load one recvmmsg
-// serves many packets instead of one recvfrom each. pion's mux reads each socket through a
-// mediaConn, which keeps the media for the relay's packet path; rt learns the sockets.
+// does, but with cfg.Readers sockets per address (SO_REUSEPORT; one where the system lacks
+// it), each read in batches (internal/udpbatch) by a goroutine of its own (socket.go). rt
+// learns the addresses.
 func newUDPMux(cfg Config, port uint16, rt *router, log *slog.Logger) (*ice.MultiUDPMuxDefault, error) {
 	ips, err := localIPs(cfg)
 	if err != nil {
@@ -30,30 +31,51 @@ func newUDPMux(cfg Config, port uint16, rt *router, log *slog.Logger) (*ice.Mult
 		return nil, errors.New("no local address to listen on")
 	}
 	logger := pionlog.Factory{Log: log}.NewLogger("udpmux")
-	muxes := make([]ice.UDPMux, 0, len(ips))
-	var socks []*mediaConn
+	var muxes []ice.UDPMux
+	var conns []*mediaConn
 	closeAll := func() {
 		for _, m := range muxes {
 			_ = m.Close()
 		}
 	}
 	for _, ip := range ips {
-		conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: ip.IP, Zone: ip.Zone, Port: int(port)})
+		socks, err := listenShared(&net.UDPAddr{IP: ip.IP, Zone: ip.Zone, Port: int(port)}, cfg.Readers)
 		if err != nil {
 			closeAll()
 			return nil, err
 		}
-		_ = conn.SetReadBuffer(muxSocketBuffer)
-		_ = conn.SetWriteBuffer(muxSocketBuffer)
 		local, _ := netip.AddrFromSlice(ip.IP)
-		mc := &mediaConn{Conn: udpbatch.New(conn), rt: rt, local: local.Unmap(), scratch: newScratch()}
-		socks = append(socks, mc)
-		muxes = append(muxes, ice.NewUDPMuxDefault(ice.UDPMuxParams{Logger: logger, UDPConn: mc}))
+		c := newMediaConn(socks, rt, local.Unmap())
+		conns = append(conns, c)
+		muxes = append(muxes, ice.NewUDPMuxDefault(ice.UDPMuxParams{Logger: logger, UDPConn: c}))
 	}
 	rt.mu.Lock()
-	rt.socks = socks
+	rt.conns = conns
 	rt.mu.Unlock()
 	return ice.NewMultiUDPMuxDefault(muxes...), nil
+}
+
+// listenShared opens n UDP sockets on addr with SO_REUSEPORT, with large buffers. Port 0
+// picks a port, which the others then share. Where the option is missing the second bind
+// fails and one socket serves.
+func listenShared(addr *net.UDPAddr, n int) ([]*net.UDPConn, error) {
+	lc := net.ListenConfig{Control: reuseport.Control}
+	var out []*net.UDPConn
+	for i := range max(n, 1) {
+		pc, err := lc.ListenPacket(context.Background(), "udp", addr.String())
+		if err != nil {
+			if i > 0 {
+				break
+			}
+			return nil, err
+		}
+		conn := pc.(*net.UDPConn)
+		_ = conn.SetReadBuffer(muxSocketBuffer)
+		_ = conn.SetWriteBuffer(muxSocketBuffer)
+		out = append(out, conn)
+		addr = conn.LocalAddr().(*net.UDPAddr)
+	}
+	return out, nil
 }
 
 // localIPs are the addresses of the up interfaces that ICE may gather on under cfg, chosen
