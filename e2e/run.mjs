@@ -3,7 +3,8 @@
 // scripts/test.d/60-browser.sh makes (loopback only). One browser, one scenario at a time.
 //
 // Environment: DUET_URL (http://127.0.0.1:PORT), DUET_BIN (the duet binary, for the Go peer),
-// OUT_DIR (screenshots and logs), REPO_ROOT (for testdata/media), LATENCY_CALLS (default 10).
+// OUT_DIR (screenshots and logs), REPO_ROOT (for testdata/media), LATENCY_CALLS (default 10),
+// LATENCY_RECORD=1 (the latency calls are recorded: through the server's relay).
 import { chromium } from 'playwright-core';
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdirSync, statSync, writeFileSync } from 'node:fs';
@@ -20,6 +21,7 @@ const REPO = process.env.REPO_ROOT || '..';
 // The main server's data folder: the CLI reads the admin token from it.
 const DATA_DIR = process.env.DATA_DIR || join(process.env.TMP_DIR || '.', 'data');
 const LATENCY_CALLS = Number(process.env.LATENCY_CALLS || 10);
+const LATENCY_RECORD = process.env.LATENCY_RECORD === '1';
 const TIMEOUT = 20000; // connect and UI waits: generous, Chromium is CPU-hungry on 2 cores
 const PASSWORD = 'pw-e2e-1';
 
@@ -624,13 +626,14 @@ async function acceptLatency(contexts) {
   const bob = await openUser(contexts, 'bob4');
   const callee = [];
   const caller = [];
+  if (LATENCY_RECORD) await alice.check('#opt-record');
   for (let i = 0; i < LATENCY_CALLS; i++) {
     await dial(alice, 'bob4', 'video');
     await waitIncoming(bob);
     // A person takes a moment to answer; by then the call is pre-connected.
     await waitEvent(bob, 'callDidConnect', { callId: await bob.evaluate(() => window.duetDemo.session.callId) });
     await sleep(300);
-    if (i === 0) await assertWarmUpOnly(bob);
+    if (i === 0 && !LATENCY_RECORD) await assertWarmUpOnly(bob);
     await bob.click('#btn-accept');
     await bob.waitForFunction(() => { const c = window.duetDemo.calls.at(-1); return c.firstFrameAt > 0; }, null, { timeout: TIMEOUT });
     await alice.waitForFunction(() => { const c = window.duetDemo.calls.at(-1); return c.firstFrameAt > 0; }, null, { timeout: TIMEOUT });
@@ -646,8 +649,9 @@ async function acceptLatency(contexts) {
     const s = [...xs].sort((x, y) => x - y);
     return `p50 ${pct(s, 50).toFixed(0)} ms, p95 ${pct(s, 95).toFixed(0)} ms (n=${s.length}; min ${s[0].toFixed(0)}, max ${s.at(-1).toFixed(0)})`;
   };
-  notes.push(`accept click → first remote frame at the callee: ${fmt(callee)}`);
-  notes.push(`callDidAccept → first remote frame at the caller: ${fmt(caller)}`);
+  const how = LATENCY_RECORD ? ' (recorded: through the relay)' : '';
+  notes.push(`accept click → first remote frame at the callee${how}: ${fmt(callee)}`);
+  notes.push(`callDidAccept → first remote frame at the caller${how}: ${fmt(caller)}`);
   notes.push(`callee samples (ms): ${callee.map((x) => x.toFixed(0)).join(' ')}`);
 }
 
