@@ -51,8 +51,9 @@ func (k Kind) String() string {
 // Tap sees the media of a call's active legs, for recording. Its methods run on the legs'
 // reader goroutines and must not block: they hold up forwarding.
 type Tap interface {
-	// RTP is called for every packet read from the active leg of side, after it has been
-	// forwarded. pkt and its payload are valid only during the call: copy what you keep.
+	// RTP is called for every packet forwarded from the active leg of side (none before
+	// the call is answered), after it has been forwarded. pkt and its payload are valid only
+	// during the call: copy what you keep.
 	RTP(side Side, kind Kind, pkt *rtp.Packet, at time.Time)
 	// SenderReport is called for every RTCP sender report from the active leg of side.
 	SenderReport(side Side, kind Kind, sr *rtcp.SenderReport, at time.Time)

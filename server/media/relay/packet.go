@@ -151,12 +151,15 @@ func (l *leg) receiveRTP(m *mediaSocket, b []byte) {
 	}
 	pkt.Header.Extension = false
 	pkt.Header.Extensions = pkt.Header.Extensions[:0]
-	switch dst := l.c.target(l.side); {
-	case dst == nil:
+	dst := l.c.target(l.side)
+	if dst == nil {
+		// Not answered yet: a caller's warm-up video goes nowhere, not even to the Tap.
 		st.dropped.Add(1)
-	case dst.sendRTP(m, k, pkt):
+		return
+	}
+	if dst.sendRTP(m, k, pkt) {
 		st.packetsOut.Add(1)
-	default:
+	} else {
 		st.writeErrors.Add(1)
 	}
 	if tap := l.c.cfg.Tap; tap != nil {
