@@ -2,6 +2,7 @@ package duet
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -498,13 +499,47 @@ func (m *CallManager) peerFailed(s *CallSession, device string, err error) {
 	if p != nil {
 		go p.Close()
 	}
-	if fatal {
-		m.log.Warn("media connection failed", "call", s.callID, "err", err)
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_ = m.c.request(ctx, protocol.TypeCallEnd, protocol.CallEnd{CallID: s.callID, Reason: EndReasonFailed}, nil)
-		cancel()
-		m.finish(s, EndReasonFailed, &Error{Code: protocol.CodeCallConnectFailed, Message: err.Error()})
+	if fatal && errors.Is(err, rtc.ErrClosedByRemote) {
+		// The other device closed its connection on purpose: it is hanging up, and the
+		// server's call.ended with the reason is on its way (or it starts over with a new
+		// offer). Fail only if neither comes: a hang-up must not end as Failed here because
+		// the peer's DTLS close beat the server's message.
+		t := m.c.clk.AfterFunc(remoteCloseGrace, func() { m.failIfStillDown(s, device, err) })
+		s.mu.Lock()
+		if s.ended {
+			t.Stop()
+		} else {
+			s.graceTimers = append(s.graceTimers, t)
+		}
+		s.mu.Unlock()
+		return
 	}
+	if fatal {
+		m.fail(s, err)
+	}
+}
+
+// remoteCloseGrace is how long a call whose remote closed its connection waits for the
+// server's word before it fails.
+const remoteCloseGrace = 5 * time.Second
+
+// failIfStillDown fails the call unless it ended or device has a leg again.
+func (m *CallManager) failIfStillDown(s *CallSession, device string, err error) {
+	s.mu.Lock()
+	down := !s.ended && s.peers[device] == nil && (device == s.remoteDevice || len(s.peers) == 0)
+	s.mu.Unlock()
+	if down {
+		m.fail(s, err)
+	}
+}
+
+// fail ends the call as Failed (4) on the server and here.
+func (m *CallManager) fail(s *CallSession, err error) {
+	m.log.Warn("media connection failed", "call", s.callID, "err", err)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	_ = m.c.request(ctx, protocol.TypeCallEnd, protocol.CallEnd{CallID: s.callID, Reason: EndReasonFailed}, nil)
+	cancel()
+	m.finish(s, EndReasonFailed, &Error{Code: protocol.CodeCallConnectFailed, Message: err.Error()})
 }
 
 // accepted: the call is accepted with the callee device `device`. Other legs close.
@@ -578,6 +613,10 @@ func (m *CallManager) finish(s *CallSession, reason EndReason, err error) {
 	peers := s.peers
 	s.peers = map[string]*rtc.Peer{}
 	close(s.endedCh)
+	for _, t := range s.graceTimers {
+		t.Stop()
+	}
+	s.graceTimers = nil
 	s.mu.Unlock()
 	m.mu.Lock()
 	delete(m.sessions, s.callID)

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/duet-rtc/duet/internal/clock"
 	"github.com/duet-rtc/duet/internal/rtc"
 	"github.com/duet-rtc/duet/media"
 	"github.com/duet-rtc/duet/protocol"
@@ -37,6 +38,7 @@ type CallSession struct {
 	firstRemote   map[string]time.Time // first remote RTP per kind, after accept
 	paused        map[StreamStatus]bool
 	endedCh       chan struct{}
+	graceTimers   []clock.Timer // remote-close grace timers (CallManager.peerFailed)
 
 	sinksOnce            sync.Once // RemoteSinks is asked once per session
 	audioSink, videoSink media.Sink

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/duet-rtc/duet"
+	"github.com/duet-rtc/duet/internal/clock"
 	"github.com/duet-rtc/duet/media"
 	"github.com/duet-rtc/duet/server/servertest"
 	"github.com/duet-rtc/duet/server/store"
@@ -263,5 +264,54 @@ func TestAnsweredElsewhere(t *testing.T) {
 	}
 	if e := recA.wait(t, "end"); e.reason != duet.EndReasonHangup || e.session != s {
 		t.Fatalf("caller end reason %v", e.reason)
+	}
+}
+
+// TestRemoteCloseWaitsForServer: when the other device closes its media connection on
+// purpose (DTLS close), the call does not fail at once, since the server's call.ended with
+// the real reason is on its way; only when neither it nor a new connection comes within
+// the grace (on a fake clock) does the call end as Failed (4), on both sides.
+func TestRemoteCloseWaitsForServer(t *testing.T) {
+	srv := servertest.Start(t)
+	dir := t.TempDir()
+	alice, recA := newClient(t, srv, "rcalice")
+	bob, recB := newClient(t, srv, "rcbob")
+	clk := clock.NewFake(time.Now())
+	duet.SetTestClock(alice, clk)
+	withMedia(t, alice, dir, "rc-at-alice")
+	withMedia(t, bob, dir, "rc-at-bob")
+	s, err := alice.CallManager().StartCall(ctxT(t), duet.CallTypeVoice, "rcbob", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := recB.wait(t, "receive").session
+	recA.wait(t, "connect")
+	if err := bob.CallManager().AnswerIncomingCall(ctxT(t), in.CallID()); err != nil {
+		t.Fatal(err)
+	}
+	recA.wait(t, "accept")
+	recB.wait(t, "accept")
+
+	duet.DropMedia(in) // bob's side closes its connection; the call goes on
+	deadline := time.Now().Add(20 * time.Second)
+	for clk.Pending() == 0 && !recA.has("end") && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if recA.has("end") {
+		t.Fatalf("alice's call ended at once on the remote close: %v", recA.names())
+	}
+	if clk.Pending() == 0 {
+		t.Fatal("alice never saw bob's connection close")
+	}
+	time.Sleep(300 * time.Millisecond) // asserting an absence: the call must not end yet
+	if recA.has("end") || s.Status() == duet.CallStatusDisconnected {
+		t.Fatalf("alice's call ended at once on the remote close: %v", recA.names())
+	}
+	clk.Advance(5 * time.Second)
+	if e := recA.wait(t, "end"); e.reason != duet.EndReasonFailed {
+		t.Fatalf("alice's end reason %v, want Failed", e.reason)
+	}
+	if e := recB.wait(t, "end"); e.reason != duet.EndReasonFailed {
+		t.Fatalf("bob's end reason %v, want Failed", e.reason)
 	}
 }

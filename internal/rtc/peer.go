@@ -72,7 +72,8 @@ type Events struct {
 	OnLocalCandidate func(protocol.ICECandidate)
 	// OnConnected fires once, when ICE and DTLS are up, with how media flows.
 	OnConnected func(protocol.ConnectType)
-	// OnFailed fires once, when the connection fails or closes other than by Close.
+	// OnFailed fires once, when the connection fails or closes other than by Close; with
+	// ErrClosedByRemote when the remote closed it.
 	OnFailed func(error)
 	// OnRemoteTrack fires once per kind ("audio" or "video") with the time the first packet
 	// of the remote track arrived.
@@ -285,6 +286,10 @@ func (p *Peer) HandleDescription(d protocol.SessionDescription) (*protocol.Sessi
 	return &protocol.SessionDescription{Type: answer.Type.String(), SDP: withBandwidth(answer.SDP, p.bw)}, nil
 }
 
+// ErrClosedByRemote is OnFailed's error when the remote closed the connection (DTLS
+// close_notify): a deliberate hang-up or restart on the other side, not a network failure.
+var ErrClosedByRemote = errors.New("rtc: the remote closed the connection")
+
 // onState turns pion's connection states into OnConnected and OnFailed. pion runs each
 // state callback on a goroutine of its own, so they may arrive out of order: the flags
 // keep each event to once, and nothing connects after a failure.
@@ -322,6 +327,9 @@ func (p *Peer) onState(s webrtc.PeerConnectionState) {
 			}
 		}
 		err := fmt.Errorf("rtc: connection %s", s)
+		if s == webrtc.PeerConnectionStateClosed {
+			err = ErrClosedByRemote // not by Close: the remote closed DTLS
+		}
 		p.log.Debug("peer failed", "err", err)
 		if f := p.events.OnFailed; f != nil {
 			p.ev.emit(func() { f(err) })
