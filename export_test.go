@@ -14,15 +14,12 @@ func SetTestNet(c *Client, n transport.Net) { c.calls.testNet = n }
 // SetTestClock makes c's timers run on clk (a clock.Fake in tests).
 func SetTestClock(c *Client, clk clock.Clock) { c.clk = clk }
 
-// DropMedia closes the media connections of s's call on this side only, as a device that
-// starts its connection over does: the other side sees its connection closed by the remote
-// while the call goes on.
-func DropMedia(s *CallSession) {
+// RemoteClosed tells c's call manager that the remote device of s closed s's media
+// connection (what pion reports on a DTLS close_notify), without relying on that one
+// datagram arriving.
+func RemoteClosed(c *Client, s *CallSession) {
 	s.mu.Lock()
-	peers := s.peers
-	s.peers = map[string]*rtc.Peer{}
+	dev := s.remoteDevice
 	s.mu.Unlock()
-	for _, p := range peers {
-		p.Close()
-	}
+	c.calls.peerFailed(s, dev, rtc.ErrClosedByRemote)
 }
