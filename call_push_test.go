@@ -196,16 +196,7 @@ func TestCallWebhooks(t *testing.T) {
 	rcv.Down.Store(true)
 	alice, recA := newClient(t, srv, "alice")
 	bob, recB := newClient(t, srv, "bob")
-	s, err := alice.CallManager().StartCall(ctxT(t), duet.CallTypeVoice, "bob", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	in := recB.wait(t, "receive").session
-	recA.wait(t, "connect")
-	if err := bob.CallManager().AnswerIncomingCall(ctxT(t), in.CallID()); err != nil {
-		t.Fatal(err)
-	}
-	recA.wait(t, "accept")
+	s, _ := answeredCall(t, alice, recA, bob, recB, "bob")
 	if err := alice.CallManager().EndCall(ctxT(t), s.CallID(), duet.EndReasonHangup); err != nil {
 		t.Fatal(err)
 	}

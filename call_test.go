@@ -280,17 +280,7 @@ func TestRemoteCloseWaitsForServer(t *testing.T) {
 	duet.SetTestClock(alice, clk)
 	withMedia(t, alice, dir, "rc-at-alice")
 	withMedia(t, bob, dir, "rc-at-bob")
-	s, err := alice.CallManager().StartCall(ctxT(t), duet.CallTypeVoice, "rcbob", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	in := recB.wait(t, "receive").session
-	recA.wait(t, "connect")
-	if err := bob.CallManager().AnswerIncomingCall(ctxT(t), in.CallID()); err != nil {
-		t.Fatal(err)
-	}
-	recA.wait(t, "accept")
-	recB.wait(t, "accept")
+	s, _ := answeredCall(t, alice, recA, bob, recB, "rcbob")
 
 	duet.RemoteClosed(alice, s) // as if bob's DTLS close reached alice; the call goes on
 	if clk.Pending() == 0 {

@@ -153,3 +153,21 @@ func ctxT(t testing.TB) context.Context {
 }
 
 func newFakeClock() *clock.Fake { return clock.NewFake(time.Now()) }
+
+// answeredCall has caller start a voice call to callee's user and callee answer it, and
+// waits until both sides are accepted. It returns the caller's and the callee's sessions.
+func answeredCall(t *testing.T, caller *duet.Client, recCaller *recorder, callee *duet.Client, recCallee *recorder, to string) (out, in *duet.CallSession) {
+	t.Helper()
+	out, err := caller.CallManager().StartCall(ctxT(t), duet.CallTypeVoice, to, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in = recCallee.wait(t, "receive").session
+	recCaller.wait(t, "connect")
+	if err := callee.CallManager().AnswerIncomingCall(ctxT(t), in.CallID()); err != nil {
+		t.Fatal(err)
+	}
+	recCaller.wait(t, "accept")
+	recCallee.wait(t, "accept")
+	return out, in
+}
