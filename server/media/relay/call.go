@@ -98,7 +98,7 @@ type Call struct {
 	mu     sync.Mutex
 	legs   map[legKey]*leg
 	closed bool
-	wg     sync.WaitGroup // leg goroutines
+	done   chan struct{} // closed when Close has closed every leg
 
 	active      [2]atomic.Pointer[leg] // by Side
 	nextResolve atomic.Int64           // unix nanos before which Active is not asked again
@@ -110,7 +110,12 @@ type legKey struct {
 }
 
 func newCall(r *Relay, id string, cfg CallConfig) *Call {
-	return &Call{r: r, id: id, cfg: cfg, legs: make(map[legKey]*leg)}
+	return &Call{r: r, id: id, cfg: cfg, legs: make(map[legKey]*leg), done: make(chan struct{})}
+}
+
+// carries reports whether the call has media of kind k.
+func (c *Call) carries(k Kind) bool {
+	return (k == Audio && c.cfg.Audio) || (k == Video && c.cfg.Video)
 }
 
 // ID is the call's id.
@@ -167,13 +172,13 @@ func (c *Call) AddCandidate(side Side, device string, cand protocol.ICECandidate
 	return l.addCandidate(cand)
 }
 
-// Close closes every leg and waits for their goroutines: no Tap method runs after it
-// returns. It is idempotent.
+// Close closes every leg: no Tap method runs after it returns, whichever of concurrent
+// calls returns. It is idempotent.
 func (c *Call) Close() {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
-		c.wg.Wait()
+		<-c.done
 		return
 	}
 	c.closed = true
@@ -188,8 +193,8 @@ func (c *Call) Close() {
 	for _, l := range legs {
 		l.close(true)
 	}
-	c.wg.Wait()
 	c.r.forget(c)
+	close(c.done)
 }
 
 // Legs returns how many legs the call has.

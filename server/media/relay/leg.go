@@ -129,7 +129,7 @@ func (l *leg) answer(offer protocol.SessionDescription) (protocol.SessionDescrip
 			return err
 		}
 		for _, k := range []Kind{Audio, Video} {
-			if (k == Audio && !l.c.cfg.Audio) || (k == Video && !l.c.cfg.Video) {
+			if !l.c.carries(k) {
 				continue
 			}
 			if err := l.addTrack(k); err != nil {
@@ -262,8 +262,11 @@ func (l *leg) route(pair *webrtc.ICECandidatePair) {
 	if p.sock == nil {
 		return
 	}
-	l.path.Store(p)
-	l.c.r.router.set(p.addr, l)
+	old := l.path.Swap(p)
+	if old == nil {
+		old = p
+	}
+	l.c.r.router.move(old.addr, p.addr, l)
 }
 
 // close closes the leg's connection. notify fires OnClosed (not for a leg replaced by a new
@@ -272,7 +275,9 @@ func (l *leg) close(notify bool) {
 	if l.closed.Swap(true) {
 		return
 	}
-	l.c.r.router.remove(l)
+	if p := l.path.Load(); p != nil {
+		l.c.r.router.remove(p.addr, l)
+	}
 	l.rmu.Lock() // wait for a datagram being handled: no Tap call after this
 	l.remote = nil
 	l.rmu.Unlock()

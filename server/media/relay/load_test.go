@@ -23,6 +23,7 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/duet-rtc/duet/internal/codecs"
 	"github.com/duet-rtc/duet/protocol"
 )
 
@@ -298,3 +299,9 @@ func envInt(name string, def int) int {
 	}
 	return def
 }
+
+// Opus as the SDK and Chrome send it, for the tests' bare pion peers.
+const (
+	opusPayloadType = codecs.OpusPayloadType
+	opusFmtp        = codecs.OpusFmtp
+)

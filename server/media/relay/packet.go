@@ -8,6 +8,7 @@ import (
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
+	"github.com/pion/srtp/v3"
 )
 
 // The packet path. Every leg shares the relay's UDP sockets (socket.go), each read by a
@@ -41,25 +42,22 @@ func (rt *router) lookup(addr netip.AddrPort) *leg {
 	return rt.legs[addr]
 }
 
-// set routes addr to l, and only addr: a leg whose pair changed forgets its old address.
-func (rt *router) set(addr netip.AddrPort, l *leg) {
+// move routes to, instead of from (if valid), to l: a leg whose ICE pair changed.
+func (rt *router) move(from, to netip.AddrPort, l *leg) {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	for a, o := range rt.legs {
-		if o == l && a != addr {
-			delete(rt.legs, a)
-		}
+	if from != to && rt.legs[from] == l {
+		delete(rt.legs, from)
 	}
-	rt.legs[addr] = l
+	rt.legs[to] = l
 }
 
-func (rt *router) remove(l *leg) {
+// remove forgets addr if it routes to l.
+func (rt *router) remove(addr netip.AddrPort, l *leg) {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	for a, o := range rt.legs {
-		if o == l {
-			delete(rt.legs, a)
-		}
+	if rt.legs[addr] == l {
+		delete(rt.legs, addr)
 	}
 }
 
@@ -183,13 +181,9 @@ func (l *leg) sendRTP(from *mediaSocket, k Kind, pkt *rtp.Packet) bool {
 	if err != nil {
 		return false
 	}
-	l.wmu.Lock()
-	if l.local == nil {
-		l.wmu.Unlock()
-		return false
-	}
-	sealed, err := l.local.EncryptRTP(sc.sealed[:0], sc.out[:n], &sc.hdr)
-	l.wmu.Unlock()
+	sealed, err := l.seal(func(local *srtp.Context) ([]byte, error) {
+		return local.EncryptRTP(sc.sealed[:0], sc.out[:n], &sc.hdr)
+	})
 	if err != nil {
 		return false
 	}
@@ -256,6 +250,17 @@ func (l *leg) receiveRTCP(m *mediaSocket, b []byte) {
 	}
 }
 
+// seal runs protect with the leg's outgoing SRTP context, which is not safe for concurrent
+// use; errNoPath before the keys are known.
+func (l *leg) seal(protect func(*srtp.Context) ([]byte, error)) ([]byte, error) {
+	l.wmu.Lock()
+	defer l.wmu.Unlock()
+	if l.local == nil {
+		return nil, errNoPath
+	}
+	return protect(l.local)
+}
+
 // sendRTCP protects and sends RTCP to the device.
 func (l *leg) sendRTCP(pkts []rtcp.Packet) error {
 	p := l.path.Load()
@@ -266,13 +271,7 @@ func (l *leg) sendRTCP(pkts []rtcp.Packet) error {
 	if err != nil {
 		return err
 	}
-	l.wmu.Lock()
-	if l.local == nil {
-		l.wmu.Unlock()
-		return errNoPath
-	}
-	sealed, err := l.local.EncryptRTCP(nil, raw, nil)
-	l.wmu.Unlock()
+	sealed, err := l.seal(func(local *srtp.Context) ([]byte, error) { return local.EncryptRTCP(nil, raw, nil) })
 	if err != nil {
 		return err
 	}

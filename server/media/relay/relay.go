@@ -41,13 +41,6 @@ import (
 	"github.com/duet-rtc/duet/internal/pionlog"
 )
 
-// Payload types and codec parameters as the SDK and Chrome use them.
-const (
-	opusPayloadType = codecs.OpusPayloadType
-	vp8PayloadType  = codecs.VP8PayloadType
-	opusFmtp        = codecs.OpusFmtp
-)
-
 // Config shapes a Relay. The zero value gathers on every interface with ephemeral ports.
 type Config struct {
 	// LoopbackOnly restricts ICE to UDP over 127.0.0.0/8 (tests, and hosts whose other
