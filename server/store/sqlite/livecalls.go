@@ -1,0 +1,138 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/duet-rtc/duet/server/store"
+)
+
+var _ store.LiveCallStore = (*Store)(nil)
+
+const liveCallColumns = `app, id, caller, caller_device, callee, type, ext, record, merge_stream,
+	state, answered, legs, ice, invited_at, ringing_at, connected_at, accepted_at, connect_type,
+	ring_deadline, caller_grace, callee_grace, events, updated`
+
+const upsertLiveCallSQL = `INSERT OR REPLACE INTO live_calls(` + liveCallColumns + `)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+const enqueueWebhookSQL = `INSERT INTO webhook_outbox(app, endpoint, call_id, event_id, event_type,
+		body, state, attempts, next_at, last_error, created, done_at)
+	SELECT app, id, ?, ?, ?, ?, 0, 0, ?, '', ?, 0 FROM webhook_endpoints WHERE app = ? ORDER BY created, id`
+
+// CommitCalls writes one group commit of call steps in one transaction.
+func (s *Store) CommitCalls(ctx context.Context, b store.CallBatch, now time.Time) error {
+	if b.Empty() {
+		return nil
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := saveLiveCalls(ctx, tx, b.Save); err != nil {
+			return err
+		}
+		if err := endLiveCalls(ctx, tx, s.upsertCall, b.End); err != nil {
+			return err
+		}
+		return enqueueWebhooks(ctx, tx, b.Events, now)
+	})
+}
+
+func saveLiveCalls(ctx context.Context, tx *sql.Tx, calls []store.LiveCall) error {
+	if len(calls) == 0 {
+		return nil
+	}
+	stmt, err := tx.PrepareContext(ctx, upsertLiveCallSQL)
+	if err != nil {
+		return fmt.Errorf("sqlite: save live calls: %w", err)
+	}
+	defer stmt.Close()
+	for i := range calls {
+		c := &calls[i]
+		if _, err := stmt.ExecContext(ctx, c.App, c.ID, c.Caller, c.CallerDevice, c.Callee, c.Type, c.Ext,
+			boolInt(c.Record), boolInt(c.MergeStream), c.State, c.Answered, nonNil(c.Legs), nonNil(c.ICE),
+			ms(c.InvitedAt), ms(c.RingingAt), ms(c.ConnectedAt), ms(c.AcceptedAt), c.ConnectType,
+			ms(c.RingDeadline), ms(c.CallerGrace), ms(c.CalleeGrace), c.Events, ms(c.Updated)); err != nil {
+			return fmt.Errorf("sqlite: save live call %q: %w", c.ID, err)
+		}
+	}
+	return nil
+}
+
+func endLiveCalls(ctx context.Context, tx *sql.Tx, upsert *sql.Stmt, recs []store.CallRecord) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	ins := tx.StmtContext(ctx, upsert)
+	del, err := tx.PrepareContext(ctx, `DELETE FROM live_calls WHERE app = ? AND id = ?`)
+	if err != nil {
+		return fmt.Errorf("sqlite: end live calls: %w", err)
+	}
+	defer del.Close()
+	for i := range recs {
+		c := &recs[i]
+		if _, err := ins.ExecContext(ctx, c.App, c.ID, c.Caller, c.CallerDevice, c.Callee,
+			c.CalleeDevice, c.Type, c.Ext, boolInt(c.Record), boolInt(c.MergeStream),
+			ms(c.InvitedAt), ms(c.RingingAt), ms(c.ConnectedAt), ms(c.AcceptedAt), ms(c.EndedAt),
+			c.EndReason, c.EndedBy, c.ConnectType, c.ServerVideoID); err != nil {
+			return fmt.Errorf("sqlite: save call %q: %w", c.ID, err)
+		}
+		if _, err := del.ExecContext(ctx, c.App, c.ID); err != nil {
+			return fmt.Errorf("sqlite: delete live call %q: %w", c.ID, err)
+		}
+	}
+	return nil
+}
+
+func enqueueWebhooks(ctx context.Context, tx *sql.Tx, events []store.WebhookEvent, now time.Time) error {
+	if len(events) == 0 {
+		return nil
+	}
+	stmt, err := tx.PrepareContext(ctx, enqueueWebhookSQL)
+	if err != nil {
+		return fmt.Errorf("sqlite: enqueue webhook events: %w", err)
+	}
+	defer stmt.Close()
+	for _, ev := range events {
+		if _, err := stmt.ExecContext(ctx, ev.CallID, ev.EventID, ev.Type, ev.Body, ms(now), ms(now), ev.App); err != nil {
+			return fmt.Errorf("sqlite: enqueue webhook event %q: %w", ev.EventID, err)
+		}
+	}
+	return nil
+}
+
+// LiveCalls returns every live call, oldest invite first.
+func (s *Store) LiveCalls(ctx context.Context) ([]store.LiveCall, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+liveCallColumns+` FROM live_calls ORDER BY invited_at, app, id`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: live calls: %w", err)
+	}
+	defer rows.Close()
+	var out []store.LiveCall
+	for rows.Next() {
+		var c store.LiveCall
+		var record, merge int
+		var invited, ringing, connected, accepted, ring, cg, eg, updated int64
+		if err := rows.Scan(&c.App, &c.ID, &c.Caller, &c.CallerDevice, &c.Callee, &c.Type, &c.Ext, &record,
+			&merge, &c.State, &c.Answered, &c.Legs, &c.ICE, &invited, &ringing, &connected, &accepted,
+			&c.ConnectType, &ring, &cg, &eg, &c.Events, &updated); err != nil {
+			return nil, fmt.Errorf("sqlite: live calls: %w", err)
+		}
+		c.Record, c.MergeStream = record != 0, merge != 0
+		c.InvitedAt, c.RingingAt, c.ConnectedAt, c.AcceptedAt = fromMS(invited), fromMS(ringing), fromMS(connected), fromMS(accepted)
+		c.RingDeadline, c.CallerGrace, c.CalleeGrace, c.Updated = fromMS(ring), fromMS(cg), fromMS(eg), fromMS(updated)
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: live calls: %w", err)
+	}
+	return out, nil
+}
+
+// nonNil stores a nil blob as an empty one (the columns are NOT NULL).
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
