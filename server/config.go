@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/duet-rtc/duet/internal/clock"
+	"github.com/duet-rtc/duet/server/store"
 	"github.com/duet-rtc/duet/server/turn"
 )
 
@@ -14,8 +15,13 @@ import (
 type Config struct {
 	// Addr is the listen address; default 127.0.0.1:8080.
 	Addr string
-	// DataDir holds the SQLite database and the admin token; default ./duet-data.
+	// DataDir holds the SQLite database (unless Store is set), the admin token and the
+	// recordings; default ./duet-data.
 	DataDir string
+	// Store is where everything durable lives. nil opens the embedded SQLite store at
+	// DataDir/duet.db, which the server then closes on Shutdown; a Store given here stays
+	// open (it is the caller's to close).
+	Store store.Backend
 	// PublicURL is the URL clients use to reach this server; default http://Addr.
 	PublicURL string
 	// RingTimeout ends an unanswered call with NoResponse; default 45 s.

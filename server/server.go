@@ -31,7 +31,8 @@ import (
 // Server is one duet node.
 type Server struct {
 	cfg        Config
-	store      *sqlite.Store
+	store      store.Backend
+	ownStore   bool // opened by New, so closed by Shutdown
 	accounts   *account.Service
 	hub        *signal.Hub
 	calls      *callflow.Engine
@@ -54,22 +55,26 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data folder: %w", err)
 	}
-	st, err := sqlite.Open(filepath.Join(cfg.DataDir, "duet.db"))
-	if err != nil {
-		return nil, fmt.Errorf("open store: %w", err)
+	st, own := cfg.Store, false
+	if st == nil {
+		db, err := sqlite.Open(filepath.Join(cfg.DataDir, "duet.db"))
+		if err != nil {
+			return nil, fmt.Errorf("open store: %w", err)
+		}
+		st, own = db, true
 	}
-	s := &Server{cfg: cfg, store: st, registry: prometheus.NewRegistry(), mux: http.NewServeMux()}
+	s := &Server{cfg: cfg, store: st, ownStore: own, registry: prometheus.NewRegistry(), mux: http.NewServeMux()}
 	// Made here, not in Serve, so that Shutdown never races Serve for the field.
 	s.httpServer = &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second}
 	if err := s.startTURN(); err != nil {
-		st.Close()
+		s.closeStore()
 		return nil, err
 	}
 	if err := s.assemble(ctx); err != nil {
 		if s.turn != nil {
 			s.turn.Close()
 		}
-		st.Close()
+		s.closeStore()
 		return nil, err
 	}
 	return s, nil
@@ -185,7 +190,7 @@ func (s *Server) AdminToken() string { return s.adminToken }
 func (s *Server) DemoApp() (store.App, bool) { return s.demoApp, s.demoNew }
 
 // Store gives tests and tools the server's store.
-func (s *Server) Store() store.Store { return s.store }
+func (s *Server) Store() store.Backend { return s.store }
 
 // FlushCallRecords waits until every ended call is written to the store.
 func (s *Server) FlushCallRecords() { s.recorder.Flush() }
@@ -221,5 +226,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		turnErr = s.turn.Close()
 	}
 	s.recorder.Close()
-	return errors.Join(hubErr, turnErr, s.store.Close())
+	return errors.Join(hubErr, turnErr, s.closeStore())
+}
+
+// closeStore closes the store if New opened it; a store passed in Config is the caller's.
+func (s *Server) closeStore() error {
+	if !s.ownStore {
+		return nil
+	}
+	return s.store.Close()
 }
