@@ -7,6 +7,7 @@ import (
 	"github.com/duet-rtc/duet/protocol"
 	"github.com/duet-rtc/duet/server/account"
 	"github.com/duet-rtc/duet/server/callflow"
+	"github.com/duet-rtc/duet/server/callflow/wire"
 	"github.com/duet-rtc/duet/server/route"
 	"github.com/duet-rtc/duet/server/store"
 )
@@ -42,12 +43,26 @@ func (u userDirectory) Exists(ctx context.Context, app, user string) (bool, erro
 	return err == nil, err
 }
 
-// handlerFunc breaks the construction cycle hub → engine → hub: the hub is built first
-// with a handler that resolves the engine on each call.
-type handlerFunc func() *callflow.Engine
+// callRequests is the hub's handler for calls. It resolves the engine on each call, which
+// breaks the construction cycle hub → engine → hub (the hub is built first), and refuses
+// the requests that start or change calls while the store fails: their steps could not be
+// stored, so they would wait unanswered.
+type callRequests struct {
+	engine  func() *callflow.Engine
+	healthy func() bool
+}
 
-func (f handlerFunc) DeviceOnline(dev route.Online, resume []string) { f().DeviceOnline(dev, resume) }
-func (f handlerFunc) DeviceOffline(dev route.Device)                 { f().DeviceOffline(dev) }
-func (f handlerFunc) HandleMessage(dev route.Device, env *protocol.Envelope) *protocol.Envelope {
-	return f().HandleMessage(dev, env)
+func (r callRequests) DeviceOnline(dev route.Online, resume []string) {
+	r.engine().DeviceOnline(dev, resume)
+}
+func (r callRequests) DeviceOffline(dev route.Device) { r.engine().DeviceOffline(dev) }
+func (r callRequests) HandleMessage(dev route.Device, env *protocol.Envelope) *protocol.Envelope {
+	if env != nil && !r.healthy() {
+		switch env.Type {
+		case protocol.TypeCallInvite, protocol.TypeCallAnswer, protocol.TypeCallEnd:
+			return protocol.NewErrorReply(env.ID, protocol.NewError(protocol.CodeDatabase,
+				"the store is unavailable; try again shortly"))
+		}
+	}
+	return wire.Requests{Engine: r.engine()}.HandleMessage(dev, env)
 }

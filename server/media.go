@@ -104,21 +104,13 @@ func (h mediaHandler) HandleMessage(dev route.Device, env *protocol.Envelope) *p
 // withMedia wraps the hub's handler.
 func (s *Server) withMedia(h signal.Handler) signal.Handler { return mediaHandler{h, s.media} }
 
-// mediaRecorder stamps each recorded call's serverVideoId on its record, and tells the
-// gateway the call ended, before the record goes to the store.
-type mediaRecorder struct {
-	next callflow.Recorder
-	m    *mediaParts
-}
-
-func (r mediaRecorder) Record(rec store.CallRecord) {
-	if rec.Record {
-		if g := r.m.gateway.Load(); g != nil {
-			rec.ServerVideoID = g.CallEnded(rec.App, rec.ID)
-		}
+// stampRecording tells the gateway that a call ended (its relay call closes, its files are
+// finished) and puts the call's serverVideoId on its record, before the record is stored.
+func (s *Server) stampRecording(rec *store.CallRecord) {
+	if !rec.Record {
+		return
 	}
-	r.next.Record(rec)
+	if g := s.media.gateway.Load(); g != nil {
+		rec.ServerVideoID = g.CallEnded(rec.App, rec.ID)
+	}
 }
-
-// callRecords is the Recorder the call flow gets.
-func (s *Server) callRecords() callflow.Recorder { return mediaRecorder{s.recorder, s.media} }

@@ -46,11 +46,14 @@ func (m *messaging) handler(calls signal.Handler) signal.Handler {
 	return messagingHandler{calls: calls, m: m}
 }
 
-// observe is the call flow's OnEvent: the webhook outbox and the cancel pushes see every
-// step of every call. Both only queue.
-func (m *messaging) observe(ev callflow.Event) {
-	m.hooks.Observe(ev)
-	m.push.Observe(ev)
+// committed is told the events of every durable batch of call steps: their webhook
+// deliveries are in the outbox now, and a pushed call that ended gets its cancel push.
+// Neither blocks.
+func (m *messaging) committed(evs []callflow.Event) {
+	m.hooks.Kick()
+	for _, ev := range evs {
+		m.push.Observe(ev)
+	}
 }
 
 // close stops the services: the outbox writes what is queued, background pushes stop.
@@ -69,7 +72,7 @@ func (s *Server) messagingRoutes() {
 }
 
 // FlushWebhooks waits until every call event so far is in the webhook outbox (tests).
-func (s *Server) FlushWebhooks() { s.msg.hooks.Flush() }
+func (s *Server) FlushWebhooks() { s.steps.Flush() }
 
 type messagingHandler struct {
 	calls signal.Handler

@@ -36,7 +36,7 @@ type Server struct {
 	accounts   *account.Service
 	hub        *signal.Hub
 	calls      *callflow.Engine
-	recorder   *callRecorder
+	steps      *stepCommitter // makes the call flow's steps durable, then delivers them
 	msg        *messaging
 	turn       *turn.Server // nil when TURN is off
 	media      *mediaParts  // recorded calls: relay, recordings, gateway
@@ -84,20 +84,22 @@ func (s *Server) assemble(ctx context.Context) error {
 	cfg := s.cfg
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.accounts = account.New(s.store, cfg.Clock)
-	s.recorder = newCallRecorder(s.store, cfg.Logger)
 	s.msg = s.newMessaging()
 	if err := s.startMedia(); err != nil {
 		return err
 	}
 	var calls *callflow.Engine
-	s.hub = signal.NewHub(signal.Config{Clock: cfg.Clock, Logger: cfg.Logger, Metrics: s.registry, RateLimit: cfg.DeviceRateLimit}, tokenAuth{s.accounts}, s.withMedia(s.msg.handler(handlerFunc(func() *callflow.Engine { return calls }))))
+	s.hub = signal.NewHub(signal.Config{Clock: cfg.Clock, Logger: cfg.Logger, Metrics: s.registry, RateLimit: cfg.DeviceRateLimit}, tokenAuth{s.accounts}, s.withMedia(s.msg.handler(callRequests{func() *callflow.Engine { return calls }, s.healthyStore})))
+	s.steps = s.newStepCommitter()
 	calls = callflow.New(callflow.Config{
 		RingTimeout: cfg.RingTimeout, ReconnectGrace: cfg.ReconnectGrace, Clock: cfg.Clock, Logger: cfg.Logger,
-		Pusher: s.msg.push.PushCall, OnEvent: s.msg.observe,
-		ICEServers: s.iceServers(),
-	}, s.hub, s.hub, userDirectory{s.store}, s.callRecords())
+		Pusher: s.msg.push.PushCall, ICEServers: s.iceServers(),
+	}, s.steps, s.hub, userDirectory{s.store})
 	s.calls = calls
 	s.startGateway(calls, s.hub)
+	if err := s.restoreCalls(ctx); err != nil {
+		return err
+	}
 	s.accounts.OnUserDeleted = func(app, user string) { s.hub.Kick(app, user, protocol.EndDestroy) }
 
 	token, err := s.loadAdminToken()
@@ -192,8 +194,9 @@ func (s *Server) DemoApp() (store.App, bool) { return s.demoApp, s.demoNew }
 // Store gives tests and tools the server's store.
 func (s *Server) Store() store.Backend { return s.store }
 
-// FlushCallRecords waits until every ended call is written to the store.
-func (s *Server) FlushCallRecords() { s.recorder.Flush() }
+// FlushCallRecords waits until every call step so far (records of ended calls, live call
+// state, webhook events) is in the store and its messages are delivered.
+func (s *Server) FlushCallRecords() { s.steps.Flush() }
 
 // Serve accepts connections on ln until Shutdown.
 func (s *Server) Serve(ln net.Listener) error {
@@ -213,19 +216,20 @@ func (s *Server) ListenAndServe() error {
 	return s.Serve(ln)
 }
 
-// Shutdown stops accepting, tells connected devices (goodbye), writes queued call records
-// and closes the store.
+// Shutdown drains the node: the call flow stops deciding (every live call stays in the
+// store as it is, for the next start), the steps already decided are stored and delivered,
+// then connected devices are told to reconnect (goodbye) and the store is closed.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.calls.Close()
+	s.steps.Close()
 	hubErr := s.hub.Shutdown(ctx)
 	_ = s.httpServer.Shutdown(ctx)
-	s.calls.Close()
 	s.msg.close()
 	s.stopMedia()
 	var turnErr error
 	if s.turn != nil {
 		turnErr = s.turn.Close()
 	}
-	s.recorder.Close()
 	return errors.Join(hubErr, turnErr, s.closeStore())
 }
 

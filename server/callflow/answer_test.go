@@ -95,7 +95,7 @@ func TestGlare(t *testing.T) {
 	h.end(a1, id, protocol.EndHangup)
 	h.expect(b, ended(id, protocol.EndHangup, "alice"))
 	h.settled()
-	if rec := h.records(1)[0]; rec.Caller != "bob" || rec.CalleeDevice != "a1" || rec.Type != int(protocol.CallVoice) {
+	if rec := h.records(1)[0]; rec.Caller != "bob" || rec.CalleeDevice != "a1" || rec.Type != protocol.CallVoice {
 		t.Fatalf("record %+v", rec)
 	}
 }

@@ -1,7 +1,6 @@
 package callflow
 
 import (
-	"bytes"
 	"io"
 	"log/slog"
 	"strconv"
@@ -10,60 +9,41 @@ import (
 
 	"github.com/duet-rtc/duet/protocol"
 	"github.com/duet-rtc/duet/server/route"
-	"github.com/duet-rtc/duet/server/store"
 )
 
-// benchNet has one online device "d" for every user and discards what it sends, except
-// that it keeps each caller's latest invite reply (callers are named "a<n>") so the caller
-// learns its call id.
+// benchNet has one online device "d" for every user and discards what it is given, except
+// that it keeps each caller's latest call id (callers are named "a<n>").
 type benchNet struct {
-	replies []atomic.Pointer[protocol.Envelope]
+	ids []atomic.Pointer[string]
 }
 
-func (n *benchNet) Send(to route.Device, env *protocol.Envelope) bool {
-	if env.Type == protocol.TypeReply && to.User[0] == 'a' {
-		i, _ := strconv.Atoi(to.User[1:])
-		n.replies[i].Store(env)
+func (n *benchNet) Apply(st *Step) {
+	for _, s := range st.Sends {
+		if inv, ok := s.Msg.Body.(*protocol.CallInvited); ok && s.To.User[0] == 'a' {
+			i, _ := strconv.Atoi(s.To.User[1:])
+			n.ids[i].Store(&inv.CallID)
+		}
 	}
-	return true
 }
+
+func (n *benchNet) Connected(route.Device) bool { return true }
 
 func (n *benchNet) OnlineDevices(app, user string) []route.Online {
 	return []route.Online{{Device: route.Device{App: app, User: user, ID: "d"}, Capabilities: protocol.Capabilities{Audio: true, Video: true}}}
 }
 
-type discardRecorder struct{}
-
-func (discardRecorder) Record(store.CallRecord) {}
-
-// benchCallID extracts the id from a CallInvited body without a JSON decoder: the benchmark
-// measures the server, not the client.
-func benchCallID(data []byte) []byte {
-	const key = `"callId":"`
-	i := bytes.Index(data, []byte(key)) + len(key)
-	return data[i : i+bytes.IndexByte(data[i:], '"')]
-}
-
 // benchCycle runs one invite → answer → end between users a<n> and b<n>.
 func benchCycle(b *testing.B, e *Engine, net *benchNet, n int, a, callee route.Device) {
-	invite := &protocol.Envelope{Type: protocol.TypeCallInvite, ID: "1", Data: []byte(`{"to":"` + callee.User + `","type":1}`)}
-	if r := e.HandleMessage(a, invite); r != nil {
-		b.Fatalf("invite: %+v", r.Error)
-	}
-	id := benchCallID(net.replies[n].Load().Data)
-	ref := append(append([]byte(`{"callId":"`), id...), `"}`...)
-	if r := e.HandleMessage(callee, &protocol.Envelope{Type: protocol.TypeCallAnswer, ID: "2", Data: ref}); r.Error != nil {
-		b.Fatalf("answer: %+v", r.Error)
-	}
-	if r := e.HandleMessage(a, &protocol.Envelope{Type: protocol.TypeCallEnd, ID: "3", Data: ref}); r.Error != nil {
-		b.Fatalf("end: %+v", r.Error)
-	}
+	e.Invite(a, "1", protocol.CallInvite{To: callee.User, Type: protocol.CallVoice})
+	id := *net.ids[n].Load()
+	e.Answer(callee, "2", id)
+	e.End(a, "3", protocol.CallEnd{CallID: id})
 }
 
 func newBenchEngine(pairs int) (*Engine, *benchNet) {
-	net := &benchNet{replies: make([]atomic.Pointer[protocol.Envelope], pairs)}
+	net := &benchNet{ids: make([]atomic.Pointer[string], pairs)}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	return New(Config{Logger: log}, net, net, nil, discardRecorder{}), net
+	return New(Config{Logger: log}, net, net, nil), net
 }
 
 func pair(n int) (route.Device, route.Device) {

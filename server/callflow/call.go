@@ -69,8 +69,12 @@ type call struct {
 
 	ring     timer
 	grace    [2]timer
-	incoming *protocol.Envelope // call.incoming, the same for every callee device; built once
-	events   int                // events emitted so far (Event.Seq)
+	incoming *protocol.CallIncoming // call.incoming, the same for every callee device; built once
+	events   int                    // events emitted so far (Event.Seq)
+	dirty    bool                   // changed in the current locked section (Engine.touch)
+	// replayAccept: the answering device gets call.accepted again when it returns (set by
+	// Restore, since a crash may have come between the accept and its delivery).
+	replayAccept bool
 }
 
 func (c *call) callerKey() userKey { return userKey{c.app, c.caller} }
@@ -144,12 +148,12 @@ func (c *call) incomingBody() protocol.CallIncoming {
 	}
 }
 
-func (c *call) incomingEnv() *protocol.Envelope {
+func (c *call) incomingMsg() Message {
 	if c.incoming == nil {
 		body := c.incomingBody()
-		c.incoming = protocol.NewMessage(protocol.TypeCallIncoming, "", &body)
+		c.incoming = &body
 	}
-	return c.incoming
+	return Message{Type: protocol.TypeCallIncoming, Body: c.incoming}
 }
 
 func (c *call) stopTimers() {

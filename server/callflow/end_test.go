@@ -55,7 +55,7 @@ func TestEndReasons(t *testing.T) {
 			h.quiet()
 			h.settled()
 			rec := h.records(1)[0]
-			if rec.EndReason != int(tc.reason) || rec.EndedBy != tc.by {
+			if rec.EndReason != tc.reason || rec.EndedBy != tc.by {
 				t.Fatalf("record reason %d by %q, want %d by %q", rec.EndReason, rec.EndedBy, tc.reason, tc.by)
 			}
 			if tc.accept != (rec.CalleeDevice == "b1") || tc.accept == rec.AcceptedAt.IsZero() {

@@ -12,49 +12,6 @@ import (
 	"github.com/duet-rtc/duet/server/route"
 )
 
-func TestUnknownAndMalformedMessages(t *testing.T) {
-	h := newHarness(t)
-	a := h.connect("alice", "a1")
-	h.fails(h.request(a, "call.dance", nil), protocol.CodeUnknownMessage)
-	h.fails(h.request(a, protocol.TypeHello, nil), protocol.CodeUnknownMessage)
-	if r := h.e.HandleMessage(a, nil); r == nil || r.Error.Code != protocol.CodeBadMessage {
-		t.Fatalf("nil envelope: %+v", r)
-	}
-	for _, typ := range []string{protocol.TypeCallAnswer, protocol.TypeCallEnd, protocol.TypeCallSignal,
-		protocol.TypeCallConnect, protocol.TypeCallStream, protocol.TypeCallInvite} {
-		env := &protocol.Envelope{Type: typ, Data: json.RawMessage(`{"callId":5}`)}
-		if r := h.e.HandleMessage(a, env); r == nil || r.Type != protocol.TypeError || r.Error.Code != protocol.CodeBadMessage {
-			t.Fatalf("%s with a bad body: %+v", typ, r)
-		}
-	}
-	// A client may not claim a server-only reason.
-	h.fails(h.request(a, protocol.TypeCallEnd, &protocol.CallEnd{CallID: "x", Reason: protocol.EndAnsweredElsewhere}), protocol.CodeBadMessage)
-	h.quiet()
-}
-
-// FuzzHandleMessage feeds hostile bodies of every type, from each party and a stranger, to a
-// ringing call: nothing panics and the call still ends cleanly.
-func FuzzHandleMessage(f *testing.F) {
-	for _, s := range []string{`{}`, `{"callId":"call-1"}`, `{"callId":"call-1","device":"b1","candidate":{"candidate":"x"}}`,
-		`{"to":"bob","type":1}`, `{"callId":"call-1","reason":2}`, `{"callId":"call-1","status":3}`, `null`, `[]`, `{"callId":""}`} {
-		for typ := range 7 {
-			f.Add(uint8(typ), uint8(typ%3), []byte(s))
-		}
-	}
-	types := []string{protocol.TypeCallInvite, protocol.TypeCallAnswer, protocol.TypeCallEnd, protocol.TypeCallSignal,
-		protocol.TypeCallConnect, protocol.TypeCallStream, "call.x"}
-	f.Fuzz(func(t *testing.T, typ, who uint8, data []byte) {
-		h := newHarness(t)
-		devs := []route.Device{h.connect("alice", "a1"), h.connect("bob", "b1"), h.connect("carol", "c1")}
-		h.invite(devs[0], "bob", protocol.CallVideo)
-		env := &protocol.Envelope{Type: types[int(typ)%len(types)], ID: "x", Data: data}
-		h.e.HandleMessage(devs[int(who)%len(devs)], env)
-		h.clk.Advance(time.Hour) // an accepted call lives on, without timers
-		h.e.HandleMessage(devs[0], protocol.NewMessage(protocol.TypeCallEnd, "", &protocol.CallEnd{CallID: "call-1"}))
-		h.settled()
-	})
-}
-
 func TestClose(t *testing.T) {
 	h := newHarness(t)
 	a, b, id := acceptedCall(h)
@@ -69,7 +26,7 @@ func TestClose(t *testing.T) {
 	h.e.DeviceOnline(route.Online{Device: b}, []string{id})
 	h.clk.Advance(time.Hour)
 	h.quiet()
-	if len(h.rec.all()) != 0 {
+	if len(h.net.records()) != 0 {
 		t.Fatal("Close ended a call")
 	}
 }
@@ -78,9 +35,8 @@ func TestClose(t *testing.T) {
 // run with -race.
 func TestConcurrentCalls(t *testing.T) {
 	net := newFakeNet()
-	rec := &fakeRecorder{}
 	clk := clock.NewFake(t0)
-	e := New(Config{Clock: clk, RingTimeout: time.Second}, net, net, nil, rec)
+	e := New(Config{Clock: clk, RingTimeout: time.Second}, net, net, nil)
 	defer e.Close()
 	const pairs, rounds = 8, 50
 	var wg sync.WaitGroup
@@ -92,14 +48,15 @@ func TestConcurrentCalls(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for range rounds {
-				if e.HandleMessage(a, protocol.NewMessage(protocol.TypeCallInvite, "", &protocol.CallInvite{To: b.User})) != nil {
+				e.Invite(a, "", protocol.CallInvite{To: b.User})
+				id := lastCallID(net, a)
+				if id == "" {
 					t.Errorf("invite failed")
 					continue
 				}
-				id := lastCallID(net, a)
-				e.HandleMessage(b, protocol.NewMessage(protocol.TypeCallAnswer, "", &protocol.CallRef{CallID: id}))
-				e.HandleMessage(b, protocol.NewMessage(protocol.TypeCallSignal, "", candidate(id, "")))
-				e.HandleMessage(a, protocol.NewMessage(protocol.TypeCallEnd, "", &protocol.CallEnd{CallID: id}))
+				e.Answer(b, "", id)
+				e.Signal(b, "", *candidate(id, ""))
+				e.End(a, "", protocol.CallEnd{CallID: id})
 			}
 		}()
 	}
@@ -122,7 +79,7 @@ func TestConcurrentCalls(t *testing.T) {
 	if e.Active() != 0 || clk.Pending() != 0 {
 		t.Fatalf("active %d, pending %d", e.Active(), clk.Pending())
 	}
-	if n := len(rec.all()); n != pairs*rounds {
+	if n := len(net.records()); n != pairs*rounds {
 		t.Fatalf("%d records, want %d", n, pairs*rounds)
 	}
 }

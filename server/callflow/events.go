@@ -4,7 +4,6 @@ import (
 	"time"
 
 	"github.com/duet-rtc/duet/protocol"
-	"github.com/duet-rtc/duet/server/store"
 )
 
 // EventKind names one step of a call, as Config.OnEvent reports it.
@@ -52,17 +51,15 @@ type Event struct {
 	Reason protocol.EndReason
 	By     string
 	// Record is the call's record (EventEnded only).
-	Record *store.CallRecord
+	Record *Record
 	At     time.Time
 }
 
-// emit reports a step of c to Config.OnEvent. It runs under the engine's lock, which is what
-// keeps a call's events in order whichever goroutine decides them.
+// emit puts a step of c in the engine's Step. It runs under the engine's lock, which is
+// what keeps a call's events in order whichever goroutine decides them.
 func (e *Engine) emit(c *call, kind EventKind, fill func(*Event)) {
-	if e.cfg.OnEvent == nil {
-		return
-	}
 	c.events++
+	e.touch(c)
 	ev := Event{
 		Kind: kind, Seq: c.events, CallID: c.id, App: c.app,
 		Caller: c.caller, CallerDevice: c.callerDev, Callee: c.callee, Type: c.typ, At: e.now(),
@@ -70,5 +67,5 @@ func (e *Engine) emit(c *call, kind EventKind, fill func(*Event)) {
 	if fill != nil {
 		fill(&ev)
 	}
-	e.cfg.OnEvent(ev)
+	e.step.Events = append(e.step.Events, ev)
 }

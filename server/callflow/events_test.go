@@ -12,24 +12,15 @@ import (
 	"github.com/duet-rtc/duet/server/route"
 )
 
-// eventLog collects what OnEvent reports.
-type eventLog struct {
-	mu  sync.Mutex
-	evs []Event
-}
-
-func (l *eventLog) add(ev Event) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.evs = append(l.evs, ev)
-}
+// eventLog reads the events the engine's steps carried.
+type eventLog struct{ net *fakeNet }
 
 // kinds renders the events of call id as "seq:kind" in arrival order.
 func (l *eventLog) kinds(id string) string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+	l.net.mu.Lock()
+	defer l.net.mu.Unlock()
 	var out []string
-	for _, ev := range l.evs {
+	for _, ev := range l.net.events {
 		if ev.CallID == id {
 			out = append(out, fmt.Sprintf("%d:%s", ev.Seq, ev.Kind))
 		}
@@ -38,18 +29,16 @@ func (l *eventLog) kinds(id string) string {
 }
 
 func (l *eventLog) last() Event {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.evs[len(l.evs)-1]
+	l.net.mu.Lock()
+	defer l.net.mu.Unlock()
+	return l.net.events[len(l.net.events)-1]
 }
 
 func eventHarness(t *testing.T, pushed bool) (*harness, *eventLog) {
-	log := &eventLog{}
 	h := newHarness(t, func(c *Config) {
-		c.OnEvent = log.add
 		c.Pusher = func(string, string, protocol.CallIncoming, string) bool { return pushed }
 	})
-	return h, log
+	return h, &eventLog{net: h.net}
 }
 
 func TestEventsOfAnAnsweredCall(t *testing.T) {
@@ -71,7 +60,7 @@ func TestEventsOfAnAnsweredCall(t *testing.T) {
 		end.Reason != protocol.EndHangup || end.Caller != "alice" || end.Callee != "bob" || end.CallerDevice != "a1" {
 		t.Fatalf("ended event %+v", end)
 	}
-	for _, ev := range log.evs {
+	for _, ev := range h.net.events {
 		switch ev.Kind {
 		case EventRinging:
 			if ev.Device != "b1" || !ev.At.Equal(t0) {
@@ -100,9 +89,9 @@ func TestEventsOfCallsEndedAtInvite(t *testing.T) {
 		t.Fatalf("events %s", got)
 	}
 	// Nothing is reported for invites refused before a call exists.
-	n := len(log.evs)
+	n := len(h.net.events)
 	h.fails(h.request(a, protocol.TypeCallInvite, &protocol.CallInvite{To: "nobody"}), protocol.CodeUserNotFound)
-	if len(log.evs) != n {
+	if len(h.net.events) != n {
 		t.Fatalf("a refused invite made events")
 	}
 }
@@ -142,8 +131,7 @@ func TestEventsOfPushedCallAnswered(t *testing.T) {
 func TestEventOrderUnderConcurrency(t *testing.T) {
 	net := newFakeNet()
 	clk := clock.NewFake(t0)
-	log := &eventLog{}
-	e := New(Config{Clock: clk, RingTimeout: time.Second, OnEvent: log.add}, net, net, nil, nil)
+	e := New(Config{Clock: clk, RingTimeout: time.Second}, net, net, nil)
 	defer e.Close()
 	const pairs, rounds = 6, 40
 	var wg sync.WaitGroup
@@ -155,13 +143,13 @@ func TestEventOrderUnderConcurrency(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range rounds {
-				e.HandleMessage(a, protocol.NewMessage(protocol.TypeCallInvite, "", &protocol.CallInvite{To: b.User}))
+				e.Invite(a, "", protocol.CallInvite{To: b.User})
 				id := lastCallID(net, a)
 				if i%2 == 0 {
-					e.HandleMessage(b, protocol.NewMessage(protocol.TypeCallAnswer, "", &protocol.CallRef{CallID: id}))
+					e.Answer(b, "", id)
 				}
-				e.HandleMessage(b, protocol.NewMessage(protocol.TypeCallConnect, "", &protocol.CallConnect{CallID: id}))
-				e.HandleMessage(a, protocol.NewMessage(protocol.TypeCallEnd, "", &protocol.CallEnd{CallID: id}))
+				e.Connect(b, "", protocol.CallConnect{CallID: id})
+				e.End(a, "", protocol.CallEnd{CallID: id})
 			}
 		}()
 	}
@@ -181,7 +169,7 @@ func TestEventOrderUnderConcurrency(t *testing.T) {
 	close(done)
 	<-stopped
 	byCall := map[string][]Event{}
-	for _, ev := range log.evs {
+	for _, ev := range net.events {
 		byCall[ev.CallID] = append(byCall[ev.CallID], ev)
 	}
 	if len(byCall) != pairs*rounds {

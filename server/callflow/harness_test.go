@@ -15,19 +15,23 @@ import (
 	"github.com/duet-rtc/duet/internal/clock"
 	"github.com/duet-rtc/duet/protocol"
 	"github.com/duet-rtc/duet/server/route"
-	"github.com/duet-rtc/duet/server/store"
 )
 
 const app = "org#app"
 
 var t0 = time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 
-// fakeNet is the signalling layer seen from the engine: a settable directory and a Sender
-// that records what it delivers and, like the real one, fails for devices not connected.
+// fakeNet is the server seen from the engine: a settable directory, and an Output that
+// delivers every Step at once (as the server does once it is durable), keeping the messages,
+// records and events it gets.
 type fakeNet struct {
 	mu     sync.Mutex
 	online map[userKey][]route.Online
 	log    []sentMsg
+	recs   []Record
+	events []Event
+	saves  []State
+	steps  int
 }
 
 type sentMsg struct {
@@ -37,14 +41,57 @@ type sentMsg struct {
 
 func newFakeNet() *fakeNet { return &fakeNet{online: make(map[userKey][]route.Online)} }
 
-func (n *fakeNet) Send(to route.Device, env *protocol.Envelope) bool {
+// Apply takes a step: messages are encoded as the server would (a reply to a device that
+// is no longer connected is lost, as on the wire).
+func (n *fakeNet) Apply(st *Step) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if !n.isOnline(to) {
-		return false
+	n.steps++
+	for _, s := range st.Sends {
+		// A reply goes to the device that asked, which a test may have taken offline.
+		if s.Msg.Type == protocol.TypeReply || n.isOnline(s.To) {
+			n.log = append(n.log, sentMsg{s.To, encode(s.Msg)})
+		}
 	}
-	n.log = append(n.log, sentMsg{to, env})
-	return true
+	n.recs = append(n.recs, st.Ends...)
+	n.events = append(n.events, st.Events...)
+	n.saves = append(n.saves, st.Saves...)
+}
+
+func (n *fakeNet) Connected(d route.Device) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.isOnline(d)
+}
+
+// encode is wire.Encode (which this package cannot import).
+func encode(m Message) *protocol.Envelope {
+	switch {
+	case m.Err != nil:
+		return protocol.NewErrorReply(m.ReplyTo, m.Err)
+	case m.Type == protocol.TypeReply:
+		return protocol.NewReply(m.ReplyTo, m.Body)
+	}
+	return protocol.NewMessage(m.Type, "", m.Body)
+}
+
+// records returns the records of every call ended so far.
+func (n *fakeNet) records() []Record {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return append([]Record(nil), n.recs...)
+}
+
+// lastSave returns the latest State handed out for call id.
+func (n *fakeNet) lastSave(id string) (State, bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for i := len(n.saves) - 1; i >= 0; i-- {
+		if n.saves[i].ID == id {
+			return n.saves[i], true
+		}
+	}
+	return State{}, false
 }
 
 func (n *fakeNet) isOnline(d route.Device) bool {
@@ -108,29 +155,11 @@ func (u *fakeUsers) Exists(_ context.Context, app, user string) (bool, error) {
 	return u.names[userKey{app, user}], u.err
 }
 
-type fakeRecorder struct {
-	mu   sync.Mutex
-	recs []store.CallRecord
-}
-
-func (r *fakeRecorder) Record(rec store.CallRecord) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.recs = append(r.recs, rec)
-}
-
-func (r *fakeRecorder) all() []store.CallRecord {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]store.CallRecord(nil), r.recs...)
-}
-
 type harness struct {
 	t     *testing.T
 	clk   *clock.Fake
 	net   *fakeNet
 	users *fakeUsers
-	rec   *fakeRecorder
 	e     *Engine
 	ids   int
 }
@@ -138,7 +167,7 @@ type harness struct {
 // newHarness builds an engine over fakes; users alice, bob, carol and dave exist in app.
 func newHarness(t *testing.T, tune ...func(*Config)) *harness {
 	t.Helper()
-	h := &harness{t: t, clk: clock.NewFake(t0), net: newFakeNet(), rec: &fakeRecorder{}}
+	h := &harness{t: t, clk: clock.NewFake(t0), net: newFakeNet()}
 	h.users = &fakeUsers{names: map[userKey]bool{}}
 	for _, u := range []string{"alice", "bob", "carol", "dave"} {
 		h.users.names[userKey{app, u}] = true
@@ -151,7 +180,7 @@ func newHarness(t *testing.T, tune ...func(*Config)) *harness {
 	for _, f := range tune {
 		f(&cfg)
 	}
-	h.e = New(cfg, h.net, h.net, h.users, h.rec)
+	h.e = New(cfg, h.net, h.net, h.users)
 	t.Cleanup(h.e.Close)
 	return h
 }
@@ -181,20 +210,43 @@ func (h *harness) drop(d route.Device) {
 	h.e.DeviceOffline(d)
 }
 
-// request sends a request with id "rq" and returns its reply, whether the engine returned it
-// or sent it through the Sender (a successful invite).
+// handle hands the engine one request of type typ with body (a pointer to the protocol
+// struct), as server/callflow/wire does once the body is decoded.
+func handle(e *Engine, d route.Device, rid, typ string, body any) {
+	switch typ {
+	case protocol.TypeCallInvite:
+		e.Invite(d, rid, *body.(*protocol.CallInvite))
+	case protocol.TypeCallAnswer:
+		e.Answer(d, rid, body.(*protocol.CallRef).CallID)
+	case protocol.TypeCallEnd:
+		e.End(d, rid, *body.(*protocol.CallEnd))
+	case protocol.TypeCallSignal:
+		e.Signal(d, rid, *body.(*protocol.CallSignal))
+	case protocol.TypeCallConnect:
+		e.Connect(d, rid, *body.(*protocol.CallConnect))
+	case protocol.TypeCallStream:
+		e.Stream(d, rid, *body.(*protocol.CallStream))
+	default:
+		panic("no such request: " + typ)
+	}
+}
+
+// request sends a request with id "rq" and returns its reply, which must come ahead of the
+// messages the request caused to the same device.
 func (h *harness) request(d route.Device, typ string, body any) *protocol.Envelope {
 	h.t.Helper()
-	env := protocol.NewMessage(typ, "rq", body)
-	if reply := h.e.HandleMessage(d, env); reply != nil {
-		return reply
-	}
+	earlier := h.net.take(d)
+	defer func() { h.putBack(d, earlier) }()
+	handle(h.e, d, "rq", typ, body)
 	msgs := h.net.take(d)
 	for i, m := range msgs {
 		if m.Type == protocol.TypeReply && m.ID == "rq" {
 			// Put the rest back, in order: only the reply is consumed here.
 			rest := append(append([]*protocol.Envelope(nil), msgs[:i]...), msgs[i+1:]...)
-			if i != 0 {
+			// An invite's reply comes first, so that the caller knows the call id before
+			// anything else about the call; the others follow what they caused, as the
+			// hub has always written them.
+			if i != 0 && typ == protocol.TypeCallInvite {
 				h.t.Fatalf("reply to %s arrived after %d other messages", typ, i)
 			}
 			h.putBack(d, rest)
@@ -204,6 +256,19 @@ func (h *harness) request(d route.Device, typ string, body any) *protocol.Envelo
 	h.putBack(d, msgs)
 	h.t.Fatalf("%s: no reply", typ)
 	return nil
+}
+
+// noReply sends a request without an id and asserts that it got no reply.
+func (h *harness) noReply(d route.Device, typ string, body any) {
+	h.t.Helper()
+	handle(h.e, d, "", typ, body)
+	msgs := h.net.take(d)
+	for _, m := range msgs {
+		if m.Type == protocol.TypeReply || m.Type == protocol.TypeError {
+			h.t.Fatalf("%s without an id got %+v", typ, m)
+		}
+	}
+	h.putBack(d, msgs)
 }
 
 func (h *harness) putBack(d route.Device, msgs []*protocol.Envelope) {
@@ -330,10 +395,10 @@ func (h *harness) settled() {
 	}
 }
 
-// lastRecord returns the only record, failing unless exactly n were made.
-func (h *harness) records(n int) []store.CallRecord {
+// records returns the records, failing unless exactly n were made.
+func (h *harness) records(n int) []Record {
 	h.t.Helper()
-	recs := h.rec.all()
+	recs := h.net.records()
 	if len(recs) != n {
 		h.t.Fatalf("%d records, want %d: %+v", len(recs), n, recs)
 	}
@@ -341,7 +406,7 @@ func (h *harness) records(n int) []store.CallRecord {
 }
 
 func (h *harness) endReason(i int) protocol.EndReason {
-	return protocol.EndReason(h.rec.all()[i].EndReason)
+	return h.net.records()[i].EndReason
 }
 
 var errLookup = errors.New("db down")

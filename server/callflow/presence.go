@@ -15,7 +15,7 @@ func (e *Engine) DeviceOffline(dev route.Device) {
 	if e.closed.Load() {
 		return
 	}
-	e.mu.Lock()
+	e.lock()
 	defer e.unlock()
 	c := e.byUser[userKey{dev.App, dev.User}]
 	if c == nil {
@@ -41,7 +41,7 @@ func (e *Engine) DeviceOnline(dev route.Online, resume []string) {
 	if e.closed.Load() {
 		return
 	}
-	e.mu.Lock()
+	e.lock()
 	defer e.unlock()
 	c := e.byUser[userKey{dev.App, dev.User}]
 	if c != nil {
@@ -57,7 +57,7 @@ func (e *Engine) DeviceOnline(dev route.Online, resume []string) {
 			}
 		}
 		reason, by := e.staleEnd(dev.Device, id)
-		e.send.Send(dev.Device, endedMsg(id, reason, by))
+		e.send(dev.Device, endedMsg(id, reason, by))
 	}
 }
 
@@ -70,6 +70,9 @@ func (e *Engine) rejoin(c *call, dev route.Online) {
 	case roleCallee:
 		if c.state == stateAccepted {
 			e.back(c, sideCallee)
+			if c.replayAccept {
+				c.replayAccept = !e.send(dev.Device, acceptedMsg(c.id, c.answered))
+			}
 		}
 	default:
 		if dev.User == c.callee && c.state == stateRinging && !c.pushing && canTake(c.typ, dev.Capabilities) {
@@ -84,6 +87,7 @@ func (e *Engine) leave(c *call, s side) {
 		return
 	}
 	c.away[s] = true
+	e.touch(c)
 	e.armGrace(c, s)
 	e.tellSide(c, 1-s, peerMsg(c.id, false))
 }
@@ -95,6 +99,7 @@ func (e *Engine) back(c *call, s side) {
 		return
 	}
 	c.away[s] = false
+	e.touch(c)
 	c.grace[s].stop()
 	e.tellSide(c, 1-s, peerMsg(c.id, true))
 	if c.away[1-s] {
@@ -108,11 +113,11 @@ func (e *Engine) replayCaller(c *call) {
 	to := c.callerDevice()
 	for i := range c.legs {
 		if l := &c.legs[i]; l.missed && l.ringing {
-			l.missed = !e.send.Send(to, ringingMsg(c.id, l.device))
+			l.missed = !e.send(to, ringingMsg(c.id, l.device))
 		}
 	}
 	if c.missedAccept {
-		c.missedAccept = !e.send.Send(to, acceptedMsg(c.id, c.answered))
+		c.missedAccept = !e.send(to, acceptedMsg(c.id, c.answered))
 	}
 }
 

@@ -36,7 +36,7 @@ func TestGraceResume(t *testing.T) {
 			h.reconnect(gone, id) // a replaced connection: nothing either
 			h.clk.Advance(time.Hour)
 			h.quiet()
-			if h.e.Active() != 1 || len(h.rec.all()) != 0 {
+			if h.e.Active() != 1 || len(h.net.records()) != 0 {
 				t.Fatal("the call ended")
 			}
 			h.end(stays, id, protocol.EndHangup)
@@ -55,7 +55,7 @@ func TestGraceExpiry(t *testing.T) {
 	h.expect(a, ended(id, protocol.EndFailed, ""))
 	h.quiet()
 	h.settled()
-	if rec := h.records(1)[0]; rec.EndReason != int(protocol.EndFailed) || rec.EndedBy != "" {
+	if rec := h.records(1)[0]; rec.EndReason != protocol.EndFailed || rec.EndedBy != "" {
 		t.Fatalf("record %+v", rec)
 	}
 	// b comes back too late: its resumed call is over, with the reason it ended for.
@@ -219,7 +219,7 @@ func TestCallerLostDuringPush(t *testing.T) {
 	h.fails(h.request(a, protocol.TypeCallInvite, &protocol.CallInvite{To: "bob", PushIfOffline: true}), protocol.CodeCallConnectFailed)
 	h.settled()
 	if h.endReason(0) != protocol.EndFailed {
-		t.Fatal(h.rec.all())
+		t.Fatal(h.net.records())
 	}
 }
 

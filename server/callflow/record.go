@@ -5,12 +5,32 @@ import (
 	"time"
 
 	"github.com/duet-rtc/duet/protocol"
-	"github.com/duet-rtc/duet/server/store"
 )
 
+// Record is the durable record of one ended call (rule 14).
+type Record struct {
+	ID, App      string
+	Caller       string
+	CallerDevice string
+	Callee       string
+	CalleeDevice string // the device that answered, "" if none did
+	Type         protocol.CallType
+	Ext          string
+	Record       bool
+	MergeStream  bool
+	InvitedAt    time.Time
+	RingingAt    time.Time // zero: no device rang
+	ConnectedAt  time.Time // zero: transport never came up
+	AcceptedAt   time.Time // zero: not accepted
+	EndedAt      time.Time
+	EndReason    protocol.EndReason
+	EndedBy      string // username, or "" when the server ended it
+	ConnectType  protocol.ConnectType
+}
+
 // finish ends c: stops its timers, forgets it (keeping only a small entry in the recent
-// memory) and queues its record for the Recorder. by is "" when the server ended it. The
-// caller of finish has already told the devices.
+// memory) and puts its record and its ended event in the step. by is "" when the server
+// ended it. The caller of finish has already told the devices.
 func (e *Engine) finish(c *call, reason protocol.EndReason, by string) {
 	if c.ended {
 		return
@@ -32,7 +52,7 @@ func (e *Engine) finish(c *call, reason protocol.EndReason, by string) {
 		reason: reason, by: by, at: now,
 	})
 	rec := c.recordAt(reason, by, now)
-	e.records = append(e.records, rec)
+	e.step.Ends = append(e.step.Ends, rec)
 	e.emit(c, EventEnded, func(ev *Event) { ev.Reason, ev.By, ev.Record = reason, by, &rec })
 	if e.log.Enabled(e.ctx, slog.LevelDebug) {
 		e.log.LogAttrs(e.ctx, slog.LevelDebug, "call ended",
@@ -48,14 +68,14 @@ func (e *Engine) serverEnd(c *call, reason protocol.EndReason) {
 	e.finish(c, reason, "")
 }
 
-func (c *call) recordAt(reason protocol.EndReason, by string, ended time.Time) store.CallRecord {
-	return store.CallRecord{
+func (c *call) recordAt(reason protocol.EndReason, by string, ended time.Time) Record {
+	return Record{
 		ID: c.id, App: c.app,
 		Caller: c.caller, CallerDevice: c.callerDev,
 		Callee: c.callee, CalleeDevice: c.answered,
-		Type: int(c.typ), Ext: c.ext, Record: c.record, MergeStream: c.merge,
+		Type: c.typ, Ext: c.ext, Record: c.record, MergeStream: c.merge,
 		InvitedAt: c.invitedAt, RingingAt: c.ringingAt, ConnectedAt: c.connectedAt,
 		AcceptedAt: c.acceptedAt, EndedAt: ended,
-		EndReason: int(reason), EndedBy: by, ConnectType: int(c.connectType),
+		EndReason: reason, EndedBy: by, ConnectType: c.connectType,
 	}
 }

@@ -13,6 +13,7 @@ import (
 type timer struct {
 	t   clock.Timer
 	gen uint64
+	at  time.Time // when it fires: the deadline a call's State keeps
 }
 
 func (t *timer) stop() {
@@ -32,11 +33,17 @@ func (e *Engine) arm(t *timer, d time.Duration, fire func(gen uint64)) {
 	e.gen++
 	gen := e.gen
 	t.gen = gen
-	t.t = e.cfg.Clock.AfterFunc(d, func() { fire(gen) })
+	t.at = e.now().Add(d)
+	t.t = e.cfg.Clock.AfterFunc(max(d, 0), func() { fire(gen) })
 }
 
-func (e *Engine) armRing(c *call) {
-	e.arm(&c.ring, e.cfg.RingTimeout, func(gen uint64) { e.ringExpired(c, gen) })
+func (e *Engine) armRing(c *call) { e.armRingAt(c, e.cfg.RingTimeout) }
+
+// armRingAt arms the ring timer to fire after d; d <= 0 (a deadline that passed while the
+// server was down) fires it at once.
+func (e *Engine) armRingAt(c *call, d time.Duration) {
+	e.touch(c)
+	e.arm(&c.ring, d, func(gen uint64) { e.ringExpired(c, gen) })
 }
 
 func (e *Engine) armGrace(c *call, s side) {
@@ -45,7 +52,7 @@ func (e *Engine) armGrace(c *call, s side) {
 
 // ringExpired ends an unanswered call NoResponse for the caller and every ringing device.
 func (e *Engine) ringExpired(c *call, gen uint64) {
-	e.mu.Lock()
+	e.lock()
 	defer e.unlock()
 	if c.ended || c.ring.gen != gen || e.closed.Load() {
 		return
@@ -56,7 +63,7 @@ func (e *Engine) ringExpired(c *call, gen uint64) {
 
 // graceExpired ends a call Failed when a lost device did not come back in time.
 func (e *Engine) graceExpired(c *call, s side, gen uint64) {
-	e.mu.Lock()
+	e.lock()
 	defer e.unlock()
 	if c.ended || c.grace[s].gen != gen || e.closed.Load() {
 		return

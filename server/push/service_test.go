@@ -89,7 +89,7 @@ func invite(id string) protocol.CallIncoming {
 
 func ended(id string, reason protocol.EndReason, answeredBy string) callflow.Event {
 	return callflow.Event{Kind: callflow.EventEnded, CallID: id, App: app, Caller: "alice", Callee: "bob", Reason: reason,
-		Record: &store.CallRecord{ID: id, CalleeDevice: answeredBy}}
+		Record: &callflow.Record{ID: id, CalleeDevice: answeredBy}}
 }
 
 func duet(t *testing.T, payload map[string]any) map[string]any {

@@ -1,6 +1,8 @@
 // Package webhook delivers call events to the HTTPS endpoints an app configures: each
 // event (callflow.Event) becomes a signed JSON POST (Payload, SignatureHeader) to every
 // endpoint of its app, from an outbox kept in the store, so deliveries survive restarts.
+// The events enter the outbox in the same transaction as the call steps that caused them
+// (Events gives their rows); the Outbox only delivers what is there.
 //
 // Delivery is at least once, in order per (endpoint, call): a call's next event is not
 // attempted before the previous one was delivered or given up. Failed attempts are retried
@@ -31,10 +33,6 @@ const (
 	DefaultTimeout     = 10 * time.Second
 	DefaultRetention   = 24 * time.Hour
 )
-
-// maxQueued bounds the events waiting for the store; beyond it (a store that keeps failing)
-// new events are dropped and logged rather than eating memory.
-const maxQueued = 100_000
 
 // Config tunes an Outbox.
 type Config struct {
@@ -87,22 +85,15 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Outbox queues call events, writes them to the store and delivers them. Create it with
-// New; stop it with Close.
+// Outbox delivers the deliveries in the store's outbox. Create it with New; stop it with
+// Close.
 type Outbox struct {
 	cfg Config
 	log *slog.Logger
 
-	mu       sync.Mutex
-	queue    []callflow.Event
-	queued   uint64 // events ever queued
-	written  uint64 // events handled by the writer (stored, or dropped after errors)
-	cond     *sync.Cond
-	dropped  uint64
 	inflight map[int64]bool // owned by the loop goroutine
 
-	wake    chan struct{} // new events queued
-	timer   chan struct{} // the next delivery is due
+	timer   chan struct{} // the next delivery is due, or new ones were stored
 	results chan int64    // a worker finished this delivery
 	stop    chan struct{}
 	done    chan struct{}
@@ -120,50 +111,33 @@ func New(cfg Config) *Outbox {
 	ctx, cancel := context.WithCancel(context.Background())
 	o := &Outbox{
 		cfg: cfg, log: cfg.Logger, inflight: map[int64]bool{},
-		wake: make(chan struct{}, 1), timer: make(chan struct{}, 1), results: make(chan int64, cfg.Workers),
+		timer: make(chan struct{}, 1), results: make(chan int64, cfg.Workers),
 		stop: make(chan struct{}), done: make(chan struct{}), ctx: ctx, cancel: cancel,
 	}
-	o.cond = sync.NewCond(&o.mu)
 	go o.loop()
 	return o
 }
 
-// Observe queues a call event. It never blocks, so it can be the call flow's OnEvent.
-func (o *Outbox) Observe(ev callflow.Event) {
-	o.mu.Lock()
-	if len(o.queue) >= maxQueued {
-		o.dropped++
-		o.written++ // nothing will write it; Flush must not wait for it
-		o.queued++
-		o.mu.Unlock()
-		return
+// Events returns the outbox rows of call events, to be stored with the call steps that
+// caused them (store.CallBatch). An event that cannot be encoded is logged and left out.
+func (o *Outbox) Events(evs []callflow.Event) []store.WebhookEvent {
+	out := make([]store.WebhookEvent, 0, len(evs))
+	for _, ev := range evs {
+		we, err := eventOf(ev)
+		if err != nil {
+			o.log.Error("webhook: cannot encode an event", "call", ev.CallID, "err", err)
+			continue
+		}
+		out = append(out, we)
 	}
-	o.queue = append(o.queue, ev)
-	o.queued++
-	o.mu.Unlock()
-	poke(o.wake)
+	return out
 }
 
-// Flush waits until every event observed before the call is in the store (or was given up
-// after store errors), so its deliveries are queued.
-func (o *Outbox) Flush() {
-	o.mu.Lock()
-	target := o.queued
-	o.mu.Unlock()
-	poke(o.wake)
-	o.mu.Lock()
-	for o.written < target {
-		o.cond.Wait()
-	}
-	o.mu.Unlock()
-}
-
-// Kick makes the outbox look for due deliveries now, for example after dead letters were
-// made pending again.
+// Kick makes the outbox look for due deliveries now: after events were stored, or dead
+// letters were made pending again.
 func (o *Outbox) Kick() { poke(o.timer) }
 
-// Close writes the queued events, stops the loop and waits for the attempts in flight, which
-// it cancels: a cancelled attempt does not count, and its delivery is retried after the next
+// Close stops the loop and waits for the attempts in flight, which it cancels: a cancelled attempt does not count, and its delivery is retried after the next
 // start.
 func (o *Outbox) Close() {
 	select {
@@ -184,85 +158,24 @@ func poke(ch chan struct{}) {
 	}
 }
 
-// loop is the outbox's one goroutine: it writes queued events, starts due deliveries on
-// workers and arms the timer for the next one.
+// loop is the outbox's one goroutine: it starts due deliveries on workers and arms the
+// timer for the next one.
 func (o *Outbox) loop() {
 	defer close(o.done)
 	o.dispatch() // deliveries left over from the last run
 	for {
 		select {
 		case <-o.stop:
-			o.write()
 			if o.pending != nil {
 				o.pending.Stop()
 			}
 			return
-		case <-o.wake:
-			o.write()
 		case <-o.timer:
 		case id := <-o.results:
 			delete(o.inflight, id)
 		}
 		o.dispatch()
 	}
-}
-
-// write moves the queued events into the store in one transaction.
-func (o *Outbox) write() {
-	o.mu.Lock()
-	batch := o.queue
-	o.queue = nil
-	o.mu.Unlock()
-	if len(batch) == 0 {
-		return
-	}
-	hooked := o.appsWithEndpoints(batch)
-	events := make([]store.WebhookEvent, 0, len(batch))
-	for _, ev := range batch {
-		if !hooked[ev.App] {
-			continue
-		}
-		we, err := eventOf(ev)
-		if err != nil {
-			o.log.Error("webhook: cannot encode an event", "call", ev.CallID, "err", err)
-			continue
-		}
-		events = append(events, we)
-	}
-	for attempt := 0; len(events) > 0; attempt++ {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		_, err := o.cfg.Store.EnqueueWebhookEvents(ctx, events, o.cfg.Clock.Now())
-		cancel()
-		if err == nil {
-			break
-		}
-		o.log.Error("webhook: storing events failed", "events", len(events), "attempt", attempt, "err", err)
-		if attempt == 4 {
-			break // the log says what was lost; calls go on
-		}
-		time.Sleep(time.Duration(attempt+1) * 100 * time.Millisecond)
-	}
-	o.mu.Lock()
-	o.written += uint64(len(batch))
-	o.cond.Broadcast()
-	o.mu.Unlock()
-}
-
-// appsWithEndpoints tells which apps of the batch have an endpoint, with reads only: most
-// apps have none, and their events should not cost a write transaction next to the call
-// records. A failed read counts as "has endpoints" (the write then decides).
-func (o *Outbox) appsWithEndpoints(batch []callflow.Event) map[string]bool {
-	out := map[string]bool{}
-	for _, ev := range batch {
-		if _, done := out[ev.App]; done {
-			continue
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		eps, err := o.cfg.Store.ListWebhookEndpoints(ctx, ev.App)
-		cancel()
-		out[ev.App] = err != nil || len(eps) > 0
-	}
-	return out
 }
 
 // dispatch starts the due deliveries that free workers can take and arms the timer for the

@@ -105,7 +105,7 @@ func callEvents(n int) []callflow.Event {
 			ev := callflow.Event{Kind: k, Seq: s + 1, CallID: fmt.Sprintf("call%d", c), App: testApp,
 				Caller: "alice", CallerDevice: "a1", Callee: "bob", At: t0.Add(time.Duration(s) * time.Second)}
 			if k == callflow.EventEnded {
-				ev.Record = &store.CallRecord{ID: ev.CallID, App: testApp, Caller: "alice", Callee: "bob", InvitedAt: t0, EndedAt: ev.At}
+				ev.Record = &callflow.Record{ID: ev.CallID, App: testApp, Caller: "alice", Callee: "bob", InvitedAt: t0, EndedAt: ev.At}
 			}
 			out = append(out, ev)
 		}
@@ -164,6 +164,15 @@ func checkGoroutines(t *testing.T) {
 
 func quietLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
+// store_ stores the outbox rows of evs, as the server's call-step commit does, and kicks o.
+func store_(t *testing.T, st store.WebhookStore, o *Outbox, evs []callflow.Event) {
+	t.Helper()
+	if _, err := st.EnqueueWebhookEvents(context.Background(), o.Events(evs), t0); err != nil {
+		t.Fatal(err)
+	}
+	o.Kick()
+}
+
 // TestReceiverDownThenUp: events pile up while the receiver answers 503, then every one of
 // them arrives, in order per call, once it is back.
 func TestReceiverDownThenUp(t *testing.T) {
@@ -176,10 +185,7 @@ func TestReceiverDownThenUp(t *testing.T) {
 	defer o.Close()
 	rcv.down.Store(true)
 	const calls = 6
-	for _, ev := range callEvents(calls) {
-		o.Observe(ev)
-	}
-	o.Flush()
+	store_(t, st, o, callEvents(calls))
 	waitFor(t, clk, 500*time.Millisecond, func() bool { return rcv.hits.Load() >= 3*calls })
 	if len(rcv.payloads()) != 0 {
 		t.Fatal("delivered while down")
@@ -200,14 +206,9 @@ func TestOutboxSurvivesRestart(t *testing.T) {
 	rcv.down.Store(true)
 	const calls = 3
 	evs := callEvents(calls)
-	for _, ev := range evs[:len(evs)/2] {
-		o.Observe(ev)
-	}
-	o.Flush()
+	store_(t, st, o, evs[:len(evs)/2])
 	waitFor(t, clk, 500*time.Millisecond, func() bool { return rcv.hits.Load() >= 2 })
-	for _, ev := range evs[len(evs)/2:] {
-		o.Observe(ev) // queued in memory only: Close must write them
-	}
+	store_(t, st, o, evs[len(evs)/2:]) // stored while the receiver is down: never attempted before Close
 	o.Close()
 	st.Close()
 
@@ -231,10 +232,7 @@ func TestDeadLetters(t *testing.T) {
 	o := New(Config{Store: st, Clock: clk, Logger: quietLogger(), MinBackoff: time.Second, MaxBackoff: 2 * time.Second, MaxAttempts: 3})
 	defer o.Close()
 	rcv.down.Store(true)
-	for _, ev := range callEvents(1) {
-		o.Observe(ev)
-	}
-	o.Flush()
+	store_(t, st, o, callEvents(1))
 	ctx := context.Background()
 	dead := func() []store.WebhookDelivery {
 		d, err := st.ListWebhookDeliveries(ctx, testApp, store.DeliveryDead, 100)
@@ -261,7 +259,7 @@ func TestDeadLetters(t *testing.T) {
 }
 
 func TestPayloadOfEnded(t *testing.T) {
-	rec := store.CallRecord{ID: "c", Caller: "alice", Callee: "bob", CalleeDevice: "b1", InvitedAt: t0, AcceptedAt: t0.Add(time.Second), EndedAt: t0.Add(time.Minute), EndReason: 0, EndedBy: "bob"}
+	rec := callflow.Record{ID: "c", Caller: "alice", Callee: "bob", CalleeDevice: "b1", InvitedAt: t0, AcceptedAt: t0.Add(time.Second), EndedAt: t0.Add(time.Minute), EndReason: 0, EndedBy: "bob"}
 	p := PayloadOf(callflow.Event{Kind: callflow.EventEnded, Seq: 5, CallID: "c", App: testApp, Caller: "alice", Callee: "bob", By: "bob", Record: &rec, At: t0})
 	b, _ := json.Marshal(p)
 	want := `{"id":"c-5","type":"call.ended","app":"org#app","callId":"c","seq":5,"timestamp":1760000000000,"data":{"caller":"alice","callerDevice":"","callee":"bob","callType":0,"reason":0,"by":"bob","record":{"id":"c","caller":"alice","callerDevice":"","callee":"bob","calleeDevice":"b1","type":0,"ext":"","record":false,"mergeStream":false,"invitedAt":1760000000000,"ringingAt":0,"connectedAt":0,"acceptedAt":1760000001000,"endedAt":1760000060000,"endReason":0,"endedBy":"bob","connectType":0}}}`

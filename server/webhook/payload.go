@@ -87,12 +87,12 @@ func eventOf(ev callflow.Event) (store.WebhookEvent, error) {
 	return store.WebhookEvent{App: ev.App, CallID: ev.CallID, EventID: p.ID, Type: p.Type, Body: body}, nil
 }
 
-func recordOf(c store.CallRecord) CallRecord {
+func recordOf(c callflow.Record) CallRecord {
 	return CallRecord{
 		ID: c.ID, Caller: c.Caller, CallerDevice: c.CallerDevice, Callee: c.Callee,
-		CalleeDevice: c.CalleeDevice, Type: c.Type, Ext: c.Ext, Record: c.Record,
+		CalleeDevice: c.CalleeDevice, Type: int(c.Type), Ext: c.Ext, Record: c.Record,
 		MergeStream: c.MergeStream, InvitedAt: millis(c.InvitedAt), RingingAt: millis(c.RingingAt),
 		ConnectedAt: millis(c.ConnectedAt), AcceptedAt: millis(c.AcceptedAt), EndedAt: millis(c.EndedAt),
-		EndReason: c.EndReason, EndedBy: c.EndedBy, ConnectType: c.ConnectType,
+		EndReason: int(c.EndReason), EndedBy: c.EndedBy, ConnectType: int(c.ConnectType),
 	}
 }
