@@ -1,8 +1,13 @@
 // Package callflow is the server's call state machine: it decides every 1-on-1 call from
-// invite to end. The signalling hub hands it device presence (DeviceOnline, DeviceOffline)
-// and call.* requests (HandleMessage); it answers, sends events through a route.Sender and
-// hands a store.CallRecord of every ended call to a Recorder. It is pure and clock-injected:
-// no I/O of its own, timers from a clock.Clock, so tests drive it with clock.Fake.
+// invite to end. It is handed device presence (DeviceOnline, DeviceOffline) and decoded
+// call requests (Invite, Answer, End, Signal, Connect, Stream; server/callflow/wire decodes
+// them from the wire), and it hands everything it decides to an Output as Steps: messages
+// for devices (replies included), the durable State of every live call that changed, the
+// Record of every call that ended and the call Events. It is pure and clock-injected: no
+// I/O, no store and no wire encoding of its own, timers from a clock.Clock, so tests drive
+// it with clock.Fake. Persistence happens around it: the server stores each Step's State,
+// Records and Events before it delivers the Step's messages, and on start gives the stored
+// States back to Restore (rule 16).
 //
 // # States
 //
@@ -31,9 +36,9 @@
 //
 //  1. invite: the callee must exist (204) and not be the caller (905); the caller must not be
 //     in a live call, as caller or callee, on any device (801), except for glare (rule 7).
-//     The reply is CallInvited{callId, iceServers}. It is sent through the Sender ahead of
-//     the events the invite causes, so the caller knows the id before any of them;
-//     HandleMessage then returns nil.
+//     The reply is CallInvited{callId, iceServers}. It goes out ahead of the events the
+//     invite causes, so the caller knows the id before any of them; the replies to the other
+//     requests follow what they caused.
 //  2. A callee already in a live call makes the call end Busy at once: the reply carries the
 //     id, then call.ended{reason:3} follows.
 //  3. A callee without an online device: if the invite asks for a push and the Pusher reports
@@ -85,10 +90,17 @@
 //     it.
 //  15. Ended calls leave memory at once; only a bounded memory of recently ended calls
 //     (at most 2×RingTimeout old and 16384 entries) remains, for rules 6 and 12.
+//  16. Restore takes live calls over from their State (after a restart) before any device
+//     connects. The caller device, and after accept the answering device, are away with a
+//     fresh ReconnectGrace from the restore (rules 11 and 12 go on from there; call.accepted
+//     is sent again to each when it returns, since a crash may have come between the
+//     accept and its delivery); the callee devices of a ringing call are rung again as they
+//     connect, and its ring deadline stays (one that passed ends it NoResponse at once). A
+//     Damaged State, or one clashing with a call restored before it, ends Failed at once.
 //
 // # Events
 //
-// Config.OnEvent, when set, observes every call step by step (Event): invited (the call got
+// Step.Events reports every call step by step (Event): invited (the call got
 // an id; every call that is recorded has it), offline (pushed to an offline callee, still
 // ringing), ringing (the first callee device rang), connected (the first transport report),
 // accepted, and ended with the call's record. Each step happens at most once per call, and
@@ -98,8 +110,9 @@
 // # Concurrency
 //
 // One mutex guards the state. Users.Exists, ICEServers and NewID run before it is taken, the
-// Pusher between two locked sections, the Recorder after it is released. Sender, Directory
-// and OnEvent are called under it (events must leave in the order they are decided), so they
-// must not block or call back into the Engine. A timer callback checks a generation number, since a
-// timer can fire while it is being stopped.
+// Pusher between two locked sections. Each locked section collects what it decides in one
+// Step and hands it to Output.Apply before it unlocks, so Steps arrive in decision order;
+// Apply and the Directory are called under the lock, so they must not block or call back
+// into the Engine. A timer callback checks a generation number, since a timer can fire while
+// it is being stopped.
 package callflow

@@ -6,7 +6,7 @@ import (
 	"github.com/duet-rtc/duet/protocol"
 )
 
-// EventKind names one step of a call, as Config.OnEvent reports it.
+// EventKind names one step of a call, as Step.Events reports it.
 type EventKind uint8
 
 // The steps of a call. Every call that gets an id has EventInvited first and EventEnded

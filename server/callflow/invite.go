@@ -166,7 +166,7 @@ func (e *Engine) ringAll(c *call, dev route.Device, rid string, devs []route.Onl
 }
 
 // ring rings one callee device and tells the caller, unless it already rings. A device the
-// Sender cannot reach is not rung.
+// Directory does not list as connected is not rung.
 func (e *Engine) ring(c *call, id string) {
 	i := c.leg(id)
 	if i >= 0 && c.legs[i].ringing || i < 0 && len(c.legs) >= maxLegs {

@@ -117,11 +117,12 @@ func (e *Engine) Restore(states []State) {
 		e.touch(c)
 		c.missedAccept = c.state == stateAccepted
 		c.replayAccept = c.state == stateAccepted
-		for sd := range c.away {
-			c.away[sd] = true
-			e.armGrace(c, side(sd))
-		}
-		if c.state == stateRinging {
+		// The caller's device and, once accepted, the answering device have a grace; the
+		// callee's devices of a ringing call are rung again instead (the ring timer decides).
+		e.awayOnRestore(c, sideCaller)
+		if c.state == stateAccepted {
+			e.awayOnRestore(c, sideCallee)
+		} else {
 			deadline := s.RingDeadline
 			if deadline.IsZero() {
 				deadline = c.invitedAt.Add(e.cfg.RingTimeout)
@@ -129,4 +130,11 @@ func (e *Engine) Restore(states []State) {
 			e.armRingAt(c, deadline.Sub(now))
 		}
 	}
+}
+
+// awayOnRestore starts the grace of side s of a restored call without telling anyone:
+// nobody is connected yet.
+func (e *Engine) awayOnRestore(c *call, s side) {
+	c.away[s] = true
+	e.armGrace(c, s)
 }
