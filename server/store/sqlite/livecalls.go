@@ -18,6 +18,8 @@ const liveCallColumns = `app, id, caller, caller_device, callee, type, ext, reco
 const upsertLiveCallSQL = `INSERT OR REPLACE INTO live_calls(` + liveCallColumns + `)
 	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
+const deleteLiveCallSQL = `DELETE FROM live_calls WHERE app = ? AND id = ?`
+
 const enqueueWebhookSQL = `INSERT INTO webhook_outbox(app, endpoint, call_id, event_id, event_type,
 		body, state, attempts, next_at, last_error, created, done_at)
 	SELECT app, id, ?, ?, ?, ?, 0, 0, ?, '', ?, 0 FROM webhook_endpoints WHERE app = ? ORDER BY created, id`
@@ -28,25 +30,17 @@ func (s *Store) CommitCalls(ctx context.Context, b store.CallBatch, now time.Tim
 		return nil
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := saveLiveCalls(ctx, tx, b.Save); err != nil {
+		if err := saveLiveCalls(ctx, tx.StmtContext(ctx, s.upsertLive), b.Save); err != nil {
 			return err
 		}
-		if err := endLiveCalls(ctx, tx, s.upsertCall, b.End); err != nil {
+		if err := endLiveCalls(ctx, tx.StmtContext(ctx, s.upsertCall), tx.StmtContext(ctx, s.deleteLive), b.End); err != nil {
 			return err
 		}
-		return enqueueWebhooks(ctx, tx, b.Events, now)
+		return enqueueWebhooks(ctx, tx.StmtContext(ctx, s.enqueueHook), b.Events, now)
 	})
 }
 
-func saveLiveCalls(ctx context.Context, tx *sql.Tx, calls []store.LiveCall) error {
-	if len(calls) == 0 {
-		return nil
-	}
-	stmt, err := tx.PrepareContext(ctx, upsertLiveCallSQL)
-	if err != nil {
-		return fmt.Errorf("sqlite: save live calls: %w", err)
-	}
-	defer stmt.Close()
+func saveLiveCalls(ctx context.Context, stmt *sql.Stmt, calls []store.LiveCall) error {
 	for i := range calls {
 		c := &calls[i]
 		if _, err := stmt.ExecContext(ctx, c.App, c.ID, c.Caller, c.CallerDevice, c.Callee, c.Type, c.Ext,
@@ -59,16 +53,7 @@ func saveLiveCalls(ctx context.Context, tx *sql.Tx, calls []store.LiveCall) erro
 	return nil
 }
 
-func endLiveCalls(ctx context.Context, tx *sql.Tx, upsert *sql.Stmt, recs []store.CallRecord) error {
-	if len(recs) == 0 {
-		return nil
-	}
-	ins := tx.StmtContext(ctx, upsert)
-	del, err := tx.PrepareContext(ctx, `DELETE FROM live_calls WHERE app = ? AND id = ?`)
-	if err != nil {
-		return fmt.Errorf("sqlite: end live calls: %w", err)
-	}
-	defer del.Close()
+func endLiveCalls(ctx context.Context, ins, del *sql.Stmt, recs []store.CallRecord) error {
 	for i := range recs {
 		c := &recs[i]
 		if _, err := ins.ExecContext(ctx, c.App, c.ID, c.Caller, c.CallerDevice, c.Callee,
@@ -84,15 +69,7 @@ func endLiveCalls(ctx context.Context, tx *sql.Tx, upsert *sql.Stmt, recs []stor
 	return nil
 }
 
-func enqueueWebhooks(ctx context.Context, tx *sql.Tx, events []store.WebhookEvent, now time.Time) error {
-	if len(events) == 0 {
-		return nil
-	}
-	stmt, err := tx.PrepareContext(ctx, enqueueWebhookSQL)
-	if err != nil {
-		return fmt.Errorf("sqlite: enqueue webhook events: %w", err)
-	}
-	defer stmt.Close()
+func enqueueWebhooks(ctx context.Context, stmt *sql.Stmt, events []store.WebhookEvent, now time.Time) error {
 	for _, ev := range events {
 		if _, err := stmt.ExecContext(ctx, ev.CallID, ev.EventID, ev.Type, ev.Body, ms(now), ms(now), ev.App); err != nil {
 			return fmt.Errorf("sqlite: enqueue webhook event %q: %w", ev.EventID, err)

@@ -33,7 +33,10 @@ type Store struct {
 	w *sql.DB // exactly one connection: every write goes through it
 	r *sql.DB // read-only pool
 
-	upsertCall *sql.Stmt // prepared on w, reused by every SaveCalls
+	upsertCall *sql.Stmt // prepared on w, reused by every SaveCalls and CommitCalls
+	// Prepared on w for CommitCalls, the hot path of every call step: parsing the SQL
+	// each time cost more than running it.
+	upsertLive, deleteLive, enqueueHook *sql.Stmt
 }
 
 var _ store.Store = (*Store)(nil)
@@ -85,9 +88,14 @@ func Open(path string) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	if s.upsertCall, err = w.PrepareContext(ctx, upsertCallSQL); err != nil {
-		s.Close()
-		return nil, fmt.Errorf("sqlite: prepare: %w", err)
+	for _, p := range []struct {
+		stmt **sql.Stmt
+		sql  string
+	}{{&s.upsertCall, upsertCallSQL}, {&s.upsertLive, upsertLiveCallSQL}, {&s.deleteLive, deleteLiveCallSQL}, {&s.enqueueHook, enqueueWebhookSQL}} {
+		if *p.stmt, err = w.PrepareContext(ctx, p.sql); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("sqlite: prepare: %w", err)
+		}
 	}
 	return s, nil
 }
@@ -95,8 +103,10 @@ func Open(path string) (*Store, error) {
 // Close closes the database. The Store must not be used afterwards.
 func (s *Store) Close() error {
 	var errs []error
-	if s.upsertCall != nil {
-		errs = append(errs, s.upsertCall.Close())
+	for _, st := range []*sql.Stmt{s.upsertCall, s.upsertLive, s.deleteLive, s.enqueueHook} {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
 	}
 	if s.r != nil {
 		errs = append(errs, s.r.Close())
