@@ -70,12 +70,27 @@ func benchStore(b *testing.B, st store.Backend, n int) {
 
 const benchApp = "demo#duet"
 
+// forgetfulStore drops every call step: the baseline of BenchmarkDurableCallCycle.
+type forgetfulStore struct{ store.Backend }
+
+func (forgetfulStore) CommitCalls(context.Context, store.CallBatch, time.Time) error { return nil }
+
 // BenchmarkDurableCallCycle measures the server's call path without the WebSocket
 // transport, as clients see it: concurrent callers each run invite → answer → end and wait
 // for every reply, and a reply only leaves once the step it answers is in the store (group
 // commit of live call state, records and webhook events). It reports cycles/s and the
 // latency of an end (call.end to its reply: the commit that a durable end costs).
 func BenchmarkDurableCallCycle(b *testing.B) {
+	// The baseline: the same path with a store that keeps nothing (users are looked up in
+	// SQLite as in the others), so the difference is what storing each step costs.
+	b.Run("no-store", func(b *testing.B) {
+		st, err := sqlite.Open(filepath.Join(b.TempDir(), "duet.db"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer st.Close()
+		benchDurableCycles(b, forgetfulStore{st})
+	})
 	b.Run("sqlite", func(b *testing.B) {
 		st, err := sqlite.Open(filepath.Join(b.TempDir(), "duet.db"))
 		if err != nil {
