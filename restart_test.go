@@ -2,8 +2,15 @@ package duet_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	mathrand "math/rand/v2"
+	"net/http"
+	"net/http/httptest"
 	"os"
+	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -11,6 +18,7 @@ import (
 	"github.com/duet-rtc/duet"
 	"github.com/duet-rtc/duet/media"
 	"github.com/duet-rtc/duet/server/api"
+	"github.com/duet-rtc/duet/server/webhook"
 )
 
 // These tests stop a real `duet server` process under live calls and start it again on the
@@ -359,4 +367,408 @@ func envInt(name string, def int) int {
 		return n
 	}
 	return def
+}
+
+// hookLog is a webhook endpoint on loopback that records every call event it is sent, in
+// arrival order, after checking the signature; it always answers 200.
+type hookLog struct {
+	secret string
+	mu     sync.Mutex
+	byCall map[string][]webhook.Payload // arrival order, repeats included
+	total  int
+	bad    []string // requests that were not a signed call event
+}
+
+func newHookLog(t *testing.T, secret string) (*hookLog, *httptest.Server) {
+	h := &hookLog{secret: secret, byCall: map[string][]webhook.Payload{}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		var p webhook.Payload
+		if err == nil {
+			err = json.Unmarshal(body, &p)
+		}
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		switch {
+		case err != nil:
+			h.bad = append(h.bad, err.Error())
+		case !webhook.Verify(h.secret, body, r.Header.Get(webhook.SignatureHeader)):
+			h.bad = append(h.bad, "bad signature on "+p.ID)
+		default:
+			h.byCall[p.CallID] = append(h.byCall[p.CallID], p)
+			h.total++
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return h, srv
+}
+
+// ended returns the call.ended event of call id, if it arrived.
+func (h *hookLog) ended(id string) (webhook.Payload, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, p := range h.byCall[id] {
+		if p.Type == "call.ended" {
+			return p, true
+		}
+	}
+	return webhook.Payload{}, false
+}
+
+// check verifies call id's events: every one arrived (seq 1..k, with call.invited first and
+// call.ended, seq k, last) and, counting each event at its first arrival, in order. Repeats
+// (the same event id again, at least once delivery) are allowed.
+func (h *hookLog) check(id string) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	seen := map[string]bool{}
+	var order []webhook.Payload
+	for _, p := range h.byCall[id] {
+		if !seen[p.ID] {
+			seen[p.ID] = true
+			order = append(order, p)
+		}
+	}
+	var types []string
+	for _, p := range order {
+		types = append(types, fmt.Sprintf("%d:%s", p.Seq, p.Type))
+	}
+	for i, p := range order {
+		if p.Seq != i+1 {
+			return fmt.Errorf("events %v: want seq 1, 2, ... each once, in order", types)
+		}
+	}
+	if len(order) < 2 || order[0].Type != "call.invited" || order[len(order)-1].Type != "call.ended" {
+		return fmt.Errorf("events %v: want call.invited first and call.ended last", types)
+	}
+	return nil
+}
+
+// msgLog records the text messages a client receives: how often each id arrived.
+type msgLog struct {
+	mu    sync.Mutex
+	count map[string]int // "from/id" -> deliveries
+	total int
+}
+
+func (l *msgLog) MessagesDidReceive(ms []duet.Message) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, m := range ms {
+		l.count[m.From+"/"+m.ID]++
+		l.total++
+	}
+}
+
+func (l *msgLog) deliveries(key string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.count[key]
+}
+
+// endLog records how each call ended on a device (CallDidEnd's reason), for the report.
+type endLog struct {
+	duet.CallManagerDelegateBase
+	mu      sync.Mutex
+	reasons map[string]duet.EndReason
+}
+
+func (l *endLog) CallDidEnd(s *duet.CallSession, reason duet.EndReason, _ error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.reasons[s.CallID()] = reason
+}
+
+func (l *endLog) of(id string) duet.EndReason {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.reasons[id]
+}
+
+// answerer is a callee's delegate in the crash loop: it answers every call that rings, and
+// hangs up any call of its own that is still live a few seconds later, so that every call
+// ends even when the caller lost track of it (an invite whose reply died with the server
+// leaves the server a call that the caller's SDK never heard of).
+type answerer struct {
+	duet.CallManagerDelegateBase
+	c    *duet.Client
+	stop <-chan struct{}
+	wg   *sync.WaitGroup
+}
+
+func (a *answerer) CallDidReceive(s *duet.CallSession) {
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		id := s.CallID()
+		backstop := time.Now().Add(3 * time.Second)
+		for a.c.CallManager().Session(id) == s && s.Status() != duet.CallStatusAccepted && time.Now().Before(backstop) {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			err := a.c.CallManager().AnswerIncomingCall(ctx, id)
+			cancel()
+			if err == nil || duet.ErrorCodeOf(err) == duet.ErrorCallInvalidID {
+				break // answered, or the server has moved on (it will say how the call ended)
+			}
+			time.Sleep(100 * time.Millisecond) // not connected: answer again after the reconnect
+		}
+		select {
+		case <-time.After(time.Until(backstop)):
+		case <-a.stop:
+		}
+		endAcknowledged(a.c, id, a.stop)
+	}()
+}
+
+// endAcknowledged ends call id on c and repeats the end until the server acknowledged it:
+// EndCall ends the session locally even when the request does not reach the server, and a
+// call the server still has live would otherwise stay live. A server that does not know the
+// call (800) has no live call to end. It gives up 30 s after stop is closed.
+func endAcknowledged(c *duet.Client, id string, stop <-chan struct{}) {
+	var giveUp <-chan time.Time
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		err := c.CallManager().EndCall(ctx, id, duet.EndReasonHangup)
+		cancel()
+		// The first EndCall on a live session returns nil whatever the network did; only
+		// once the session is gone does EndCall report the request's own outcome.
+		if c.CallManager().Session(id) == nil && (err == nil || duet.ErrorCodeOf(err) == duet.ErrorCallInvalidID) {
+			return
+		}
+		if giveUp == nil {
+			select {
+			case <-stop:
+				giveUp = time.After(30 * time.Second)
+			default:
+			}
+		}
+		select {
+		case <-giveUp:
+			return
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// TestCallsSurviveCrashLoop kills the server (SIGKILL) at random moments, N times
+// (DUET_CRASHLOOP, default 5; the seed is logged and DUET_CRASHLOOP_SEED repeats a run),
+// while two pairs of clients make calls (invite, answer, hang up) and send text messages.
+// In the end: every call whose invite was acknowledged (the SDK got a call id) has exactly
+// one record and has ended on both devices; every acknowledged message reached its recipient
+// exactly once; and every event of every recorded call reached the app's webhook, at least
+// once and in order.
+func TestCallsSurviveCrashLoop(t *testing.T) {
+	forEachStore(t, crashLoop)
+}
+
+func crashLoop(t *testing.T, st serverStore) {
+	checkGoroutines(t)
+	kills := envInt("DUET_CRASHLOOP", 5)
+	seed := int64(envInt("DUET_CRASHLOOP_SEED", int(time.Now().UnixNano()%1e9)))
+	t.Logf("%s: %d kills, seed %d (DUET_CRASHLOOP_SEED=%d repeats the schedule)", st.name, kills, seed, seed)
+	rng := mathrand.New(mathrand.NewPCG(uint64(seed), 0))
+
+	const secret = "crash-loop-webhook-secret"
+	hooks, hookSrv := newHookLog(t, secret)
+	p := newServerProcess(t, st, append(restartFlags(4*time.Second, 6*time.Second),
+		"--webhook-min-backoff", "100ms", "--webhook-max-backoff", "1s")...)
+	p.start()
+	if _, err := p.admin().SetWebhook(ctxT(t), processAppKey, hookSrv.URL, secret); err != nil {
+		t.Fatal(err)
+	}
+
+	stop := make(chan struct{})
+	ends := &endLog{reasons: map[string]duet.EndReason{}}
+	var workers, answers sync.WaitGroup
+	var mu sync.Mutex
+	var acked []string                      // call ids the callers got
+	parties := map[string][2]*duet.Client{} // call id -> caller, callee
+	var sent []string                       // "from/id" of acknowledged messages
+	inboxes := map[string]*msgLog{}
+
+	for i := range 2 {
+		callerName, calleeName := fmt.Sprintf("caller%d", i), fmt.Sprintf("callee%d", i)
+		caller, recCaller := newClientAt(t, processAppKey, p.url(), callerName, device(callerName+"-dev"))
+		callee, recCallee := newClientAt(t, processAppKey, p.url(), calleeName, device(calleeName+"-dev"))
+		// Nobody reads these recorders here, and a full one would block the delegates' queue.
+		for _, x := range []struct {
+			c   *duet.Client
+			rec *recorder
+		}{{caller, recCaller}, {callee, recCallee}} {
+			x.c.CallManager().RemoveDelegate(x.rec)
+			x.c.RemoveConnectionDelegate(x.rec)
+		}
+		caller.CallManager().AddDelegate(ends, nil)
+		box := &msgLog{count: map[string]int{}}
+		inboxes[calleeName] = box
+		callee.ChatManager().AddDelegate(box, nil)
+		callee.CallManager().AddDelegate(&answerer{c: callee, stop: stop, wg: &answers}, nil)
+		hold := time.Duration(200+rng.IntN(600)) * time.Millisecond
+
+		workers.Add(2)
+		go func() { // calls: invite, wait for the answer, hold, hang up; again
+			defer workers.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				s, err := caller.CallManager().StartCall(ctx, duet.CallTypeVoice, calleeName, "")
+				cancel()
+				if err != nil {
+					// Not connected, or busy with a call whose invite reply was lost (the
+					// callee's answerer ends it): try again shortly.
+					time.Sleep(200 * time.Millisecond)
+					continue
+				}
+				id := s.CallID()
+				mu.Lock()
+				acked = append(acked, id)
+				parties[id] = [2]*duet.Client{caller, callee}
+				mu.Unlock()
+				deadline := time.Now().Add(8 * time.Second)
+				for caller.CallManager().Session(id) != nil && s.Status() != duet.CallStatusAccepted && time.Now().Before(deadline) {
+					time.Sleep(20 * time.Millisecond)
+				}
+				time.Sleep(hold)
+				endAcknowledged(caller, id, stop)
+			}
+		}()
+		go func() { // text messages from the caller to the callee, all along
+			defer workers.Done()
+			for n := 0; ; n++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				m, err := caller.ChatManager().SendMessage(ctx, calleeName, fmt.Sprint(n), nil)
+				cancel()
+				if err == nil {
+					mu.Lock()
+					sent = append(sent, calleeName+"<"+callerName+"/"+m.ID)
+					mu.Unlock()
+				}
+				time.Sleep(60 * time.Millisecond) // within the server's per-device rate limit
+			}
+		}()
+	}
+
+	for i := range kills {
+		time.Sleep(time.Duration(300+rng.IntN(1500)) * time.Millisecond)
+		p.kill()
+		time.Sleep(time.Duration(rng.IntN(400)) * time.Millisecond)
+		p.start()
+		t.Logf("kill %d/%d done", i+1, kills)
+	}
+	time.Sleep(time.Second) // some calls and messages after the last restart
+	close(stop)
+	workers.Wait()
+	answers.Wait()
+
+	// Calls: every acknowledged call ended on both devices and has exactly one record. Calls
+	// end within the ring timeout or the reconnect grace after the last restart; the
+	// deadline leaves room for both.
+	mu.Lock()
+	calls := append([]string(nil), acked...)
+	mu.Unlock()
+	deadline := time.Now().Add(20 * time.Second)
+	for _, id := range calls {
+		for _, c := range parties[id] {
+			for c.CallManager().Session(id) != nil && time.Now().Before(deadline) {
+				time.Sleep(20 * time.Millisecond)
+			}
+			if c.CallManager().Session(id) != nil {
+				t.Errorf("call %s is still live on %s's device", id, c.CurrentUsername())
+			}
+		}
+	}
+	var all []api.Call
+	for {
+		var err error
+		all, err = p.callRecords(ctxT(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		missing := 0
+		for _, id := range calls {
+			if len(recordsOf(all, id)) == 0 {
+				missing++
+			}
+		}
+		if missing == 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	reasons := map[int]int{}
+	unrecorded := map[duet.EndReason]int{}
+	for _, id := range calls {
+		recs := recordsOf(all, id)
+		if len(recs) != 1 {
+			seen := ends.of(id)
+			unrecorded[seen]++
+			t.Errorf("acknowledged call %s has %d records, want exactly 1 (its caller saw it end %v)", id, len(recs), seen)
+			continue
+		}
+		reasons[recs[0].EndReason]++
+	}
+
+	// Messages: every acknowledged one arrived exactly once; nothing arrived twice.
+	mu.Lock()
+	msgs := append([]string(nil), sent...)
+	mu.Unlock()
+	for _, key := range msgs {
+		to, id, _ := strings.Cut(key, "<")
+		box := inboxes[to]
+		for box.deliveries(id) == 0 && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if n := box.deliveries(id); n != 1 {
+			t.Errorf("acknowledged message %s to %s was delivered %d times, want 1", id, to, n)
+		}
+	}
+	delivered := 0
+	for to, box := range inboxes {
+		box.mu.Lock()
+		for id, n := range box.count {
+			if n != 1 {
+				t.Errorf("message %s to %s delivered %d times", id, to, n)
+			}
+		}
+		delivered += box.total
+		box.mu.Unlock()
+	}
+
+	// Webhooks: every recorded call's events arrived, in order.
+	events := 0
+	for _, rec := range all {
+		for {
+			if _, ok := hooks.ended(rec.ID); ok || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if err := hooks.check(rec.ID); err != nil {
+			t.Errorf("webhook of call %s (record ended %d by %q): %v", rec.ID, rec.EndReason, rec.EndedBy, err)
+		}
+	}
+	hooks.mu.Lock()
+	for _, ps := range hooks.byCall {
+		seen := map[string]bool{}
+		for _, p := range ps {
+			if !seen[p.ID] {
+				seen[p.ID] = true
+				events++
+			}
+		}
+	}
+	if len(hooks.bad) > 0 {
+		t.Errorf("webhook requests that were not signed call events: %v", hooks.bad)
+	}
+	t.Logf("%s: %d kills; %d calls acknowledged, %d records in all (recorded end reasons of the acknowledged: %v; without a record, by the reason their caller saw: %v); %d messages acknowledged, %d delivered; %d webhook events (%d posts with repeats) for %d calls",
+		st.name, kills, len(calls), len(all), reasons, unrecorded, len(msgs), delivered, events, hooks.total, len(hooks.byCall))
+	hooks.mu.Unlock()
 }
