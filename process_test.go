@@ -212,11 +212,11 @@ func (p *serverProcess) start() {
 		select {
 		case werr := <-p.exited:
 			p.cmd = nil
-			p.t.Fatalf("server exited before it came up (%v); log:\n%s", werr, p.logTail(40))
+			p.t.Fatalf("server exited before it came up (%v); its log follows", werr)
 		default:
 		}
 		if time.Now().After(deadline) {
-			p.t.Fatalf("server did not come up within 20 s: %v\n%s", err, p.logTail(40))
+			p.t.Fatalf("server did not come up within 20 s (%v); its log follows", err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
