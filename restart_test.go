@@ -112,9 +112,9 @@ func (r *recorder) callEvents() int {
 	return n
 }
 
-// expectResumed fails the test unless who's session s is still the live, accepted (or, with
-// ringing, still ringing) session of call id on c, and c got no call callback since it had
-// seen before of them.
+// expectResumed fails the test unless who's session s is still c's live session of call id,
+// in status want (Accepted for an answered call, Connected for a pre-connected ringing one),
+// and rec counts no call callback beyond the before it counted ahead of the restart.
 func expectResumed(t *testing.T, who string, c *duet.Client, rec *recorder, s *duet.CallSession, id string, before int, want duet.CallStatus) {
 	t.Helper()
 	if ends := rec.ends(); len(ends) > 0 {
