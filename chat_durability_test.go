@@ -3,91 +3,20 @@ package duet_test
 import (
 	"context"
 	"fmt"
-	"net"
-	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/duet-rtc/duet"
 )
 
-// serverProcess is `duet server` run as a child process, so that it can be killed the
-// hard way (SIGKILL: no goodbye, no flush, no closing of the database).
-type serverProcess struct {
-	t          *testing.T
-	bin, data  string
-	addr, logf string
-	cmd        *exec.Cmd
-}
-
-func (p *serverProcess) start() {
-	p.t.Helper()
-	log, err := os.OpenFile(p.logf, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	defer log.Close()
-	p.cmd = exec.Command(p.bin, "server", "--addr", p.addr, "--data", p.data, "--admin-token", "adm_durability_test_token",
-		"--turn-addr", "", "--relay-ports", "any", "--log-level", "warn", "--ffmpeg", "none")
-	p.cmd.Stdout, p.cmd.Stderr = log, log
-	if err := p.cmd.Start(); err != nil {
-		p.t.Fatal(err)
-	}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := http.Get("http://" + p.addr + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			b, _ := os.ReadFile(p.logf)
-			p.t.Fatalf("server did not come up: %v\n%s", err, b)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// kill ends the process with SIGKILL and reaps it.
-func (p *serverProcess) kill() {
-	p.t.Helper()
-	if p.cmd == nil {
-		return
-	}
-	p.cmd.Process.Signal(syscall.SIGKILL)
-	p.cmd.Wait()
-	p.cmd = nil
-}
-
 // TestMessagesSurviveServerKills: messages to an offline user are sent while the server
 // process is SIGKILLed and restarted on the same data folder, between sends, during sends
 // (the SDK resends under the same id), and while the recipient is receiving its backlog.
 // Every message arrives exactly once, in order.
 func TestMessagesSurviveServerKills(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the duet binary")
-	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "duet")
-	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/duet").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	p := &serverProcess{t: t, bin: bin, data: filepath.Join(dir, "data"), addr: addr, logf: filepath.Join(dir, "server.log")}
+	p := newServerProcess(t, serverStore{name: "sqlite"})
 	p.start()
-	t.Cleanup(p.kill)
-	url := "http://" + addr
+	url := p.url()
 
 	newSDK := func(user, device string, box *inbox) *duet.Client {
 		c, err := duet.NewClient(duet.Options{AppKey: "demo#duet", ServerURL: url, DeviceID: device})

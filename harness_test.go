@@ -97,7 +97,14 @@ func (r *recorder) has(name string) bool {
 // newClient registers (if needed) and logs in username on srv with loopback-only ICE.
 func newClient(t testing.TB, srv *servertest.Server, username string, mod ...func(*duet.Options)) (*duet.Client, *recorder) {
 	t.Helper()
-	opts := duet.Options{AppKey: srv.AppKey, ServerURL: srv.URL, ICE: duet.ICEOptions{LoopbackOnly: true}}
+	return newClientAt(t, srv.AppKey, srv.URL, username, mod...)
+}
+
+// newClientAt is newClient for the app appKey of the server at serverURL (a server process,
+// for instance).
+func newClientAt(t testing.TB, appKey, serverURL, username string, mod ...func(*duet.Options)) (*duet.Client, *recorder) {
+	t.Helper()
+	opts := duet.Options{AppKey: appKey, ServerURL: serverURL, ICE: duet.ICEOptions{LoopbackOnly: true}}
 	for _, m := range mod {
 		m(&opts)
 	}
@@ -158,7 +165,13 @@ func newFakeClock() *clock.Fake { return clock.NewFake(time.Now()) }
 // waits until both sides are accepted. It returns the caller's and the callee's sessions.
 func answeredCall(t *testing.T, caller *duet.Client, recCaller *recorder, callee *duet.Client, recCallee *recorder, to string) (out, in *duet.CallSession) {
 	t.Helper()
-	out, err := caller.CallManager().StartCall(ctxT(t), duet.CallTypeVoice, to, "")
+	return answeredCallOfType(t, duet.CallTypeVoice, caller, recCaller, callee, recCallee, to)
+}
+
+// answeredCallOfType is answeredCall for a call of type typ.
+func answeredCallOfType(t *testing.T, typ duet.CallType, caller *duet.Client, recCaller *recorder, callee *duet.Client, recCallee *recorder, to string) (out, in *duet.CallSession) {
+	t.Helper()
+	out, err := caller.CallManager().StartCall(ctxT(t), typ, to, "")
 	if err != nil {
 		t.Fatal(err)
 	}
