@@ -28,6 +28,7 @@ type CallManager struct {
 	early     map[string][]*protocol.Envelope // messages for calls not registered yet
 	earlyIDs  []string
 	watermark *watermark // nil: none
+	boot      string     // the server run of the last welcome (protocol.Welcome.Boot)
 
 	// testNet replaces the network under every media connection (tests: a lossy vnet).
 	testNet transport.Net
@@ -643,7 +644,24 @@ func (m *CallManager) liveCallIDs() []string {
 }
 
 // connected is called on each (re)connect of the device connection.
-func (m *CallManager) connected(*deviceConn) {}
+func (m *CallManager) connected(conn *deviceConn) {
+	boot := conn.welcome.Boot
+	m.mu.Lock()
+	restarted := m.boot != "" && boot != "" && boot != m.boot
+	m.boot = boot
+	var recorded []*CallSession
+	if restarted {
+		for _, s := range m.sessions {
+			if s.willRecord {
+				recorded = append(recorded, s)
+			}
+		}
+	}
+	m.mu.Unlock()
+	for _, s := range recorded {
+		m.restartRelay(s)
+	}
+}
 
 // endAll ends every live call on the server, then locally.
 func (m *CallManager) endAll(ctx context.Context, reason EndReason) {

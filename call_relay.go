@@ -196,3 +196,26 @@ func (m *CallManager) sendMedia(s *CallSession, cm protocol.CallMedia) {
 		m.log.Debug("call.media not sent", "call", s.callID, "err", err)
 	}
 }
+
+// restartRelay offers a recorded call's relay leg again after the server restarted (its
+// relay lost every leg). The session stays as it is: the new leg takes the old one's key,
+// and media starts again on it once it connects, without CallDidConnect a second time.
+func (m *CallManager) restartRelay(s *CallSession) {
+	s.mu.Lock()
+	if s.ended {
+		s.mu.Unlock()
+		return
+	}
+	key := s.remoteDevice // the callee's leg, and the caller's once accepted
+	if s.isCaller && s.status != CallStatusAccepted {
+		key = relayKey
+	}
+	s.sending = false
+	delete(s.connectedPeer, key)
+	s.mu.Unlock()
+	s.stopQuality()
+	m.log.Info("the server restarted: offering the relay leg again", "call", s.callID)
+	if _, err := m.newRelayPeer(s, key); err != nil {
+		m.log.Error("cannot set up the relay leg again", "call", s.callID, "err", err)
+	}
+}

@@ -87,6 +87,11 @@ type Welcome struct {
 	DeviceID     string `json:"deviceId"`
 	PingInterval int    `json:"pingInterval"`
 	ServerTime   int64  `json:"serverTime"` // unix milliseconds
+	// Boot names this run of the server: it changes at every start. A device that sees it
+	// change across a reconnect knows the server restarted, so the relay legs of its
+	// recorded calls are gone and must be offered again (call.media); direct calls need
+	// nothing. Absent from servers that predate it.
+	Boot string `json:"boot,omitempty"`
 }
 
 // Pong answers Ping.

@@ -34,6 +34,8 @@ const HeartbeatFactor = 2.5
 type Config struct {
 	// PingInterval is the heartbeat interval of a device whose hello names none.
 	PingInterval time.Duration
+	// Boot names this run of the server in every welcome (protocol.Welcome.Boot).
+	Boot string
 	// MaxPingInterval caps the interval a device may ask for; Welcome tells it the one it got.
 	MaxPingInterval time.Duration
 	// SendQueue is how many frames may wait for one device. A device that lets more pile up

@@ -55,6 +55,7 @@ func (c *conn) hello(typ websocket.MessageType, frame []byte) {
 		DeviceID:     h.DeviceID,
 		PingInterval: int(interval.Seconds()),
 		ServerTime:   hub.clock.Now().UnixMilli(),
+		Boot:         hub.cfg.Boot,
 	}))
 	timeout := int64(float64(interval) * HeartbeatFactor)
 	if !hub.register(c, dev, welcome, timeout) {
