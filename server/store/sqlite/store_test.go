@@ -85,52 +85,6 @@ func TestReopenKeepsData(t *testing.T) {
 	}
 }
 
-func TestMigrationsIdempotent(t *testing.T) {
-	ctx := context.Background()
-	s, path := openTest(t)
-	mustCreateApp(t, s, "org#app")
-	// Running the migrations again on an up-to-date database changes nothing.
-	for range 2 {
-		if err := migrate(ctx, s.w); err != nil {
-			t.Fatalf("migrate again: %v", err)
-		}
-	}
-	var n, max, uv int
-	if err := s.r.QueryRowContext(ctx, `SELECT count(*), max(version) FROM schema_migrations`).Scan(&n, &max); err != nil {
-		t.Fatal(err)
-	}
-	if n != len(migrations) || max != len(migrations) {
-		t.Errorf("schema_migrations has %d rows up to %d; want %d", n, max, len(migrations))
-	}
-	if err := s.r.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&uv); err != nil || uv != len(migrations) {
-		t.Errorf("user_version = %d, %v; want %d", uv, err, len(migrations))
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	s2, err := Open(path)
-	if err != nil {
-		t.Fatalf("reopen: %v", err)
-	}
-	defer s2.Close()
-	if apps, err := s2.ListApps(ctx); err != nil || len(apps) != 1 {
-		t.Errorf("ListApps after reopen = %v, %v", apps, err)
-	}
-}
-
-func TestNewerSchemaRefused(t *testing.T) {
-	ctx := context.Background()
-	s, path := openTest(t)
-	if _, err := s.w.ExecContext(ctx, `INSERT INTO schema_migrations(version, applied) VALUES (?, 0)`, len(migrations)+1); err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
-	if s2, err := Open(path); err == nil {
-		s2.Close()
-		t.Fatal("Open accepted a database from a newer build")
-	}
-}
-
 func TestPragmas(t *testing.T) {
 	ctx := context.Background()
 	s, _ := openTest(t)
