@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/duet-rtc/duet/server/store"
+	"github.com/duet-rtc/duet/server/store/internal/codec"
 )
 
 func call(app, id, caller, callee string, at time.Time) store.CallRecord {
@@ -152,7 +153,7 @@ func TestListCalls(t *testing.T) {
 		}
 	}
 
-	for _, bad := range []string{"!!!", "bm90IGEgY3Vyc29y", encodeCursor(0, "x")[:3], string(make([]byte, 600))} {
+	for _, bad := range []string{"!!!", "bm90IGEgY3Vyc29y", codec.EncodeCursor(0, "x")[:3], string(make([]byte, 600))} {
 		if _, _, err := s.ListCalls(ctx, app, store.CallFilter{Cursor: bad}); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("cursor %q: %v; want ErrNotFound", bad, err)
 		}
@@ -164,7 +165,7 @@ func TestCursorRoundTrip(t *testing.T) {
 		at int64
 		id string
 	}{{0, ""}, {1_760_000_000_123, "abc:def"}, {-1, "x"}} {
-		at, id, ok := decodeCursor(encodeCursor(tc.at, tc.id))
+		at, id, ok := codec.DecodeCursor(codec.EncodeCursor(tc.at, tc.id))
 		if !ok || at != tc.at || id != tc.id {
 			t.Errorf("round trip of (%d, %q) = (%d, %q, %v)", tc.at, tc.id, at, id, ok)
 		}
