@@ -1,4 +1,4 @@
-package sqlite
+package storetest
 
 import (
 	"context"
@@ -10,14 +10,9 @@ import (
 	"github.com/duet-rtc/duet/server/store"
 )
 
-func msg(app, id, from, to, text string) store.Message {
-	return store.Message{App: app, ID: id, From: from, FromDevice: "d1", To: to, Text: text, Created: t0}
-}
-
-func TestMessagesSeqAndIdempotency(t *testing.T) {
+func testMessagesSeqAndIdempotency(t *testing.T, s store.Backend) {
 	ctx := context.Background()
-	s, _ := openTest(t)
-	app := mustCreateApp(t, s, "org#app")
+	app := createApp(t, s, "org#app")
 	if err := s.CreateUsers(ctx, []store.User{user(app.Key, "alice"), user(app.Key, "bob")}); err != nil {
 		t.Fatal(err)
 	}
@@ -89,10 +84,9 @@ func TestMessagesSeqAndIdempotency(t *testing.T) {
 	}
 }
 
-func TestPushBindings(t *testing.T) {
+func testPushBindings(t *testing.T, s store.Backend) {
 	ctx := context.Background()
-	s, _ := openTest(t)
-	app := mustCreateApp(t, s, "org#app")
+	app := createApp(t, s, "org#app")
 	if err := s.CreateUsers(ctx, []store.User{user(app.Key, "alice"), user(app.Key, "bob")}); err != nil {
 		t.Fatal(err)
 	}
@@ -154,11 +148,10 @@ func TestPushBindings(t *testing.T) {
 	}
 }
 
-func TestWebhookOutbox(t *testing.T) {
+func testWebhookOutbox(t *testing.T, s store.Backend) {
 	ctx := context.Background()
-	s, _ := openTest(t)
-	app := mustCreateApp(t, s, "org#app")
-	other := mustCreateApp(t, s, "org#other")
+	app := createApp(t, s, "org#app")
+	other := createApp(t, s, "org#other")
 	for _, e := range []store.WebhookEndpoint{
 		{App: app.Key, ID: "e1", URL: "https://a.example/hook", Secret: "s1", Created: t0},
 		{App: app.Key, ID: "e2", URL: "https://b.example/hook", Secret: "s2", Created: t0.Add(time.Millisecond)},
