@@ -94,12 +94,7 @@ func (s *Store) ListCalls(ctx context.Context, app string, f store.CallFilter) (
 	if err != nil {
 		return nil, "", err
 	}
-	next := ""
-	if len(calls) > limit {
-		calls = calls[:limit]
-		last := calls[limit-1]
-		next = codec.EncodeCursor(codec.Millis(last.InvitedAt), last.ID)
-	}
+	calls, next := codec.NextPage(calls, limit, func(r store.CallRecord) (int64, string) { return codec.Millis(r.InvitedAt), r.ID })
 	return calls, next, nil
 }
 

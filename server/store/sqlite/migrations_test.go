@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/duet-rtc/duet/server/store"
+	"github.com/duet-rtc/duet/server/store/storetest"
 )
 
 // knownVersion is the newest schema version of this build.
@@ -45,7 +46,7 @@ func gooseVersions(t *testing.T, db *sql.DB) []int {
 func TestMigrationsIdempotent(t *testing.T) {
 	ctx := context.Background()
 	s, path := openTest(t)
-	mustCreateApp(t, s, "org#app")
+	storetest.CreateApp(t, s, "org#app")
 	for range 2 {
 		if err := migrate(ctx, s.w); err != nil {
 			t.Fatalf("migrate again: %v", err)

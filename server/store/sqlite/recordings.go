@@ -75,12 +75,7 @@ func (s *Store) ListRecordings(ctx context.Context, app string, f store.Recordin
 	if err != nil {
 		return nil, "", err
 	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		last := out[limit-1]
-		next = codec.EncodeCursor(codec.Millis(last.Begin), last.ID)
-	}
+	out, next := codec.NextPage(out, limit, func(r store.Recording) (int64, string) { return codec.Millis(r.Begin), r.ID })
 	return out, next, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/duet-rtc/duet/server/store"
+	"github.com/duet-rtc/duet/server/store/storetest"
 )
 
 // t0 is a fixed time with whole milliseconds, as the store keeps them.
@@ -21,21 +22,6 @@ func openTest(t testing.TB) (*Store, string) {
 	}
 	t.Cleanup(func() { s.Close() })
 	return s, path
-}
-
-func mustCreateApp(t testing.TB, s *Store, key string) store.App {
-	t.Helper()
-	a := store.App{Key: key, Org: "org", Name: key, ClientID: "id-" + key, ClientSecret: "secret-" + key,
-		Registration: store.RegistrationOpen, Created: t0}
-	if err := s.CreateApp(context.Background(), a); err != nil {
-		t.Fatalf("CreateApp(%q): %v", key, err)
-	}
-	return a
-}
-
-func user(app, name string) store.User {
-	return store.User{UUID: "uuid-" + app + "-" + name, App: app, Username: name, Nickname: "Nick " + name,
-		PasswordHash: "$argon2id$x", Activated: true, Created: t0, Modified: t0}
 }
 
 func TestOpenRejectsBadPath(t *testing.T) {
@@ -53,8 +39,8 @@ func TestReopenKeepsData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	app := mustCreateApp(t, s, "org#app")
-	u := user(app.Key, "alice")
+	app := storetest.CreateApp(t, s, "org#app")
+	u := storetest.User(app.Key, "alice")
 	if err := s.CreateUsers(ctx, []store.User{u}); err != nil {
 		t.Fatal(err)
 	}

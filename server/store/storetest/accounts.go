@@ -13,8 +13,8 @@ import (
 
 func testApps(t *testing.T, s store.Backend) {
 	ctx := context.Background()
-	a := createApp(t, s, "org#b")
-	b := createApp(t, s, "org#a")
+	a := CreateApp(t, s, "org#b")
+	b := CreateApp(t, s, "org#a")
 
 	dup := a
 	dup.Key, dup.ClientID = "ORG#B", "other"
@@ -40,20 +40,20 @@ func testApps(t *testing.T, s store.Backend) {
 
 func testCreateUsersAllOrNothing(t *testing.T, s store.Backend) {
 	ctx := context.Background()
-	app := createApp(t, s, "org#app").Key
-	if err := s.CreateUsers(ctx, []store.User{user(app, "alice")}); err != nil {
+	app := CreateApp(t, s, "org#app").Key
+	if err := s.CreateUsers(ctx, []store.User{User(app, "alice")}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.CreateUsers(ctx, nil); err != nil {
 		t.Errorf("CreateUsers(nil) = %v", err)
 	}
 
-	clash := user(app, "ALICE")
+	clash := User(app, "ALICE")
 	clash.UUID = "other"
 	cases := map[string][]store.User{
-		"existing user, other case": {user(app, "bob"), clash},
-		"duplicate in batch":        {user(app, "carol"), func() store.User { u := user(app, "carol"); u.UUID = "x"; return u }()},
-		"duplicate uuid":            {user(app, "dave"), func() store.User { u := user(app, "erin"); u.UUID = user(app, "dave").UUID; return u }()},
+		"existing user, other case": {User(app, "bob"), clash},
+		"duplicate in batch":        {User(app, "carol"), func() store.User { u := User(app, "carol"); u.UUID = "x"; return u }()},
+		"duplicate uuid":            {User(app, "dave"), func() store.User { u := User(app, "erin"); u.UUID = User(app, "dave").UUID; return u }()},
 	}
 	for name, batch := range cases {
 		if err := s.CreateUsers(ctx, batch); !errors.Is(err, store.ErrDuplicate) {
@@ -68,20 +68,20 @@ func testCreateUsersAllOrNothing(t *testing.T, s store.Backend) {
 			}
 		}
 	}
-	if err := s.CreateUsers(ctx, []store.User{user("org#none", "zed")}); !errors.Is(err, store.ErrNotFound) {
+	if err := s.CreateUsers(ctx, []store.User{User("org#none", "zed")}); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("CreateUsers in unknown app = %v; want ErrNotFound", err)
 	}
 }
 
 func testUsers(t *testing.T, s store.Backend) {
 	ctx := context.Background()
-	app := createApp(t, s, "org#app").Key
-	other := createApp(t, s, "org#other").Key
+	app := CreateApp(t, s, "org#app").Key
+	other := CreateApp(t, s, "org#other").Key
 	var batch []store.User
 	for i := range 5 {
-		batch = append(batch, user(app, fmt.Sprintf("user%d", i)))
+		batch = append(batch, User(app, fmt.Sprintf("user%d", i)))
 	}
-	batch = append(batch, user(other, "user0"))
+	batch = append(batch, User(other, "user0"))
 	if err := s.CreateUsers(ctx, batch); err != nil {
 		t.Fatal(err)
 	}
@@ -161,8 +161,8 @@ func testUsers(t *testing.T, s store.Backend) {
 
 func testTokens(t *testing.T, s store.Backend) {
 	ctx := context.Background()
-	app := createApp(t, s, "org#app").Key
-	if err := s.CreateUsers(ctx, []store.User{user(app, "alice")}); err != nil {
+	app := CreateApp(t, s, "org#app").Key
+	if err := s.CreateUsers(ctx, []store.User{User(app, "alice")}); err != nil {
 		t.Fatal(err)
 	}
 	ut := store.Token{Hash: "u1", App: app, Kind: store.TokenUser, Username: "alice", Created: t0, Expires: t0.Add(time.Hour)}
@@ -224,7 +224,7 @@ func testTokens(t *testing.T, s store.Backend) {
 
 func testConcurrentUse(t *testing.T, s store.Backend) {
 	ctx := context.Background()
-	app := createApp(t, s, "org#app").Key
+	app := CreateApp(t, s, "org#app").Key
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
 	for w := range 4 {

@@ -18,13 +18,13 @@ const writers = 8
 // exactly one wins, every other gets ErrDuplicate.
 func testConcurrentCreateUsers(t *testing.T, s store.Backend) {
 	ctx := context.Background()
-	app := createApp(t, s, "org#app").Key
+	app := CreateApp(t, s, "org#app").Key
 	errs := make([]error, writers)
 	var wg sync.WaitGroup
 	start := make(chan struct{})
 	for i := range writers {
 		wg.Go(func() {
-			u := user(app, "alice")
+			u := User(app, "alice")
 			if i%2 == 1 {
 				u.Username = "ALICE"
 			}
@@ -55,10 +55,10 @@ func testConcurrentCreateUsers(t *testing.T, s store.Backend) {
 // seq, and together they are 1..n with none lost.
 func testConcurrentAddMessage(t *testing.T, s store.Backend) {
 	ctx := context.Background()
-	app := createApp(t, s, "org#app").Key
-	users := []store.User{user(app, "bob")}
+	app := CreateApp(t, s, "org#app").Key
+	users := []store.User{User(app, "bob")}
 	for i := range writers {
-		users = append(users, user(app, fmt.Sprintf("sender%d", i)))
+		users = append(users, User(app, fmt.Sprintf("sender%d", i)))
 	}
 	if err := s.CreateUsers(ctx, users); err != nil {
 		t.Fatal(err)
@@ -103,8 +103,8 @@ func testConcurrentAddMessage(t *testing.T, s store.Backend) {
 // one message is stored, and every send returns it, all but one as a duplicate.
 func testConcurrentResend(t *testing.T, s store.Backend) {
 	ctx := context.Background()
-	app := createApp(t, s, "org#app").Key
-	if err := s.CreateUsers(ctx, []store.User{user(app, "alice"), user(app, "bob")}); err != nil {
+	app := CreateApp(t, s, "org#app").Key
+	if err := s.CreateUsers(ctx, []store.User{User(app, "alice"), User(app, "bob")}); err != nil {
 		t.Fatal(err)
 	}
 	type result struct {

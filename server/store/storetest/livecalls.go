@@ -64,7 +64,7 @@ func testLiveCallsFieldForField(t *testing.T, s store.Backend) {
 // withEndpoint makes an app with one webhook endpoint, so that events become deliveries.
 func withEndpoint(t *testing.T, s store.Backend) string {
 	t.Helper()
-	app := createApp(t, s, "org#app").Key
+	app := CreateApp(t, s, "org#app").Key
 	if err := s.PutWebhookEndpoint(context.Background(), store.WebhookEndpoint{App: app, ID: "e1",
 		URL: "https://a.example/hook", Secret: "s", Created: t0}); err != nil {
 		t.Fatal(err)

@@ -12,8 +12,8 @@ import (
 
 func testMessagesSeqAndIdempotency(t *testing.T, s store.Backend) {
 	ctx := context.Background()
-	app := createApp(t, s, "org#app")
-	if err := s.CreateUsers(ctx, []store.User{user(app.Key, "alice"), user(app.Key, "bob")}); err != nil {
+	app := CreateApp(t, s, "org#app")
+	if err := s.CreateUsers(ctx, []store.User{User(app.Key, "alice"), User(app.Key, "bob")}); err != nil {
 		t.Fatal(err)
 	}
 	for i := 1; i <= 3; i++ {
@@ -86,8 +86,8 @@ func testMessagesSeqAndIdempotency(t *testing.T, s store.Backend) {
 
 func testPushBindings(t *testing.T, s store.Backend) {
 	ctx := context.Background()
-	app := createApp(t, s, "org#app")
-	if err := s.CreateUsers(ctx, []store.User{user(app.Key, "alice"), user(app.Key, "bob")}); err != nil {
+	app := CreateApp(t, s, "org#app")
+	if err := s.CreateUsers(ctx, []store.User{User(app.Key, "alice"), User(app.Key, "bob")}); err != nil {
 		t.Fatal(err)
 	}
 	bind := func(u, dev, provider, token string, voip bool) {
@@ -150,8 +150,8 @@ func testPushBindings(t *testing.T, s store.Backend) {
 
 func testWebhookOutbox(t *testing.T, s store.Backend) {
 	ctx := context.Background()
-	app := createApp(t, s, "org#app")
-	other := createApp(t, s, "org#other")
+	app := CreateApp(t, s, "org#app")
+	other := CreateApp(t, s, "org#other")
 	for _, e := range []store.WebhookEndpoint{
 		{App: app.Key, ID: "e1", URL: "https://a.example/hook", Secret: "s1", Created: t0},
 		{App: app.Key, ID: "e2", URL: "https://b.example/hook", Secret: "s2", Created: t0.Add(time.Millisecond)},

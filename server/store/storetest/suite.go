@@ -50,7 +50,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Backend) {
 // t0 is a fixed time with whole milliseconds, as the stores keep them.
 var t0 = time.UnixMilli(1_760_000_000_000).UTC()
 
-func createApp(t testing.TB, s store.Backend, key string) store.App {
+// CreateApp creates an app keyed key with every field set, failing the test on error.
+func CreateApp(t testing.TB, s store.Backend, key string) store.App {
 	t.Helper()
 	a := store.App{Key: key, Org: "org", Name: key, ClientID: "id-" + key, ClientSecret: "secret-" + key,
 		Registration: store.RegistrationOpen, Created: t0}
@@ -60,7 +61,8 @@ func createApp(t testing.TB, s store.Backend, key string) store.App {
 	return a
 }
 
-func user(app, name string) store.User {
+// User makes an activated user of app with every field set.
+func User(app, name string) store.User {
 	return store.User{UUID: "uuid-" + app + "-" + name, App: app, Username: name, Nickname: "Nick " + name,
 		PasswordHash: "$argon2id$x", Activated: true, Created: t0, Modified: t0}
 }

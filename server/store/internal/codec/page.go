@@ -14,3 +14,13 @@ func PageLimit(limit int) int {
 	}
 	return min(limit, MaxPage)
 }
+
+// NextPage trims rows, read with a limit of limit+1, to limit and returns the cursor of the
+// next page: the position (at, id) of the page's last row, "" when there is no more.
+func NextPage[T any](rows []T, limit int, key func(T) (at int64, id string)) ([]T, string) {
+	if len(rows) <= limit {
+		return rows, ""
+	}
+	rows = rows[:limit]
+	return rows, EncodeCursor(key(rows[limit-1]))
+}
