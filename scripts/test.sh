@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Runs every test of duet on a fresh machine: installs what the tests need (Debian
-# packages), then checks formatting, vet, the pure-Go build, the race-enabled tests and a
-# short fuzz run. Test traffic stays on loopback (ICE is restricted by an SDK option).
+# packages), starts a throwaway PostgreSQL server for the store tests, then checks
+# formatting, vet, the pure-Go build, the race-enabled tests and a short fuzz run. Test
+# traffic stays on loopback (ICE is restricted by an SDK option; PostgreSQL listens on
+# 127.0.0.1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 install_debs() {
   local missing=()
   command -v ffprobe >/dev/null || missing+=(ffmpeg)
+  compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
   ((${#missing[@]})) || return 0
   local sudo=""
   [ "$(id -u)" = 0 ] || sudo=sudo
@@ -16,6 +19,12 @@ install_debs() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 install_debs
+
+# PostgreSQL for store/postgres and everything that tests against it: DUET_TEST_POSTGRES is
+# exported for every later step, the suites in scripts/test.d included; the server stops and
+# its folder goes when this script exits (scripts/with-postgres.sh).
+source scripts/with-postgres.sh
+start_test_postgres
 
 echo "== gofmt"
 unformatted=$(gofmt -l .)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -15,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/duet-rtc/duet/server"
+	"github.com/duet-rtc/duet/server/store/storeurl"
 	"github.com/duet-rtc/duet/server/turn"
 )
 
@@ -22,9 +24,10 @@ func serverCommand() *cobra.Command {
 	var cfg server.Config
 	var logLevel, ringTimeout, grace string
 	var turnPublicIP, turnRelayIP, turnSecret, turnPorts, turnAllow string
+	var storeSpec string
 	cmd := &cobra.Command{
 		Use:   "server",
-		Short: "Run the duet server (embedded SQLite in the data folder, demo app on first start)",
+		Short: "Run the duet server (embedded SQLite in the data folder or PostgreSQL with --store, demo app on first start)",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var err error
 			if cfg.RingTimeout, err = time.ParseDuration(ringTimeout); err != nil {
@@ -40,12 +43,21 @@ func serverCommand() *cobra.Command {
 				return err
 			}
 			cfg.Logger = newLogger(logLevel)
+			st, err := storeurl.Open(cmd.Context(), storeSpec, cfg.DataDir)
+			if err != nil {
+				return &exitError{code: exitStore, err: fmt.Errorf("cannot open the store %s: %w", storeName(storeSpec, cfg.DataDir), err)}
+			}
+			// Opened here rather than by server.New so that a store that cannot be opened
+			// has its own exit status; closed once the server has shut down.
+			defer st.Close()
+			cfg.Store = st
 			return runServer(cmd.Context(), cfg)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&cfg.Addr, "addr", envOr("DUET_ADDR", "127.0.0.1:8080"), "listen address (DUET_ADDR)")
 	f.StringVar(&cfg.DataDir, "data", envOr("DUET_DATA", "./duet-data"), "data folder (DUET_DATA)")
+	f.StringVar(&storeSpec, "store", envOr("DUET_STORE", ""), "where data lives: empty for SQLite at DATA/duet.db, sqlite:PATH, or postgres://USER:PASSWORD@HOST:PORT/DATABASE (DUET_STORE); exit status 6 when it cannot be opened")
 	f.StringVar(&cfg.PublicURL, "public-url", envOr("DUET_PUBLIC_URL", ""), "URL clients reach this server at (DUET_PUBLIC_URL; default http://ADDR)")
 	f.StringVar(&logLevel, "log-level", envOr("DUET_LOG_LEVEL", "info"), "debug, info, warn or error (DUET_LOG_LEVEL)")
 	f.StringVar(&ringTimeout, "ring-timeout", envOr("DUET_RING_TIMEOUT", "45s"), "unanswered calls end with NoResponse after this (DUET_RING_TIMEOUT)")
@@ -61,6 +73,19 @@ func serverCommand() *cobra.Command {
 	f.StringVar(&turnAllow, "turn-allow-peers", envOr("DUET_TURN_ALLOW_PEERS", ""), "comma-separated networks relays may reach besides public addresses, e.g. 10.0.0.0/8 (DUET_TURN_ALLOW_PEERS)")
 	f.IntVar(&cfg.TURN.MaxAllocationsPerUser, "turn-user-quota", envIntOr("DUET_TURN_USER_QUOTA", 10), "live TURN allocations per user (DUET_TURN_USER_QUOTA)")
 	return cmd
+}
+
+// exitStore is the exit status of `duet server` when its store cannot be opened (an
+// unreachable database, bad credentials, a schema newer than the build), so that a
+// supervisor can tell it from other failures.
+const exitStore = 6
+
+// storeName describes the store of --store for messages, without its password.
+func storeName(spec, dataDir string) string {
+	if spec == "" {
+		return filepath.Join(dataDir, "duet.db")
+	}
+	return storeurl.Redact(spec)
 }
 
 // turnFlags parses the TURN flags that are not plain strings into cfg.

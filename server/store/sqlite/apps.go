@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/duet-rtc/duet/server/store"
+	"github.com/duet-rtc/duet/server/store/internal/codec"
 )
 
 const appColumns = `key, org, name, client_id, client_secret, registration, created`
@@ -13,7 +14,7 @@ const appColumns = `key, org, name, client_id, client_secret, registration, crea
 // client id is taken.
 func (s *Store) CreateApp(ctx context.Context, app store.App) error {
 	_, err := s.w.ExecContext(ctx, `INSERT INTO apps(`+appColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		app.Key, app.Org, app.Name, app.ClientID, app.ClientSecret, app.Registration, ms(app.Created))
+		app.Key, app.Org, app.Name, app.ClientID, app.ClientSecret, app.Registration, codec.Millis(app.Created))
 	if isDuplicate(err) {
 		return fmt.Errorf("sqlite: app %q: %w", app.Key, store.ErrDuplicate)
 	}
@@ -60,6 +61,6 @@ func scanApp(r scanner) (store.App, error) {
 	var a store.App
 	var created int64
 	err := r.Scan(&a.Key, &a.Org, &a.Name, &a.ClientID, &a.ClientSecret, &a.Registration, &created)
-	a.Created = fromMS(created)
+	a.Created = codec.Time(created)
 	return a, err
 }

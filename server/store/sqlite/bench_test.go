@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/duet-rtc/duet/server/store"
+	"github.com/duet-rtc/duet/server/store/storetest"
 )
 
 // BenchmarkSaveCalls measures durable call records per second, one transaction per batch.
@@ -22,7 +23,7 @@ func BenchmarkSaveCalls(b *testing.B) {
 			for b.Loop() {
 				for i := range batch {
 					n++
-					batch[i] = call("org#app", randomID(), fmt.Sprintf("u%d", n%1000), fmt.Sprintf("u%d", (n+1)%1000), t0.Add(time.Duration(n)*time.Millisecond))
+					batch[i] = storetest.Call("org#app", randomID(), fmt.Sprintf("u%d", n%1000), fmt.Sprintf("u%d", (n+1)%1000), t0.Add(time.Duration(n)*time.Millisecond))
 				}
 				if err := s.SaveCalls(ctx, batch); err != nil {
 					b.Fatal(err)
@@ -39,7 +40,7 @@ func BenchmarkListCalls(b *testing.B) {
 	s, _ := openTest(b)
 	batch := make([]store.CallRecord, 0, 1000)
 	for n := range 50_000 {
-		batch = append(batch, call("org#app", fmt.Sprintf("call-%09d", n), fmt.Sprintf("u%d", n%1000), fmt.Sprintf("u%d", (n+1)%1000), t0.Add(time.Duration(n)*time.Millisecond)))
+		batch = append(batch, storetest.Call("org#app", fmt.Sprintf("call-%09d", n), fmt.Sprintf("u%d", n%1000), fmt.Sprintf("u%d", (n+1)%1000), t0.Add(time.Duration(n)*time.Millisecond)))
 		if len(batch) == cap(batch) {
 			if err := s.SaveCalls(ctx, batch); err != nil {
 				b.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/duet-rtc/duet/server/store"
+	"github.com/duet-rtc/duet/server/store/internal/codec"
 )
 
 const callColumns = `app, id, caller, caller_device, callee, callee_device, type, ext, record,
@@ -25,12 +26,6 @@ const upsertCallSQL = `INSERT INTO calls(` + callColumns + `)
 		end_reason = excluded.end_reason, ended_by = excluded.ended_by,
 		connect_type = excluded.connect_type, server_video_id = excluded.server_video_id`
 
-// Page sizes of ListCalls.
-const (
-	defaultCallLimit = 20
-	maxCallLimit     = 100
-)
-
 // SaveCalls inserts or replaces the records, keyed by (App, ID), in one transaction with one
 // prepared statement. Batching many records per call is what makes it fast: the cost of a
 // commit (a WAL append, no fsync with synchronous=NORMAL) is paid once per batch.
@@ -44,7 +39,7 @@ func (s *Store) SaveCalls(ctx context.Context, calls []store.CallRecord) error {
 			c := &calls[i]
 			if _, err := stmt.ExecContext(ctx, c.App, c.ID, c.Caller, c.CallerDevice, c.Callee,
 				c.CalleeDevice, c.Type, c.Ext, boolInt(c.Record), boolInt(c.MergeStream),
-				ms(c.InvitedAt), ms(c.RingingAt), ms(c.ConnectedAt), ms(c.AcceptedAt), ms(c.EndedAt),
+				codec.Millis(c.InvitedAt), codec.Millis(c.RingingAt), codec.Millis(c.ConnectedAt), codec.Millis(c.AcceptedAt), codec.Millis(c.EndedAt),
 				c.EndReason, c.EndedBy, c.ConnectType, c.ServerVideoID); err != nil {
 				return fmt.Errorf("sqlite: save call %q: %w", c.ID, err)
 			}
@@ -66,25 +61,21 @@ func (s *Store) GetCall(ctx context.Context, app, id string) (store.CallRecord, 
 // and the cursor of the next page, "" on the last page. A cursor that this store did not
 // produce yields an error wrapping store.ErrNotFound.
 func (s *Store) ListCalls(ctx context.Context, app string, f store.CallFilter) ([]store.CallRecord, string, error) {
-	limit := f.Limit
-	if limit <= 0 {
-		limit = defaultCallLimit
-	}
-	limit = min(limit, maxCallLimit)
+	limit := codec.PageLimit(f.Limit)
 
 	// The conditions every branch shares: time range and keyset position.
 	var cond strings.Builder
 	var condArgs []any
 	if !f.Since.IsZero() {
 		cond.WriteString(` AND invited_at >= ?`)
-		condArgs = append(condArgs, ms(f.Since))
+		condArgs = append(condArgs, codec.Millis(f.Since))
 	}
 	if !f.Until.IsZero() {
 		cond.WriteString(` AND invited_at < ?`)
-		condArgs = append(condArgs, ms(f.Until))
+		condArgs = append(condArgs, codec.Millis(f.Until))
 	}
 	if f.Cursor != "" {
-		at, id, ok := decodeCursor(f.Cursor)
+		at, id, ok := codec.DecodeCursor(f.Cursor)
 		if !ok {
 			return nil, "", fmt.Errorf("sqlite: bad call cursor: %w", store.ErrNotFound)
 		}
@@ -125,12 +116,7 @@ func (s *Store) ListCalls(ctx context.Context, app string, f store.CallFilter) (
 	if err := rows.Err(); err != nil {
 		return nil, "", fmt.Errorf("sqlite: list calls: %w", err)
 	}
-	next := ""
-	if len(calls) > limit {
-		calls = calls[:limit]
-		last := calls[limit-1]
-		next = encodeCursor(ms(last.InvitedAt), last.ID)
-	}
+	calls, next := codec.NextPage(calls, limit, func(r store.CallRecord) (int64, string) { return codec.Millis(r.InvitedAt), r.ID })
 	return calls, next, nil
 }
 
@@ -142,7 +128,7 @@ func scanCall(r scanner) (store.CallRecord, error) {
 		&c.Ext, &record, &merge, &invited, &ringing, &connected, &accepted, &ended, &c.EndReason,
 		&c.EndedBy, &c.ConnectType, &c.ServerVideoID)
 	c.Record, c.MergeStream = record != 0, merge != 0
-	c.InvitedAt, c.RingingAt, c.ConnectedAt = fromMS(invited), fromMS(ringing), fromMS(connected)
-	c.AcceptedAt, c.EndedAt = fromMS(accepted), fromMS(ended)
+	c.InvitedAt, c.RingingAt, c.ConnectedAt = codec.Time(invited), codec.Time(ringing), codec.Time(connected)
+	c.AcceptedAt, c.EndedAt = codec.Time(accepted), codec.Time(ended)
 	return c, err
 }

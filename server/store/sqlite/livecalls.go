@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/duet-rtc/duet/server/store"
+	"github.com/duet-rtc/duet/server/store/internal/codec"
 )
 
 var _ store.LiveCallStore = (*Store)(nil)
@@ -45,8 +46,8 @@ func saveLiveCalls(ctx context.Context, stmt *sql.Stmt, calls []store.LiveCall) 
 		c := &calls[i]
 		if _, err := stmt.ExecContext(ctx, c.App, c.ID, c.Caller, c.CallerDevice, c.Callee, c.Type, c.Ext,
 			boolInt(c.Record), boolInt(c.MergeStream), c.State, c.Answered, nonNil(c.Legs), nonNil(c.ICE),
-			ms(c.InvitedAt), ms(c.RingingAt), ms(c.ConnectedAt), ms(c.AcceptedAt), c.ConnectType,
-			ms(c.RingDeadline), ms(c.CallerGrace), ms(c.CalleeGrace), c.Events, ms(c.Updated)); err != nil {
+			codec.Millis(c.InvitedAt), codec.Millis(c.RingingAt), codec.Millis(c.ConnectedAt), codec.Millis(c.AcceptedAt), c.ConnectType,
+			codec.Millis(c.RingDeadline), codec.Millis(c.CallerGrace), codec.Millis(c.CalleeGrace), c.Events, codec.Millis(c.Updated)); err != nil {
 			return fmt.Errorf("sqlite: save live call %q: %w", c.ID, err)
 		}
 	}
@@ -58,7 +59,7 @@ func endLiveCalls(ctx context.Context, ins, del *sql.Stmt, recs []store.CallReco
 		c := &recs[i]
 		if _, err := ins.ExecContext(ctx, c.App, c.ID, c.Caller, c.CallerDevice, c.Callee,
 			c.CalleeDevice, c.Type, c.Ext, boolInt(c.Record), boolInt(c.MergeStream),
-			ms(c.InvitedAt), ms(c.RingingAt), ms(c.ConnectedAt), ms(c.AcceptedAt), ms(c.EndedAt),
+			codec.Millis(c.InvitedAt), codec.Millis(c.RingingAt), codec.Millis(c.ConnectedAt), codec.Millis(c.AcceptedAt), codec.Millis(c.EndedAt),
 			c.EndReason, c.EndedBy, c.ConnectType, c.ServerVideoID); err != nil {
 			return fmt.Errorf("sqlite: save call %q: %w", c.ID, err)
 		}
@@ -71,7 +72,7 @@ func endLiveCalls(ctx context.Context, ins, del *sql.Stmt, recs []store.CallReco
 
 func enqueueWebhooks(ctx context.Context, stmt *sql.Stmt, events []store.WebhookEvent, now time.Time) error {
 	for _, ev := range events {
-		if _, err := stmt.ExecContext(ctx, ev.CallID, ev.EventID, ev.Type, ev.Body, ms(now), ms(now), ev.App); err != nil {
+		if _, err := stmt.ExecContext(ctx, ev.CallID, ev.EventID, ev.Type, ev.Body, codec.Millis(now), codec.Millis(now), ev.App); err != nil {
 			return fmt.Errorf("sqlite: enqueue webhook event %q: %w", ev.EventID, err)
 		}
 	}
@@ -96,8 +97,8 @@ func (s *Store) LiveCalls(ctx context.Context) ([]store.LiveCall, error) {
 			return nil, fmt.Errorf("sqlite: live calls: %w", err)
 		}
 		c.Record, c.MergeStream = record != 0, merge != 0
-		c.InvitedAt, c.RingingAt, c.ConnectedAt, c.AcceptedAt = fromMS(invited), fromMS(ringing), fromMS(connected), fromMS(accepted)
-		c.RingDeadline, c.CallerGrace, c.CalleeGrace, c.Updated = fromMS(ring), fromMS(cg), fromMS(eg), fromMS(updated)
+		c.InvitedAt, c.RingingAt, c.ConnectedAt, c.AcceptedAt = codec.Time(invited), codec.Time(ringing), codec.Time(connected), codec.Time(accepted)
+		c.RingDeadline, c.CallerGrace, c.CalleeGrace, c.Updated = codec.Time(ring), codec.Time(cg), codec.Time(eg), codec.Time(updated)
 		out = append(out, c)
 	}
 	if err := rows.Err(); err != nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/duet-rtc/duet/server/store"
+	"github.com/duet-rtc/duet/server/store/internal/codec"
 )
 
 var _ store.MessageStore = (*Store)(nil)
@@ -53,7 +54,7 @@ func (s *Store) AddMessage(ctx context.Context, m store.Message) (store.Message,
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO chat_messages(`+messageColumns+`)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, m.App, m.ID, m.Seq, m.From, m.FromDevice, m.To,
-			m.Text, ext, ms(m.Created)); err != nil {
+			m.Text, ext, codec.Millis(m.Created)); err != nil {
 			if isDuplicate(err) {
 				return fmt.Errorf("sqlite: message id %q: %w", m.ID, store.ErrDuplicate)
 			}
@@ -111,7 +112,7 @@ func (s *Store) AckMessages(ctx context.Context, app, user, device string, upTo 
 	_, err := s.w.ExecContext(ctx, `INSERT INTO chat_cursors(app, username, device, acked, seen)
 		VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT(app, username, device) DO UPDATE SET acked = max(acked, excluded.acked), seen = excluded.seen`,
-		app, user, device, upTo, ms(at))
+		app, user, device, upTo, codec.Millis(at))
 	if err != nil && !isForeignKey(err) {
 		return fmt.Errorf("sqlite: ack messages: %w", err)
 	}
@@ -122,12 +123,12 @@ func (s *Store) AckMessages(ctx context.Context, app, user, device string, upTo 
 func (s *Store) PruneMessages(ctx context.Context, before time.Time) (int64, error) {
 	var n int64
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM chat_messages WHERE created < ?`, ms(before))
+		res, err := tx.ExecContext(ctx, `DELETE FROM chat_messages WHERE created < ?`, codec.Millis(before))
 		if err != nil {
 			return fmt.Errorf("sqlite: prune messages: %w", err)
 		}
 		n, _ = res.RowsAffected()
-		if _, err := tx.ExecContext(ctx, `DELETE FROM chat_cursors WHERE seen < ?`, ms(before)); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM chat_cursors WHERE seen < ?`, codec.Millis(before)); err != nil {
 			return fmt.Errorf("sqlite: prune cursors: %w", err)
 		}
 		return nil
@@ -143,6 +144,6 @@ func scanMessage(r scanner) (store.Message, error) {
 	if len(ext) > 0 {
 		m.Ext = ext
 	}
-	m.Created = fromMS(created)
+	m.Created = codec.Time(created)
 	return m, err
 }

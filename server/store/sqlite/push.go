@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/duet-rtc/duet/server/store"
+	"github.com/duet-rtc/duet/server/store/internal/codec"
 )
 
 var _ store.PushStore = (*Store)(nil)
@@ -22,7 +23,7 @@ func (s *Store) BindPushToken(ctx context.Context, b store.PushBinding) error {
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT(app, username, device, provider, voip) DO UPDATE SET
 				token = excluded.token, topic = excluded.topic, updated = excluded.updated`,
-			b.App, b.User, b.Device, b.Provider, boolInt(b.VoIP), b.Token, b.Topic, ms(b.Updated))
+			b.App, b.User, b.Device, b.Provider, boolInt(b.VoIP), b.Token, b.Topic, codec.Millis(b.Updated))
 		switch {
 		case isForeignKey(err):
 			return fmt.Errorf("sqlite: user %q in app %q: %w", b.User, b.App, store.ErrNotFound)
@@ -70,7 +71,7 @@ func (s *Store) PushBindings(ctx context.Context, app, user string) ([]store.Pus
 		if err := rows.Scan(&b.App, &b.User, &b.Device, &b.Provider, &voip, &b.Token, &b.Topic, &updated); err != nil {
 			return nil, fmt.Errorf("sqlite: push bindings: %w", err)
 		}
-		b.VoIP, b.Updated = voip != 0, fromMS(updated)
+		b.VoIP, b.Updated = voip != 0, codec.Time(updated)
 		out = append(out, b)
 	}
 	if err := rows.Err(); err != nil {
@@ -83,7 +84,7 @@ func (s *Store) PushBindings(ctx context.Context, app, user string) ([]store.Pus
 func (s *Store) PutPushCredentials(ctx context.Context, c store.PushCredentials) error {
 	_, err := s.w.ExecContext(ctx, `INSERT INTO push_credentials(app, provider, config, updated) VALUES (?, ?, ?, ?)
 		ON CONFLICT(app, provider) DO UPDATE SET config = excluded.config, updated = excluded.updated`,
-		c.App, c.Provider, c.Config, ms(c.Updated))
+		c.App, c.Provider, c.Config, codec.Millis(c.Updated))
 	switch {
 	case isForeignKey(err):
 		return fmt.Errorf("sqlite: app %q: %w", c.App, store.ErrNotFound)
@@ -135,6 +136,6 @@ func scanCredentials(r scanner) (store.PushCredentials, error) {
 	var c store.PushCredentials
 	var updated int64
 	err := r.Scan(&c.App, &c.Provider, &c.Config, &updated)
-	c.Updated = fromMS(updated)
+	c.Updated = codec.Time(updated)
 	return c, err
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/duet-rtc/duet/server/store"
+	"github.com/duet-rtc/duet/server/store/internal/codec"
 )
 
 var _ store.RecordingStore = (*Store)(nil)
@@ -20,7 +21,7 @@ func (s *Store) SaveRecording(ctx context.Context, r store.Recording) error {
 	_, err := s.w.ExecContext(ctx, `INSERT OR REPLACE INTO recordings(`+recordingColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.App, r.ID, r.ServerVideoID, r.CallID, r.Owner, r.RecordType, r.Status, r.Detail, r.File,
-		ms(r.Begin), ms(r.End), r.Duration.Milliseconds(), r.Size, r.Width, r.Height, ms(r.Expires), ms(r.Created))
+		codec.Millis(r.Begin), codec.Millis(r.End), r.Duration.Milliseconds(), r.Size, r.Width, r.Height, codec.Millis(r.Expires), codec.Millis(r.Created))
 	if err != nil {
 		return fmt.Errorf("sqlite: save recording %q: %w", r.ID, err)
 	}
@@ -40,11 +41,7 @@ func (s *Store) GetRecording(ctx context.Context, app, id string) (store.Recordi
 // first, and the cursor of the next page ("" on the last). A cursor this store did not
 // produce yields an error wrapping store.ErrNotFound.
 func (s *Store) ListRecordings(ctx context.Context, app string, f store.RecordingFilter) ([]store.Recording, string, error) {
-	limit := f.Limit
-	if limit <= 0 {
-		limit = defaultCallLimit
-	}
-	limit = min(limit, maxCallLimit)
+	limit := codec.PageLimit(f.Limit)
 	var q strings.Builder
 	args := []any{app}
 	q.WriteString(`SELECT ` + recordingColumns + ` FROM recordings WHERE app = ?`)
@@ -58,14 +55,14 @@ func (s *Store) ListRecordings(ctx context.Context, app string, f store.Recordin
 	}
 	if !f.Since.IsZero() {
 		q.WriteString(` AND begin_at >= ?`)
-		args = append(args, ms(f.Since))
+		args = append(args, codec.Millis(f.Since))
 	}
 	if !f.Until.IsZero() {
 		q.WriteString(` AND begin_at < ?`)
-		args = append(args, ms(f.Until))
+		args = append(args, codec.Millis(f.Until))
 	}
 	if f.Cursor != "" {
-		at, id, ok := decodeCursor(f.Cursor)
+		at, id, ok := codec.DecodeCursor(f.Cursor)
 		if !ok {
 			return nil, "", fmt.Errorf("sqlite: bad recording cursor: %w", store.ErrNotFound)
 		}
@@ -78,12 +75,7 @@ func (s *Store) ListRecordings(ctx context.Context, app string, f store.Recordin
 	if err != nil {
 		return nil, "", err
 	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		last := out[limit-1]
-		next = encodeCursor(ms(last.Begin), last.ID)
-	}
+	out, next := codec.NextPage(out, limit, func(r store.Recording) (int64, string) { return codec.Millis(r.Begin), r.ID })
 	return out, next, nil
 }
 
@@ -102,7 +94,7 @@ func (s *Store) DeleteRecording(ctx context.Context, app, id string) error {
 // ExpiredRecordings returns up to limit recordings of any app that expired before t.
 func (s *Store) ExpiredRecordings(ctx context.Context, t time.Time, limit int) ([]store.Recording, error) {
 	return s.queryRecordings(ctx, `SELECT `+recordingColumns+` FROM recordings
-		WHERE expires > 0 AND expires < ? ORDER BY expires LIMIT ?`, ms(t), limit)
+		WHERE expires > 0 AND expires < ? ORDER BY expires LIMIT ?`, codec.Millis(t), limit)
 }
 
 // RecordingsWithStatus returns up to limit recordings of any app with status.
@@ -136,7 +128,7 @@ func scanRecording(r scanner) (store.Recording, error) {
 	err := r.Scan(&rec.App, &rec.ID, &rec.ServerVideoID, &rec.CallID, &rec.Owner, &rec.RecordType,
 		&rec.Status, &rec.Detail, &rec.File, &begin, &end, &dur, &rec.Size, &rec.Width, &rec.Height,
 		&expires, &created)
-	rec.Begin, rec.End, rec.Expires, rec.Created = fromMS(begin), fromMS(end), fromMS(expires), fromMS(created)
+	rec.Begin, rec.End, rec.Expires, rec.Created = codec.Time(begin), codec.Time(end), codec.Time(expires), codec.Time(created)
 	rec.Duration = time.Duration(dur) * time.Millisecond
 	return rec, err
 }

@@ -116,22 +116,6 @@ func (s *Store) Close() error {
 	return errors.Join(errs...)
 }
 
-// ms converts a time to unix milliseconds, the zero time to 0.
-func ms(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMilli()
-}
-
-// fromMS is the inverse of ms. Times come back in UTC.
-func fromMS(v int64) time.Time {
-	if v == 0 {
-		return time.Time{}
-	}
-	return time.UnixMilli(v).UTC()
-}
-
 func boolInt(b bool) int {
 	if b {
 		return 1

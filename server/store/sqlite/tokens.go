@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/duet-rtc/duet/server/store"
+	"github.com/duet-rtc/duet/server/store/internal/codec"
 )
 
 // PutToken stores t. store.ErrNotFound when its app, or the user of a user token, does not
@@ -17,7 +18,7 @@ func (s *Store) PutToken(ctx context.Context, t store.Token) error {
 		user = sql.NullString{String: t.Username, Valid: true}
 	}
 	_, err := s.w.ExecContext(ctx, `INSERT INTO tokens(hash, app, kind, username, created, expires)
-		VALUES (?, ?, ?, ?, ?, ?)`, t.Hash, t.App, t.Kind, user, ms(t.Created), ms(t.Expires))
+		VALUES (?, ?, ?, ?, ?, ?)`, t.Hash, t.App, t.Kind, user, codec.Millis(t.Created), codec.Millis(t.Expires))
 	switch {
 	case isDuplicate(err):
 		return fmt.Errorf("sqlite: token: %w", store.ErrDuplicate)
@@ -40,7 +41,7 @@ func (s *Store) GetToken(ctx context.Context, hash string) (store.Token, error) 
 		return store.Token{}, notFoundIfNoRows(err, "token")
 	}
 	t.Username = user.String
-	t.Created, t.Expires = fromMS(created), fromMS(expires)
+	t.Created, t.Expires = codec.Time(created), codec.Time(expires)
 	return t, nil
 }
 
@@ -63,7 +64,7 @@ func (s *Store) DeleteUserTokens(ctx context.Context, app, username string) erro
 // it removed. It is not part of store.Store; the account service calls it when the store
 // has it.
 func (s *Store) DeleteExpiredTokens(ctx context.Context, now time.Time) (int64, error) {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM tokens WHERE expires > 0 AND expires <= ?`, ms(now))
+	res, err := s.w.ExecContext(ctx, `DELETE FROM tokens WHERE expires > 0 AND expires <= ?`, codec.Millis(now))
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: delete expired tokens: %w", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/duet-rtc/duet/server/store"
+	"github.com/duet-rtc/duet/server/store/internal/codec"
 )
 
 const userColumns = `app, username, uuid, nickname, password_hash, activated, created, modified`
@@ -25,7 +26,7 @@ func (s *Store) CreateUsers(ctx context.Context, users []store.User) error {
 		defer stmt.Close()
 		for _, u := range users {
 			_, err := stmt.ExecContext(ctx, u.App, u.Username, u.UUID, u.Nickname, u.PasswordHash,
-				boolInt(u.Activated), ms(u.Created), ms(u.Modified))
+				boolInt(u.Activated), codec.Millis(u.Created), codec.Millis(u.Modified))
 			switch {
 			case isDuplicate(err):
 				return fmt.Errorf("sqlite: user %q in app %q: %w", u.Username, u.App, store.ErrDuplicate)
@@ -95,6 +96,6 @@ func scanUser(r scanner) (store.User, error) {
 	var created, modified int64
 	err := r.Scan(&u.App, &u.Username, &u.UUID, &u.Nickname, &u.PasswordHash, &activated, &created, &modified)
 	u.Activated = activated != 0
-	u.Created, u.Modified = fromMS(created), fromMS(modified)
+	u.Created, u.Modified = codec.Time(created), codec.Time(modified)
 	return u, err
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/duet-rtc/duet/server/store"
+	"github.com/duet-rtc/duet/server/store/internal/codec"
 )
 
 var _ store.WebhookStore = (*Store)(nil)
@@ -19,7 +20,7 @@ func (s *Store) PutWebhookEndpoint(ctx context.Context, e store.WebhookEndpoint)
 	_, err := s.w.ExecContext(ctx, `INSERT INTO webhook_endpoints(app, id, url, secret, created, updated)
 		VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT(app, id) DO UPDATE SET url = excluded.url, secret = excluded.secret, updated = excluded.updated`,
-		e.App, e.ID, e.URL, e.Secret, ms(e.Created), ms(e.Updated))
+		e.App, e.ID, e.URL, e.Secret, codec.Millis(e.Created), codec.Millis(e.Updated))
 	switch {
 	case isDuplicate(err):
 		return fmt.Errorf("sqlite: webhook url in app %q: %w", e.App, store.ErrDuplicate)
@@ -46,7 +47,7 @@ func (s *Store) ListWebhookEndpoints(ctx context.Context, app string) ([]store.W
 		if err := rows.Scan(&e.App, &e.ID, &e.URL, &e.Secret, &created, &updated); err != nil {
 			return nil, fmt.Errorf("sqlite: list webhook endpoints: %w", err)
 		}
-		e.Created, e.Updated = fromMS(created), fromMS(updated)
+		e.Created, e.Updated = codec.Time(created), codec.Time(updated)
 		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {
@@ -77,7 +78,7 @@ func (s *Store) EnqueueWebhookEvents(ctx context.Context, events []store.Webhook
 		}
 		defer stmt.Close()
 		for _, ev := range events {
-			res, err := stmt.ExecContext(ctx, ev.CallID, ev.EventID, ev.Type, ev.Body, ms(now), ms(now), ev.App)
+			res, err := stmt.ExecContext(ctx, ev.CallID, ev.EventID, ev.Type, ev.Body, codec.Millis(now), codec.Millis(now), ev.App)
 			if err != nil {
 				return fmt.Errorf("sqlite: enqueue webhook event %q: %w", ev.EventID, err)
 			}
@@ -100,7 +101,7 @@ func (s *Store) DueWebhookDeliveries(ctx context.Context, now time.Time, limit i
 		WHERE o.state = 0 AND o.next_at <= ?
 		AND NOT EXISTS (SELECT 1 FROM webhook_outbox p WHERE p.state = 0 AND p.app = o.app
 			AND p.endpoint = o.endpoint AND p.call_id = o.call_id AND p.id < o.id)
-		ORDER BY o.id LIMIT ?`, ms(now), limit)
+		ORDER BY o.id LIMIT ?`, codec.Millis(now), limit)
 }
 
 // NextWebhookDue returns the earliest next_at of the pending deliveries that head their
@@ -121,7 +122,7 @@ func (s *Store) NextWebhookDue(ctx context.Context) (time.Time, bool, error) {
 // MarkWebhookDelivered records a delivery.
 func (s *Store) MarkWebhookDelivered(ctx context.Context, id int64, at time.Time) error {
 	_, err := s.w.ExecContext(ctx, `UPDATE webhook_outbox SET state = 1, attempts = attempts + 1, done_at = ?,
-		last_error = '' WHERE id = ? AND state = 0`, ms(at), id)
+		last_error = '' WHERE id = ? AND state = 0`, codec.Millis(at), id)
 	if err != nil {
 		return fmt.Errorf("sqlite: mark webhook delivered: %w", err)
 	}
@@ -132,10 +133,10 @@ func (s *Store) MarkWebhookDelivered(ctx context.Context, id int64, at time.Time
 func (s *Store) MarkWebhookFailed(ctx context.Context, id int64, attempts int, next time.Time, dead bool, lastError string, at time.Time) error {
 	state, doneAt := store.DeliveryPending, int64(0)
 	if dead {
-		state, doneAt = store.DeliveryDead, ms(at)
+		state, doneAt = store.DeliveryDead, codec.Millis(at)
 	}
 	_, err := s.w.ExecContext(ctx, `UPDATE webhook_outbox SET state = ?, attempts = ?, next_at = ?, last_error = ?,
-		done_at = ? WHERE id = ? AND state = 0`, state, attempts, ms(next), lastError, doneAt, id)
+		done_at = ? WHERE id = ? AND state = 0`, state, attempts, codec.Millis(next), lastError, doneAt, id)
 	if err != nil {
 		return fmt.Errorf("sqlite: mark webhook failed: %w", err)
 	}
@@ -153,7 +154,7 @@ func (s *Store) ListWebhookDeliveries(ctx context.Context, app string, state, li
 // RetryDeadWebhooks makes the app's dead letters pending again with a fresh attempt count.
 func (s *Store) RetryDeadWebhooks(ctx context.Context, app string, now time.Time) (int64, error) {
 	res, err := s.w.ExecContext(ctx, `UPDATE webhook_outbox SET state = 0, attempts = 0, next_at = ?, done_at = 0
-		WHERE app = ? AND state = 2`, ms(now), app)
+		WHERE app = ? AND state = 2`, codec.Millis(now), app)
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: retry dead webhooks: %w", err)
 	}
@@ -162,7 +163,7 @@ func (s *Store) RetryDeadWebhooks(ctx context.Context, app string, now time.Time
 
 // PruneWebhookDeliveries deletes deliveries delivered before.
 func (s *Store) PruneWebhookDeliveries(ctx context.Context, before time.Time) (int64, error) {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM webhook_outbox WHERE state = 1 AND done_at < ?`, ms(before))
+	res, err := s.w.ExecContext(ctx, `DELETE FROM webhook_outbox WHERE state = 1 AND done_at < ?`, codec.Millis(before))
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: prune webhook deliveries: %w", err)
 	}
@@ -183,7 +184,7 @@ func (s *Store) queryDeliveries(ctx context.Context, q string, args ...any) ([]s
 			&d.Body, &d.State, &d.Attempts, &next, &d.LastError, &created, &done); err != nil {
 			return nil, fmt.Errorf("sqlite: webhook deliveries: %w", err)
 		}
-		d.NextAt, d.Created, d.DoneAt = fromMS(next), fromMS(created), fromMS(done)
+		d.NextAt, d.Created, d.DoneAt = codec.Time(next), codec.Time(created), codec.Time(done)
 		out = append(out, d)
 	}
 	if err := rows.Err(); err != nil {

@@ -1,4 +1,4 @@
-package sqlite
+package storetest
 
 import (
 	"context"
@@ -10,15 +10,10 @@ import (
 	"github.com/duet-rtc/duet/server/store"
 )
 
-func msg(app, id, from, to, text string) store.Message {
-	return store.Message{App: app, ID: id, From: from, FromDevice: "d1", To: to, Text: text, Created: t0}
-}
-
-func TestMessagesSeqAndIdempotency(t *testing.T) {
+func testMessagesSeqAndIdempotency(t *testing.T, s store.Backend) {
 	ctx := context.Background()
-	s, _ := openTest(t)
-	app := mustCreateApp(t, s, "org#app")
-	if err := s.CreateUsers(ctx, []store.User{user(app.Key, "alice"), user(app.Key, "bob")}); err != nil {
+	app := CreateApp(t, s, "org#app")
+	if err := s.CreateUsers(ctx, []store.User{User(app.Key, "alice"), User(app.Key, "bob")}); err != nil {
 		t.Fatal(err)
 	}
 	for i := 1; i <= 3; i++ {
@@ -89,11 +84,10 @@ func TestMessagesSeqAndIdempotency(t *testing.T) {
 	}
 }
 
-func TestPushBindings(t *testing.T) {
+func testPushBindings(t *testing.T, s store.Backend) {
 	ctx := context.Background()
-	s, _ := openTest(t)
-	app := mustCreateApp(t, s, "org#app")
-	if err := s.CreateUsers(ctx, []store.User{user(app.Key, "alice"), user(app.Key, "bob")}); err != nil {
+	app := CreateApp(t, s, "org#app")
+	if err := s.CreateUsers(ctx, []store.User{User(app.Key, "alice"), User(app.Key, "bob")}); err != nil {
 		t.Fatal(err)
 	}
 	bind := func(u, dev, provider, token string, voip bool) {
@@ -154,11 +148,10 @@ func TestPushBindings(t *testing.T) {
 	}
 }
 
-func TestWebhookOutbox(t *testing.T) {
+func testWebhookOutbox(t *testing.T, s store.Backend) {
 	ctx := context.Background()
-	s, _ := openTest(t)
-	app := mustCreateApp(t, s, "org#app")
-	other := mustCreateApp(t, s, "org#other")
+	app := CreateApp(t, s, "org#app")
+	other := CreateApp(t, s, "org#other")
 	for _, e := range []store.WebhookEndpoint{
 		{App: app.Key, ID: "e1", URL: "https://a.example/hook", Secret: "s1", Created: t0},
 		{App: app.Key, ID: "e2", URL: "https://b.example/hook", Secret: "s2", Created: t0.Add(time.Millisecond)},

@@ -1,4 +1,4 @@
-package sqlite
+package storetest
 
 import (
 	"context"
@@ -8,29 +8,12 @@ import (
 	"time"
 
 	"github.com/duet-rtc/duet/server/store"
+	"github.com/duet-rtc/duet/server/store/internal/codec"
 )
 
-func call(app, id, caller, callee string, at time.Time) store.CallRecord {
-	return store.CallRecord{
-		ID: id, App: app, Caller: caller, CallerDevice: "dev-" + caller, Callee: callee, CalleeDevice: "dev-" + callee,
-		Type: 1, Ext: `{"k":"v"}`, Record: true, MergeStream: true,
-		InvitedAt: at, RingingAt: at.Add(100 * time.Millisecond), ConnectedAt: at.Add(time.Second),
-		AcceptedAt: at.Add(2 * time.Second), EndedAt: at.Add(time.Minute), EndReason: 0, EndedBy: caller, ConnectType: 1,
-	}
-}
-
-func ids(calls []store.CallRecord) string {
-	var s []string
-	for _, c := range calls {
-		s = append(s, c.ID)
-	}
-	return fmt.Sprint(s)
-}
-
-func TestSaveAndGetCall(t *testing.T) {
+func testSaveAndGetCall(t *testing.T, s store.Backend) {
 	ctx := context.Background()
-	s, _ := openTest(t)
-	c := call("org#app", "c1", "alice", "bob", t0)
+	c := Call("org#app", "c1", "alice", "bob", t0)
 	if err := s.SaveCalls(ctx, []store.CallRecord{c}); err != nil {
 		t.Fatal(err)
 	}
@@ -56,12 +39,11 @@ func TestSaveAndGetCall(t *testing.T) {
 	}
 }
 
-func TestSaveCallsRollsBack(t *testing.T) {
+func testSaveCallsRollsBack(t *testing.T, s store.Backend) {
 	ctx := context.Background()
-	s, _ := openTest(t)
 	ctx2, cancel := context.WithCancel(ctx)
 	cancel()
-	if err := s.SaveCalls(ctx2, []store.CallRecord{call("org#app", "c1", "a", "b", t0)}); err == nil {
+	if err := s.SaveCalls(ctx2, []store.CallRecord{Call("org#app", "c1", "a", "b", t0)}); err == nil {
 		t.Fatal("SaveCalls with a cancelled context succeeded")
 	}
 	if _, err := s.GetCall(ctx, "org#app", "c1"); !errors.Is(err, store.ErrNotFound) {
@@ -69,9 +51,8 @@ func TestSaveCallsRollsBack(t *testing.T) {
 	}
 }
 
-func TestListCalls(t *testing.T) {
+func testListCalls(t *testing.T, s store.Backend) {
 	ctx := context.Background()
-	s, _ := openTest(t)
 	const app = "org#app"
 	var batch []store.CallRecord
 	// c00..c09 one second apart; c10 and c11 share c09's time to test the id tie-break.
@@ -83,10 +64,10 @@ func TestListCalls(t *testing.T) {
 		if i%3 == 2 {
 			caller, callee = "carol", "dave"
 		}
-		batch = append(batch, call(app, fmt.Sprintf("c%02d", i), caller, callee, t0.Add(time.Duration(i)*time.Second)))
+		batch = append(batch, Call(app, fmt.Sprintf("c%02d", i), caller, callee, t0.Add(time.Duration(i)*time.Second)))
 	}
-	batch = append(batch, call(app, "c10", "alice", "carol", t0.Add(9*time.Second)), call(app, "c11", "erin", "alice", t0.Add(9*time.Second)))
-	batch = append(batch, call("org#other", "x1", "alice", "bob", t0.Add(5*time.Second)))
+	batch = append(batch, Call(app, "c10", "alice", "carol", t0.Add(9*time.Second)), Call(app, "c11", "erin", "alice", t0.Add(9*time.Second)))
+	batch = append(batch, Call("org#other", "x1", "alice", "bob", t0.Add(5*time.Second)))
 	if err := s.SaveCalls(ctx, batch); err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +121,7 @@ func TestListCalls(t *testing.T) {
 
 	// Limits: default 20, at most 100.
 	for i := range 120 {
-		batch = append(batch[:0], call("org#big", fmt.Sprintf("b%03d", i), "a", "b", t0.Add(time.Duration(i)*time.Millisecond)))
+		batch = append(batch[:0], Call("org#big", fmt.Sprintf("b%03d", i), "a", "b", t0.Add(time.Duration(i)*time.Millisecond)))
 		if err := s.SaveCalls(ctx, batch); err != nil {
 			t.Fatal(err)
 		}
@@ -152,21 +133,9 @@ func TestListCalls(t *testing.T) {
 		}
 	}
 
-	for _, bad := range []string{"!!!", "bm90IGEgY3Vyc29y", encodeCursor(0, "x")[:3], string(make([]byte, 600))} {
+	for _, bad := range []string{"!!!", "bm90IGEgY3Vyc29y", codec.EncodeCursor(0, "x")[:3], string(make([]byte, 600))} {
 		if _, _, err := s.ListCalls(ctx, app, store.CallFilter{Cursor: bad}); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("cursor %q: %v; want ErrNotFound", bad, err)
-		}
-	}
-}
-
-func TestCursorRoundTrip(t *testing.T) {
-	for _, tc := range []struct {
-		at int64
-		id string
-	}{{0, ""}, {1_760_000_000_123, "abc:def"}, {-1, "x"}} {
-		at, id, ok := decodeCursor(encodeCursor(tc.at, tc.id))
-		if !ok || at != tc.at || id != tc.id {
-			t.Errorf("round trip of (%d, %q) = (%d, %q, %v)", tc.at, tc.id, at, id, ok)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package sqlite
+package storetest
 
 import (
 	"context"
@@ -10,8 +10,7 @@ import (
 	"github.com/duet-rtc/duet/server/store"
 )
 
-func TestRecordings(t *testing.T) {
-	s, _ := openTest(t)
+func testRecordings(t *testing.T, s store.Backend) {
 	ctx := context.Background()
 	base := time.UnixMilli(1763930000000).UTC()
 	for i := range 5 {
@@ -86,8 +85,7 @@ func TestRecordings(t *testing.T) {
 	}
 }
 
-func TestCallServerVideoID(t *testing.T) {
-	s, _ := openTest(t)
+func testCallServerVideoID(t *testing.T, s store.Backend) {
 	ctx := context.Background()
 	rec := store.CallRecord{ID: "c1", App: "org#a", Caller: "a", Callee: "b", Record: true, ServerVideoID: "v1", InvitedAt: time.Now()}
 	if err := s.SaveCalls(ctx, []store.CallRecord{rec}); err != nil {
