@@ -99,3 +99,28 @@ func TestRingingCallSurvivesServerRestart(t *testing.T) {
 		t.Fatalf("record %+v", rec)
 	}
 }
+
+// TestHangUpWhileTheServerIsDown: a hang-up the server cannot hear is kept and sent once
+// the device is back, so the call ends Hangup for the other side and in the record (not
+// Failed when the grace runs out).
+func TestHangUpWhileTheServerIsDown(t *testing.T) {
+	srv := servertest.Start(t)
+	alice, recA := newClient(t, srv, "alice")
+	bob, recB := newClient(t, srv, "bob")
+	out, _ := answeredCall(t, alice, recA, bob, recB, "bob")
+	srv.RestartAfter(func() {
+		recA.wait(t, "conn:disconnected")
+		if err := alice.CallManager().EndCall(ctxT(t), out.CallID(), duet.EndReasonHangup); err != nil {
+			t.Fatal(err)
+		}
+		if e := recA.wait(t, "end"); e.reason != duet.EndReasonHangup {
+			t.Fatalf("alice's call ended %v", e.reason)
+		}
+	})
+	if e := recB.wait(t, "end"); e.reason != duet.EndReasonHangup {
+		t.Fatalf("bob's call ended %v", e.reason)
+	}
+	if rec := oneRecord(t, srv); rec.EndReason != int(duet.EndReasonHangup) || rec.EndedBy != "alice" {
+		t.Fatalf("record %+v", rec)
+	}
+}

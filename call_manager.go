@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
 	"sync"
 	"time"
 
@@ -29,6 +30,8 @@ type CallManager struct {
 	earlyIDs  []string
 	watermark *watermark // nil: none
 	boot      string     // the server run of the last welcome (protocol.Welcome.Boot)
+	// pendingEnds are calls ended here whose end the server did not confirm (keepPendingEnd).
+	pendingEnds map[string]EndReason
 
 	// testNet replaces the network under every media connection (tests: a lossy vnet).
 	testNet transport.Net
@@ -46,6 +49,7 @@ func newCallManager(c *Client) *CallManager {
 	return &CallManager{
 		c: c, log: c.log.With("part", "calls"), options: DefaultCallOptions(),
 		sessions: map[string]*CallSession{}, early: map[string][]*protocol.Envelope{},
+		pendingEnds: map[string]EndReason{},
 	}
 }
 
@@ -191,10 +195,54 @@ func (m *CallManager) EndCall(ctx context.Context, callID string, reason EndReas
 	}
 	err := m.c.request(ctx, protocol.TypeCallEnd, body, nil)
 	if s := m.Session(callID); s != nil {
+		if unconfirmed(err) {
+			m.keepPendingEnd(callID, reason)
+		}
 		m.finish(s, reason, nil)
 		return nil
 	}
 	return err
+}
+
+// unconfirmed reports whether a request failed without the server's answer: the
+// connection was down or went away, or the wait ran out.
+func unconfirmed(err error) bool {
+	return ErrorCodeOf(err) == protocol.CodeNetworkUnavailable ||
+		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
+}
+
+// maxPendingEnds bounds the ends kept for the next connection.
+const maxPendingEnds = 8
+
+// keepPendingEnd remembers an end the server did not confirm, so that the next connection
+// resumes the call and ends it with the user's reason: otherwise the server, which may
+// have restarted meanwhile, would only learn of it when the reconnect grace ran out, and
+// record it Failed.
+func (m *CallManager) keepPendingEnd(callID string, reason EndReason) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.pendingEnds) < maxPendingEnds {
+		m.pendingEnds[callID] = reason
+	}
+}
+
+// sendPendingEnds sends the ends kept while the server was out of reach; each is forgotten
+// once the server answers it, whatever the answer.
+func (m *CallManager) sendPendingEnds() {
+	m.mu.Lock()
+	ends := maps.Clone(m.pendingEnds)
+	m.mu.Unlock()
+	for id, reason := range ends {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err := m.c.request(ctx, protocol.TypeCallEnd, protocol.CallEnd{CallID: id, Reason: reason}, nil)
+		cancel()
+		if unconfirmed(err) {
+			return // the connection is gone again: the next one tries
+		}
+		m.mu.Lock()
+		delete(m.pendingEnds, id)
+		m.mu.Unlock()
+	}
 }
 
 func (m *CallManager) hasLiveSession() bool {
@@ -634,8 +682,14 @@ func (m *CallManager) finish(s *CallSession, reason EndReason, err error) {
 func (m *CallManager) liveCallIDs() []string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	ids := make([]string, 0, len(m.sessions))
+	ids := make([]string, 0, len(m.sessions)+len(m.pendingEnds))
 	for id := range m.sessions {
+		if len(ids) < 8 {
+			ids = append(ids, id)
+		}
+	}
+	// A call ended here but not yet on the server is resumed, to be ended right after.
+	for id := range m.pendingEnds {
 		if len(ids) < 8 {
 			ids = append(ids, id)
 		}
@@ -661,6 +715,7 @@ func (m *CallManager) connected(conn *deviceConn) {
 	for _, s := range recorded {
 		m.restartRelay(s)
 	}
+	m.sendPendingEnds()
 }
 
 // endAll ends every live call on the server, then locally.

@@ -87,10 +87,17 @@ func (s *Server) Stop() {
 }
 
 // Restart stops the server and starts a new one on the same address and data folder.
-func (s *Server) Restart() {
+func (s *Server) Restart() { s.RestartAfter(nil) }
+
+// RestartAfter stops the server, runs down (if not nil) while it is down, and starts a new
+// one on the same address and data folder.
+func (s *Server) RestartAfter(down func()) {
 	s.t.Helper()
 	addr := s.ln.Addr().String()
 	s.Stop()
+	if down != nil {
+		down()
+	}
 	s.start(addr)
 }
 
