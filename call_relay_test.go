@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -188,5 +189,90 @@ func download(t *testing.T, rc *api.RecordingClient, id, path string) {
 	defer f.Close()
 	if _, err := rc.Download(context.Background(), id, 0, f); err != nil {
 		t.Fatalf("download %s: %v", id, err)
+	}
+}
+
+// TestRecordedCallSurvivesServerRestart: a recorded call goes on through a restart of the
+// server. The SDKs see the new server run in welcome and offer their relay legs again; media
+// flows through the new relay both ways; the recordings before and after the restart both
+// play, under the call's one serverVideoId, and the later ones say they resumed the call.
+func TestRecordedCallSurvivesServerRestart(t *testing.T) {
+	if _, err := exec.LookPath("ffprobe"); err != nil {
+		t.Skip("ffprobe not installed (apt-get install ffmpeg)")
+	}
+	srv := servertest.Start(t)
+	dir := t.TempDir()
+	alice, recA := newClient(t, srv, "alice")
+	bob, recB := newClient(t, srv, "bob")
+	mediaA := withMedia(t, alice, dir, "at-alice")
+	mediaB := withMedia(t, bob, dir, "at-bob")
+	s, err := alice.CallManager().StartCall(ctxT(t), duet.CallTypeVideo, "bob", "", duet.WithRecord(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := recB.wait(t, "receive").session
+	if err := bob.CallManager().AnswerIncomingCall(ctxT(t), in.CallID()); err != nil {
+		t.Fatal(err)
+	}
+	recA.wait(t, "accept")
+	recB.wait(t, "accept")
+	counters := []*media.FrameCounter{mediaA.audio, mediaA.video, mediaB.audio, mediaB.video}
+	waitFrames := func(more int) {
+		t.Helper()
+		for _, c := range counters {
+			want := c.Stats().Frames + more
+			if _, err := c.Wait(ctxT(t), func(st media.CounterStats) bool { return st.Frames >= want }); err != nil {
+				t.Fatalf("%v (stats %+v)", err, c.Stats())
+			}
+		}
+	}
+	waitFrames(20)
+	svid := s.ServerVideoID()
+
+	srv.Restart()
+	waitFrames(30) // through the new server's relay
+	if recA.has("end") || recB.has("end") || s.ServerVideoID() != svid {
+		t.Fatalf("events %v / %v, serverVideoId %q then %q", recA.names(), recB.names(), svid, s.ServerVideoID())
+	}
+	if err := alice.CallManager().EndCall(ctxT(t), s.CallID(), duet.EndReasonHangup); err != nil {
+		t.Fatal(err)
+	}
+	if e := recB.wait(t, "end"); e.reason != duet.EndReasonHangup {
+		t.Fatalf("bob's call ended %v", e.reason)
+	}
+	srv.FlushCallRecords()
+	rc := recordingClient(t, srv)
+	var all []api.Recording
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		all, _, err = rc.List(ctxT(t), api.RecordingQuery{ServerVideoID: svid, Type: store.RecordTypeStream})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := len(all) == 4
+		for _, r := range all {
+			done = done && r.Status != store.RecordingActive
+		}
+		if done || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	resumed := map[string]int{}
+	for _, r := range all {
+		if r.Status != store.RecordingReady || r.Size <= 0 {
+			t.Fatalf("recording %+v", r)
+		}
+		if strings.HasPrefix(r.Detail, "resumed after a server restart") {
+			resumed[r.Owner]++
+		}
+		path := filepath.Join(dir, r.ID+".webm")
+		download(t, rc, r.ID, path)
+		if p, err := recording.Probe(ctxT(t), path); err != nil || len(p.Codecs) != 2 || p.Duration <= 0 {
+			t.Fatalf("%s's recording %s: %+v, %v", r.Owner, r.ID, p, err)
+		}
+	}
+	if len(all) != 4 || resumed["alice"] != 1 || resumed["bob"] != 1 {
+		t.Fatalf("%d stream recordings, resumed %v: %+v", len(all), resumed, all)
 	}
 }

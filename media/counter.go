@@ -155,6 +155,7 @@ const maxFramePackets = 2048
 // and with duplicates from retransmission, until the frame is whole.
 type vp8Frame struct {
 	started   bool
+	ssrc      uint32
 	ts        uint32
 	done      bool
 	seqs      map[uint16]struct{}
@@ -172,6 +173,9 @@ func (f *vp8Frame) push(pkt *rtp.Packet) (done, key bool, w, h int) {
 	if _, err := vp8.Unmarshal(pkt.Payload); err != nil {
 		return false, false, 0, 0
 	}
+	if f.started && pkt.SSRC != f.ssrc {
+		f.started = false // another stream (the sender's connection was set up again)
+	}
 	if f.started && pkt.Timestamp != f.ts {
 		if int32(pkt.Timestamp-f.ts) < 0 {
 			return false, false, 0, 0 // a late packet of an older frame
@@ -179,7 +183,7 @@ func (f *vp8Frame) push(pkt *rtp.Packet) (done, key bool, w, h int) {
 		f.started = false
 	}
 	if !f.started {
-		*f = vp8Frame{started: true, ts: pkt.Timestamp, seqs: make(map[uint16]struct{}, 8)}
+		*f = vp8Frame{started: true, ssrc: pkt.SSRC, ts: pkt.Timestamp, seqs: make(map[uint16]struct{}, 8)}
 	}
 	if f.done || len(f.seqs) >= maxFramePackets {
 		return false, false, 0, 0

@@ -1,6 +1,7 @@
 package recording
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -31,6 +32,7 @@ type Call struct {
 	info CallInfo
 
 	fast     [2]atomic.Pointer[party] // parties[side] once it exists, read without the lock
+	resumed  bool                     // the call was recorded before a server restart
 	mu       sync.Mutex
 	parties  [2]*party
 	finished bool
@@ -43,8 +45,11 @@ type party struct {
 
 var _ relay.Tap = (*Call)(nil)
 
-// StartCall begins the recordings of a call. Nothing is written until media arrives.
+// StartCall begins the recordings of a call. Nothing is written until media arrives. A
+// call that already has recordings under its serverVideoId (a server restart interrupted
+// them, and the call went on) is resumed: its new recordings say so in their Detail.
 func (s *Service) StartCall(info CallInfo) (*Call, error) {
+	resumed := s.recordedBefore(info)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -53,7 +58,7 @@ func (s *Service) StartCall(info CallInfo) (*Call, error) {
 	if err := os.MkdirAll(s.abs(info.ServerVideoID), 0o700); err != nil {
 		return nil, fmt.Errorf("recording: %w", err)
 	}
-	c := &Call{s: s, info: info}
+	c := &Call{s: s, info: info, resumed: resumed}
 	s.calls[c] = struct{}{}
 	return c, nil
 }
@@ -98,6 +103,9 @@ func (c *Call) party(side relay.Side, at time.Time) *party {
 			Owner: c.info.Parties[side], RecordType: store.RecordTypeStream, Status: store.RecordingActive,
 			File: rel, Begin: at.UTC(), Created: c.s.cfg.Clock.Now().UTC(),
 		},
+	}
+	if c.resumed {
+		p.row.Detail = resumedDetail
 	}
 	c.parties[side] = p
 	c.fast[side].Store(p)
@@ -190,4 +198,21 @@ func (c *Call) finish(merge bool) {
 	if m.Status == store.RecordingMerging && merge {
 		c.s.queueMerge(m, rows)
 	}
+}
+
+// resumedDetail is the Detail of a recording that goes on after a server restart.
+const resumedDetail = "resumed after a server restart: the earlier part of the call is in the interrupted recordings of the same serverVideoId"
+
+// recordedBefore reports whether the call already has per-party recordings: a server
+// restart interrupted them and the call is being recorded again.
+func (s *Service) recordedBefore(info CallInfo) bool {
+	ctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
+	defer cancel()
+	recs, _, err := s.st.ListRecordings(ctx, info.App, store.RecordingFilter{
+		ServerVideoID: info.ServerVideoID, RecordType: store.RecordTypeStream, Limit: 1})
+	if err != nil {
+		s.log.Warn("recording: cannot look for earlier recordings of a call", "call", info.CallID, "err", err)
+		return false
+	}
+	return len(recs) > 0
 }

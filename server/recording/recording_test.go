@@ -134,7 +134,7 @@ func TestRecordAndMerge(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	svid := NewServerVideoID()
+	svid := ServerVideoIDOf("o#a", "c1")
 	c, err := s.StartCall(CallInfo{App: "o#a", CallID: "c1", ServerVideoID: svid, Parties: [2]string{"alice", "bob"}, Video: true, Merge: true})
 	if err != nil {
 		t.Fatal(err)

@@ -126,7 +126,7 @@ func (g *Gateway) open(dev route.Device, p callflow.Party) (*call, error) {
 		return nil, errInvalidID
 	}
 	video := p.Type == protocol.CallVideo
-	svid := recording.NewServerVideoID()
+	svid := recording.ServerVideoIDOf(p.App, p.CallID)
 	rec, err := g.cfg.Recordings.StartCall(recording.CallInfo{
 		App: p.App, CallID: p.CallID, ServerVideoID: svid, Parties: [2]string{p.Caller, p.Callee},
 		Video: video, Merge: p.MergeStream,
