@@ -454,6 +454,14 @@ func (m *CallManager) sendSignal(s *CallSession, sig protocol.CallSignal) {
 	}
 }
 
+// isLeg reports whether *p is device's leg of the call now. It reads *p under the lock
+// that registered it, since a peer's events may run before newPeer has stored it.
+func (s *CallSession) isLeg(device string, p **rtc.Peer) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return *p != nil && s.peers[device] == *p
+}
+
 // newPeer creates the peer connection of one call leg and registers it on the session.
 func (m *CallManager) newPeer(s *CallSession, device string) (*rtc.Peer, error) {
 	if s.willRecord {
@@ -471,12 +479,23 @@ func (m *CallManager) newPeer(s *CallSession, device string) (*rtc.Peer, error) 
 	if !s.isCaller {
 		target = ""
 	}
-	p, err := rtc.NewPeer(cfg, rtc.Events{
+	// The events act only while this peer is the device's leg: a leg that was replaced (the
+	// device was rung again) must not fail or connect the one that replaced it.
+	var p *rtc.Peer
+	peer, err := rtc.NewPeer(cfg, rtc.Events{
 		OnLocalCandidate: func(c protocol.ICECandidate) {
 			m.sendSignal(s, protocol.CallSignal{CallID: s.callID, Device: target, Candidate: &c})
 		},
-		OnConnected:   func(ct protocol.ConnectType) { m.peerConnected(s, device, ct) },
-		OnFailed:      func(err error) { m.peerFailed(s, device, err) },
+		OnConnected: func(ct protocol.ConnectType) {
+			if s.isLeg(device, &p) {
+				m.peerConnected(s, device, ct)
+			}
+		},
+		OnFailed: func(err error) {
+			if s.isLeg(device, &p) {
+				m.peerFailed(s, device, err)
+			}
+		},
 		OnRemoteTrack: func(kind string, at time.Time) { s.markFirstRemote(kind, at) },
 	})
 	if err != nil {
@@ -485,9 +504,10 @@ func (m *CallManager) newPeer(s *CallSession, device string) (*rtc.Peer, error) 
 	s.mu.Lock()
 	if s.ended {
 		s.mu.Unlock()
-		p.Close()
+		peer.Close()
 		return nil, &Error{Code: protocol.CodeCallInvalidID, Message: "call has ended"}
 	}
+	p = peer
 	s.peers[device] = p
 	s.mu.Unlock()
 	// Sinks go on every leg from the start: the peer's first packets can arrive before this

@@ -2,8 +2,6 @@ package duet_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -19,6 +17,7 @@ import (
 	"time"
 
 	"github.com/duet-rtc/duet/server/api"
+	"github.com/duet-rtc/duet/server/store/postgres/pgtest"
 )
 
 // This file runs `duet server` as a child process, so that tests can stop it the way a
@@ -87,48 +86,9 @@ type serverStore struct {
 // a server the tests may create databases on.
 func forEachStore(t *testing.T, f func(t *testing.T, st serverStore)) {
 	t.Run("sqlite", func(t *testing.T) { f(t, serverStore{name: "sqlite"}) })
-	t.Run("postgres", func(t *testing.T) {
-		base := os.Getenv("DUET_TEST_POSTGRES")
-		if base == "" {
-			t.Skip("DUET_TEST_POSTGRES is not set (e.g. postgres://user:pw@127.0.0.1:5432/postgres?sslmode=disable): PostgreSQL variant skipped")
-		}
-		f(t, serverStore{name: "postgres", url: freshPostgres(t, base)})
-	})
-}
-
-// freshPostgres creates an empty database on the PostgreSQL server at base and returns its
-// URL; the database is dropped when the test ends (after the server processes, which
-// registered their cleanups later and so run theirs first). It uses psql, so that the
-// tests need no driver of their own.
-func freshPostgres(t *testing.T, base string) string {
-	t.Helper()
-	if _, err := exec.LookPath("psql"); err != nil {
-		t.Skip("DUET_TEST_POSTGRES is set but psql is not installed: PostgreSQL variant skipped")
-	}
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatalf("DUET_TEST_POSTGRES: %v", err)
-	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	name := "duet_test_" + hex.EncodeToString(b)
-	psql := func(sql string) error {
-		out, err := exec.Command("psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", base, "-c", sql).CombinedOutput()
-		if err != nil {
-			return fmt.Errorf("psql %q: %v\n%s", sql, err, out)
-		}
-		return nil
-	}
-	if err := psql(`CREATE DATABASE "` + name + `"`); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := psql(`DROP DATABASE IF EXISTS "` + name + `" WITH (FORCE)`); err != nil {
-			t.Logf("dropping the test database: %v", err)
-		}
-	})
-	u.Path = "/" + name
-	return u.String()
+	// pgtest skips the subtest when DUET_TEST_POSTGRES is unset; it drops the database
+	// after the server processes, whose cleanups run first.
+	t.Run("postgres", func(t *testing.T) { f(t, serverStore{name: "postgres", url: pgtest.URL(t)}) })
 }
 
 // serverProcess is `duet server` run as a child process on a data folder (and store) that
