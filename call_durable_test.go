@@ -2,11 +2,20 @@ package duet_test
 
 import (
 	"context"
+	"io"
+	"net"
+	"net/url"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/duet-rtc/duet"
+	"github.com/duet-rtc/duet/protocol"
+	"github.com/duet-rtc/duet/server"
 	"github.com/duet-rtc/duet/server/servertest"
 	"github.com/duet-rtc/duet/server/store"
+	"github.com/duet-rtc/duet/server/store/postgres"
+	"github.com/duet-rtc/duet/server/store/postgres/pgtest"
 )
 
 // proveLive has from pause its voice and waits until to hears of it: that goes through the
@@ -122,5 +131,133 @@ func TestHangUpWhileTheServerIsDown(t *testing.T) {
 	}
 	if rec := oneRecord(t, srv); rec.EndReason != int(duet.EndReasonHangup) || rec.EndedBy != "alice" {
 		t.Fatalf("record %+v", rec)
+	}
+}
+
+// cutProxy forwards TCP connections to target until Cut, which closes every connection and
+// refuses new ones, as a database that goes away does; Restore takes them again.
+type cutProxy struct {
+	t      *testing.T
+	target string
+	ln     net.Listener
+	mu     sync.Mutex
+	up     bool
+	conns  []net.Conn
+}
+
+func newCutProxy(t *testing.T, target string) *cutProxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &cutProxy{t: t, target: target, ln: ln, up: true}
+	t.Cleanup(func() { ln.Close(); p.Cut() })
+	go p.serve()
+	return p
+}
+
+func (p *cutProxy) serve() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		up := p.up
+		if up {
+			p.conns = append(p.conns, c)
+		}
+		p.mu.Unlock()
+		if !up {
+			c.Close()
+			continue
+		}
+		go p.pipe(c)
+	}
+}
+
+func (p *cutProxy) pipe(c net.Conn) {
+	d, err := net.Dial("tcp", p.target)
+	if err != nil {
+		c.Close()
+		return
+	}
+	p.mu.Lock()
+	p.conns = append(p.conns, d)
+	p.mu.Unlock()
+	go func() { io.Copy(d, c); d.Close() }()
+	io.Copy(c, d)
+	c.Close()
+}
+
+func (p *cutProxy) Cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.up = false
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
+func (p *cutProxy) Restore() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.up = true
+}
+
+// TestStoreOutage: PostgreSQL goes away during a call. The hang-up decided meanwhile is
+// not told to anyone until it is stored (no silent success), new calls are refused with a
+// code, and when the database is back the held end goes out and is recorded once.
+func TestStoreOutage(t *testing.T) {
+	dsn := pgtest.URL(t)
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := newCutProxy(t, u.Host)
+	u.Host = proxy.ln.Addr().String()
+	st, err := postgres.Open(ctxT(t), u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	srv := servertest.Start(t, func(c *server.Config) { c.Store = st })
+	alice, recA := newClient(t, srv, "alice")
+	bob, recB := newClient(t, srv, "bob")
+	carol, _ := newClient(t, srv, "carol")
+	out, _ := answeredCall(t, alice, recA, bob, recB, "bob")
+
+	proxy.Cut()
+	ended := make(chan error, 1)
+	go func() { ended <- alice.CallManager().EndCall(ctxT(t), out.CallID(), duet.EndReasonHangup) }()
+	// Until the end is stored, bob hears nothing and new calls are refused with a code.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, err := carol.CallManager().StartCall(ctxT(t), duet.CallTypeVoice, "dave", "")
+		code := duet.ErrorCodeOf(err)
+		if code == protocol.CodeDatabase {
+			break
+		}
+		if code != protocol.CodeServerUnknown || time.Now().After(deadline) {
+			t.Fatalf("invite while the store is down: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if recB.has("end") {
+		t.Fatal("bob heard of an end that is not stored")
+	}
+	proxy.Restore()
+	if e := recB.wait(t, "end"); e.reason != duet.EndReasonHangup {
+		t.Fatalf("bob's call ended %v", e.reason)
+	}
+	if err := <-ended; err != nil {
+		t.Fatal(err)
+	}
+	if rec := oneRecord(t, srv); rec.EndReason != int(duet.EndReasonHangup) || rec.EndedBy != "alice" {
+		t.Fatalf("record %+v", rec)
+	}
+	if _, err := carol.CallManager().StartCall(ctxT(t), duet.CallTypeVoice, "alice", ""); err != nil {
+		t.Fatalf("a call after the store came back: %v", err)
 	}
 }
