@@ -17,6 +17,7 @@ import (
 	"github.com/duet-rtc/duet/server/callflow"
 	"github.com/duet-rtc/duet/server/route"
 	"github.com/duet-rtc/duet/server/store"
+	"github.com/duet-rtc/duet/server/store/postgres/pgtest"
 	"github.com/duet-rtc/duet/server/store/sqlite"
 )
 
@@ -99,6 +100,7 @@ func BenchmarkDurableCallCycle(b *testing.B) {
 		defer st.Close()
 		benchDurableCycles(b, st)
 	})
+	b.Run("postgres", func(b *testing.B) { benchDurableCycles(b, pgtest.New(b)) })
 }
 
 func benchDurableCycles(b *testing.B, st store.Backend) {
