@@ -291,6 +291,26 @@ func (c *client) expectClose(code websocket.StatusCode, reason string) []*protoc
 	}
 }
 
+// expectCut reads until the connection ends, for a device that did not read in time: the
+// hub cut its socket, though the close frame it had queued (1001) may still be read first.
+// It returns the frames that came before.
+func (c *client) expectCut() []*protocol.Envelope {
+	c.t.Helper()
+	var got []*protocol.Envelope
+	for {
+		env, err := c.tryRead()
+		if err == nil {
+			got = append(got, env)
+			continue
+		}
+		var ce websocket.CloseError
+		if errors.As(err, &ce) && ce.Code != websocket.StatusGoingAway {
+			c.t.Fatalf("closed with %d %q, want a cut or 1001", ce.Code, ce.Reason)
+		}
+		return got
+	}
+}
+
 // waitFor polls cond, bounded in time, for state the server reaches on its own goroutines.
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
