@@ -6,9 +6,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
+
+	"github.com/duet-rtc/duet/internal/clock"
 	"github.com/duet-rtc/duet/protocol"
 )
 
@@ -74,5 +78,116 @@ func TestGoodbyeRetryAfter(t *testing.T) {
 		if got != want || ok != (want >= 0) {
 			t.Errorf("goodbye %s: retryAfter %v %v, want %v", body, got, ok, want)
 		}
+	}
+}
+
+// drainingServer plays a server that drains: it welcomes the first device connection and
+// says goodbye with retryAfter 1000 on it; the next upgrade gets 503 with Retry-After 2, and
+// the one after is welcomed again.
+type drainingServer struct {
+	*httptest.Server
+	upgrades chan int // the number of each upgrade attempt, as it comes
+	n        atomic.Int32
+}
+
+func newDrainingServer(t *testing.T) *drainingServer {
+	d := &drainingServer{upgrades: make(chan int, 16)}
+	d.Server = httptest.NewServer(http.HandlerFunc(d.serve))
+	t.Cleanup(d.Close)
+	return d
+}
+
+func (d *drainingServer) serve(w http.ResponseWriter, r *http.Request) {
+	n := int(d.n.Add(1))
+	d.upgrades <- n
+	if n == 2 {
+		w.Header().Set("Retry-After", "2")
+		http.Error(w, "server restarting", http.StatusServiceUnavailable)
+		return
+	}
+	ws, err := websocket.Accept(w, r, nil)
+	if err != nil {
+		return
+	}
+	defer ws.CloseNow()
+	ctx := r.Context()
+	_, b, err := ws.Read(ctx)
+	if err != nil {
+		return
+	}
+	hello, _ := protocol.DecodeEnvelope(b)
+	welcome := protocol.NewReply(hello.ID, protocol.Welcome{Version: 1, AppKey: "a#b", Username: "alice", DeviceID: "d", PingInterval: 30})
+	writeEnvelope(ctx, ws, welcome)
+	if n == 1 {
+		writeEnvelope(ctx, ws, protocol.NewMessage(protocol.TypeGoodbye, "", protocol.Goodbye{Reason: protocol.GoodbyeRestart, RetryAfter: 1000}))
+		ws.Close(websocket.StatusGoingAway, "server shutdown")
+		return
+	}
+	for {
+		if _, _, err := ws.Read(ctx); err != nil {
+			return
+		}
+	}
+}
+
+// The supervisor waits the goodbye's retry-after on the client's clock, then a 503's
+// Retry-After, and never gives up the login for either.
+func TestSupervisorWaitsRetryAfter(t *testing.T) {
+	srv := newDrainingServer(t)
+	c, err := NewClient(Options{AppKey: "a#b", ServerURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	clk := clock.NewFake(time.Now())
+	c.clk = clk
+	if err := c.LoginWithToken(context.Background(), "alice", "tok"); err != nil {
+		t.Fatal(err)
+	}
+	expectUpgrade(t, srv, 1)
+	waitTimer(t, clk) // the goodbye's 1 s (+ up to 0.5 s)
+	clk.Advance(999 * time.Millisecond)
+	if clk.Pending() == 0 {
+		t.Fatal("reconnected before the goodbye's retry-after")
+	}
+	clk.Advance(500 * time.Millisecond)
+	expectUpgrade(t, srv, 2) // 503, Retry-After 2
+	waitTimer(t, clk)
+	clk.Advance(1999 * time.Millisecond)
+	if clk.Pending() == 0 {
+		t.Fatal("redialled before the 503's Retry-After")
+	}
+	clk.Advance(time.Second) // the spread is under a second
+	expectUpgrade(t, srv, 3)
+	deadline := time.Now().Add(10 * time.Second)
+	for !c.IsConnected() {
+		if time.Now().After(deadline) || c.CurrentUsername() == "" {
+			t.Fatalf("not connected again (user %q)", c.CurrentUsername())
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func expectUpgrade(t *testing.T, srv *drainingServer, n int) {
+	t.Helper()
+	select {
+	case got := <-srv.upgrades:
+		if got != n {
+			t.Fatalf("upgrade %d, want %d", got, n)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("no upgrade %d", n)
+	}
+}
+
+// waitTimer waits, bounded, until the supervisor has armed its wait on clk.
+func waitTimer(t *testing.T, clk *clock.Fake) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for clk.Pending() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the supervisor armed no timer")
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
