@@ -158,7 +158,8 @@ func (c *Client) LoginWithToken(ctx context.Context, username, token string) err
 
 // supervise owns the device connection: it waits for a loss and reconnects until stopped
 // or refused. A loss waits out the jittered exponential backoff; a goodbye with retryAfter
-// (the server drains for a restart) waits that long instead, and resets the backoff.
+// (the server drains for a restart) waits that long instead, on the client's clock, and
+// resets the backoff.
 func (c *Client) supervise(ctx context.Context, conn *deviceConn, stopped chan struct{}) {
 	defer close(stopped)
 	backoff := newBackoff()
@@ -171,13 +172,13 @@ func (c *Client) supervise(ctx context.Context, conn *deviceConn, stopped chan s
 			c.kicked(reason)
 			return
 		}
-		wait := backoff.next()
+		wait := backoffWait(backoff)
 		if after, ok := conn.retryAfter(); ok {
 			// Not a failure: the calls stay as they are, and the server that comes back (or
 			// another one) resumes them when the reconnect's hello lists them.
 			c.log.Info("server restarting; reconnecting after its retry-after", "retryAfter", after)
 			backoff.reset()
-			wait = withSpread(after)
+			wait = c.serverWait(after)
 		} else {
 			c.log.Warn("connection lost; reconnecting", "err", conn.err)
 		}
@@ -204,9 +205,9 @@ func (c *Client) serve(ctx context.Context, conn *deviceConn) {
 // reconnect waits wait, then dials until it gets a connection, waiting the backoff (or the
 // server's Retry-After) between attempts. It returns nil when the login ends instead:
 // stopped, auto-reconnect off, or the token refused.
-func (c *Client) reconnect(ctx context.Context, b *backoff, wait time.Duration) *deviceConn {
+func (c *Client) reconnect(ctx context.Context, b *backoff, wait pause) *deviceConn {
 	for {
-		if c.opts.DisableAutoReconnect || !sleep(ctx, c.clk, wait) {
+		if c.opts.DisableAutoReconnect || !wait.sleep(ctx) {
 			c.endLogin()
 			return nil
 		}
@@ -222,9 +223,9 @@ func (c *Client) reconnect(ctx context.Context, b *backoff, wait time.Duration) 
 			return nil
 		}
 		c.log.Debug("reconnect failed", "err", err)
-		wait = b.next()
+		wait = backoffWait(b)
 		if after, ok := retryAfterOf(err); ok {
-			wait = withSpread(after) // the server drains: it said when to come back
+			wait = c.serverWait(after) // the server drains: it said when to come back
 		}
 	}
 }
@@ -410,10 +411,25 @@ func withSpread(d time.Duration) time.Duration {
 	return d
 }
 
-// sleep waits d on clk; it returns false if ctx ended first.
-func sleep(ctx context.Context, clk clock.Clock, d time.Duration) bool {
+// pause is a wait before a reconnect, on the clock it runs on.
+type pause struct {
+	d   time.Duration
+	clk clock.Clock
+}
+
+// serverWait is the wait a draining server asked for, spread, on the client's clock (tests
+// drive it).
+func (c *Client) serverWait(after time.Duration) pause { return pause{withSpread(after), c.clk} }
+
+// backoffWait is the next failure backoff. It runs on the wall clock, not the client's: a
+// test that freezes the client's clock to hold its call timers still sees it reconnect after
+// a lost connection.
+func backoffWait(b *backoff) pause { return pause{b.next(), clock.Real{}} }
+
+// sleep waits p.d on p.clk; it returns false if ctx ended first.
+func (p pause) sleep(ctx context.Context) bool {
 	fired := make(chan struct{})
-	t := clk.AfterFunc(d, func() { close(fired) })
+	t := p.clk.AfterFunc(p.d, func() { close(fired) })
 	defer t.Stop()
 	select {
 	case <-fired:
