@@ -273,7 +273,7 @@ func (m *CallManager) handleMessage(env *protocol.Envelope) {
 			m.onIncoming(in)
 		}
 		return
-	case protocol.TypeGoodbye, protocol.TypeError:
+	case protocol.TypeError:
 		m.log.Info("server message", "type", env.Type, "error", env.Error)
 		return
 	}

@@ -156,22 +156,15 @@ func (c *Client) LoginWithToken(ctx context.Context, username, token string) err
 	return nil
 }
 
-// supervise owns the device connection: it waits for a loss and reconnects with jittered
-// exponential backoff until stopped or refused.
+// supervise owns the device connection: it waits for a loss and reconnects until stopped
+// or refused. A loss waits out the jittered exponential backoff; a goodbye with retryAfter
+// (the server drains for a restart) waits that long instead, on the client's clock, and
+// resets the backoff.
 func (c *Client) supervise(ctx context.Context, conn *deviceConn, stopped chan struct{}) {
 	defer close(stopped)
 	backoff := newBackoff()
 	for {
-		c.setConn(conn)
-		c.calls.connected(conn)
-		pinger := c.startPinger(ctx, conn)
-		select {
-		case <-conn.done:
-		case <-ctx.Done():
-		}
-		pinger()
-		conn.close()
-		c.setConn(nil)
+		c.serve(ctx, conn)
 		if ctx.Err() != nil {
 			return
 		}
@@ -179,25 +172,60 @@ func (c *Client) supervise(ctx context.Context, conn *deviceConn, stopped chan s
 			c.kicked(reason)
 			return
 		}
-		c.log.Warn("connection lost; reconnecting", "err", conn.err)
-		for {
-			if !backoff.wait(ctx) || c.opts.DisableAutoReconnect {
-				c.endLogin()
-				return
-			}
-			var err error
-			conn, err = dialDevice(ctx, &c.opts, c.currentToken(), c.calls.liveCallIDs(), c.log, c.dispatch)
-			if err == nil {
-				backoff.reset()
-				break
-			}
-			if isAuthError(err) {
-				c.log.Warn("token refused on reconnect", "err", err)
-				c.endLogin()
-				c.notify(func(d ConnectionDelegate) { d.TokenDidExpire(ErrorCodeOf(err)) })
-				return
-			}
-			c.log.Debug("reconnect failed", "err", err)
+		wait := backoffWait(backoff)
+		if after, ok := conn.retryAfter(); ok {
+			// Not a failure: the calls stay as they are, and the server that comes back (or
+			// another one) resumes them when the reconnect's hello lists them.
+			c.log.Info("server restarting; reconnecting after its retry-after", "retryAfter", after)
+			backoff.reset()
+			wait = c.serverWait(after)
+		} else {
+			c.log.Warn("connection lost; reconnecting", "err", conn.err)
+		}
+		if conn = c.reconnect(ctx, backoff, wait); conn == nil {
+			return
+		}
+	}
+}
+
+// serve makes conn the live connection and returns when it ends or ctx does.
+func (c *Client) serve(ctx context.Context, conn *deviceConn) {
+	c.setConn(conn)
+	c.calls.connected(conn)
+	pinger := c.startPinger(ctx, conn)
+	select {
+	case <-conn.done:
+	case <-ctx.Done():
+	}
+	pinger()
+	conn.close()
+	c.setConn(nil)
+}
+
+// reconnect waits wait, then dials until it gets a connection, waiting the backoff (or the
+// server's Retry-After) between attempts. It returns nil when the login ends instead:
+// stopped, auto-reconnect off, or the token refused.
+func (c *Client) reconnect(ctx context.Context, b *backoff, wait pause) *deviceConn {
+	for {
+		if c.opts.DisableAutoReconnect || !wait.sleep(ctx) {
+			c.endLogin()
+			return nil
+		}
+		conn, err := dialDevice(ctx, &c.opts, c.currentToken(), c.calls.liveCallIDs(), c.log, c.dispatch)
+		if err == nil {
+			b.reset()
+			return conn
+		}
+		if isAuthError(err) {
+			c.log.Warn("token refused on reconnect", "err", err)
+			c.endLogin()
+			c.notify(func(d ConnectionDelegate) { d.TokenDidExpire(ErrorCodeOf(err)) })
+			return nil
+		}
+		c.log.Debug("reconnect failed", "err", err)
+		wait = backoffWait(b)
+		if after, ok := retryAfterOf(err); ok {
+			wait = c.serverWait(after) // the server drains: it said when to come back
 		}
 	}
 }
@@ -357,22 +385,54 @@ func (c *Client) Close() error {
 }
 
 // backoff is jittered exponential backoff: 250 ms doubling to 10 s, ±50 %.
-type backoff struct{ next time.Duration }
+type backoff struct{ cur time.Duration }
 
-func newBackoff() *backoff { return &backoff{next: 250 * time.Millisecond} }
+func newBackoff() *backoff { return &backoff{cur: 250 * time.Millisecond} }
 
-func (b *backoff) reset() { b.next = 250 * time.Millisecond }
+func (b *backoff) reset() { b.cur = 250 * time.Millisecond }
 
-// wait sleeps for the next interval; it returns false if ctx ended first.
-func (b *backoff) wait(ctx context.Context) bool {
-	d := b.next/2 + rand.N(b.next)
-	if b.next *= 2; b.next > 10*time.Second {
-		b.next = 10 * time.Second
+// next returns the next wait and doubles the interval.
+func (b *backoff) next() time.Duration {
+	d := b.cur/2 + rand.N(b.cur)
+	b.cur = min(b.cur*2, 10*time.Second)
+	return d
+}
+
+// maxSpread caps the random delay added to a server's retry-after.
+const maxSpread = time.Second
+
+// withSpread adds to d a random delay of up to half of it (at most maxSpread), so that the
+// thousands of devices a draining server lets go do not all come back in the same
+// millisecond.
+func withSpread(d time.Duration) time.Duration {
+	if spread := min(d/2, maxSpread); spread > 0 {
+		return d + rand.N(spread)
 	}
-	t := time.NewTimer(d)
+	return d
+}
+
+// pause is a wait before a reconnect, on the clock it runs on.
+type pause struct {
+	d   time.Duration
+	clk clock.Clock
+}
+
+// serverWait is the wait a draining server asked for, spread, on the client's clock (tests
+// drive it).
+func (c *Client) serverWait(after time.Duration) pause { return pause{withSpread(after), c.clk} }
+
+// backoffWait is the next failure backoff. It runs on the wall clock, not the client's: a
+// test that freezes the client's clock to hold its call timers still sees it reconnect after
+// a lost connection.
+func backoffWait(b *backoff) pause { return pause{b.next(), clock.Real{}} }
+
+// sleep waits p.d on p.clk; it returns false if ctx ended first.
+func (p pause) sleep(ctx context.Context) bool {
+	fired := make(chan struct{})
+	t := p.clk.AfterFunc(p.d, func() { close(fired) })
 	defer t.Stop()
 	select {
-	case <-t.C:
+	case <-fired:
 		return true
 	case <-ctx.Done():
 		return false

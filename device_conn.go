@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -29,7 +30,10 @@ type deviceConn struct {
 	mu      sync.Mutex
 	pending map[string]chan *protocol.Envelope
 	kicked  protocol.EndReason // set when the server sent "kicked"; -1 if not
-	closed  bool
+	// after is the retry-after of the server's goodbye; -1 without one (no goodbye, or an
+	// older server's goodbye without retryAfter).
+	after  time.Duration
+	closed bool
 
 	done chan struct{} // closed when the reader exits
 	err  error         // why it ended; valid after done
@@ -39,9 +43,9 @@ var errConnClosed = &Error{Code: protocol.CodeNetworkUnavailable, Message: "conn
 
 // dialDevice connects, sends Hello and waits for Welcome.
 func dialDevice(ctx context.Context, o *Options, token string, resume []string, log *slog.Logger, onMsg func(*protocol.Envelope)) (*deviceConn, error) {
-	ws, _, err := websocket.Dial(ctx, o.WebSocketURL, &websocket.DialOptions{HTTPClient: o.HTTPClient})
+	ws, resp, err := websocket.Dial(ctx, o.WebSocketURL, &websocket.DialOptions{HTTPClient: o.HTTPClient})
 	if err != nil {
-		return nil, &Error{Code: protocol.CodeServerNotReachable, Message: err.Error()}
+		return nil, dialError(resp, err)
 	}
 	ws.SetReadLimit(protocol.MaxFrameBytes)
 	hello := protocol.Hello{
@@ -65,13 +69,52 @@ func dialDevice(ctx context.Context, o *Options, token string, resume []string, 
 		ws.Close(websocket.StatusNormalClosure, "")
 		return nil, env.Error
 	}
-	c := &deviceConn{ws: ws, log: log, onMsg: onMsg, pending: map[string]chan *protocol.Envelope{}, kicked: -1, done: make(chan struct{})}
+	c := &deviceConn{ws: ws, log: log, onMsg: onMsg, pending: map[string]chan *protocol.Envelope{}, kicked: -1, after: -1, done: make(chan struct{})}
 	if err := env.DecodeDataLoose(&c.welcome); err != nil {
 		ws.CloseNow()
 		return nil, err
 	}
 	go c.readLoop()
 	return c, nil
+}
+
+// retryLaterError is an upgrade refused with 503: the server drains for a restart (or a
+// proxy has no server for now). It is no failure of the device's: it reconnects after the
+// Retry-After the server sent.
+type retryLaterError struct {
+	err   *Error // CodeServerBusy
+	after time.Duration
+}
+
+func (e *retryLaterError) Error() string { return e.err.Error() }
+
+// Unwrap lets errors.As and ErrorCodeOf see the coded error.
+func (e *retryLaterError) Unwrap() error { return e.err }
+
+// dialError makes the error of a failed WebSocket dial: a retryLaterError for a 503 with a
+// usable Retry-After, ServerNotReachable otherwise.
+func dialError(resp *http.Response, err error) error {
+	e := &Error{Code: protocol.CodeServerNotReachable, Message: err.Error()}
+	if resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
+		return e
+	}
+	e.Code = protocol.CodeServerBusy
+	// Retry-After may also be an HTTP date; a draining duet server sends seconds, and
+	// anything else falls back to the backoff.
+	secs, perr := strconv.Atoi(resp.Header.Get("Retry-After"))
+	if perr != nil || secs <= 0 || secs*1000 > protocol.MaxRetryAfterMillis {
+		return e
+	}
+	return &retryLaterError{err: e, after: time.Duration(secs) * time.Second}
+}
+
+// retryAfterOf returns how long the server asked to wait before the next dial, if it did.
+func retryAfterOf(err error) (time.Duration, bool) {
+	var r *retryLaterError
+	if errors.As(err, &r) {
+		return r.after, true
+	}
+	return 0, false
 }
 
 func writeEnvelope(ctx context.Context, ws *websocket.Conn, env *protocol.Envelope) error {
@@ -125,6 +168,8 @@ func (c *deviceConn) readLoop() {
 			c.mu.Lock()
 			c.kicked = k.Reason
 			c.mu.Unlock()
+		case protocol.TypeGoodbye:
+			c.onGoodbye(env)
 		default:
 			c.onMsg(env)
 		}
@@ -149,6 +194,33 @@ func (c *deviceConn) failPending() {
 		close(ch)
 		delete(c.pending, id)
 	}
+}
+
+// onGoodbye notes the retry-after of the server's goodbye; the close follows. A value out of
+// range is ignored, as if absent: the device then reconnects with its backoff.
+func (c *deviceConn) onGoodbye(env *protocol.Envelope) {
+	var g protocol.Goodbye
+	err := env.DecodeDataLoose(&g)
+	if err == nil {
+		err = g.Check()
+	}
+	if err != nil {
+		c.log.Warn("goodbye with a bad retryAfter; reconnecting with backoff", "err", err)
+		return
+	}
+	c.log.Info("the server says goodbye", "reason", g.Reason, "retryAfter", g.RetryAfter)
+	if g.RetryAfter > 0 {
+		c.mu.Lock()
+		c.after = time.Duration(g.RetryAfter) * time.Millisecond
+		c.mu.Unlock()
+	}
+}
+
+// retryAfter returns the retry-after of the server's goodbye, if it sent one with it.
+func (c *deviceConn) retryAfter() (time.Duration, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.after, c.after >= 0
 }
 
 // kickReason returns the reason of a "kicked" message, or -1.

@@ -104,6 +104,21 @@ func newClient(t testing.TB, srv *servertest.Server, username string, mod ...fun
 // for instance).
 func newClientAt(t testing.TB, appKey, serverURL, username string, mod ...func(*duet.Options)) (*duet.Client, *recorder) {
 	t.Helper()
+	c, rec := newLoggedOutClientAt(t, appKey, serverURL, username, mod...)
+	login(t, c, username)
+	return c, rec
+}
+
+// newLoggedOutClient registers (if needed) username on srv and returns a client for it,
+// with a recorder on every delegate, not logged in yet (a test may set a clock first).
+func newLoggedOutClient(t testing.TB, srv *servertest.Server, username string, mod ...func(*duet.Options)) (*duet.Client, *recorder) {
+	t.Helper()
+	return newLoggedOutClientAt(t, srv.AppKey, srv.URL, username, mod...)
+}
+
+// newLoggedOutClientAt is newLoggedOutClient for the app appKey of the server at serverURL.
+func newLoggedOutClientAt(t testing.TB, appKey, serverURL, username string, mod ...func(*duet.Options)) (*duet.Client, *recorder) {
+	t.Helper()
 	opts := duet.Options{AppKey: appKey, ServerURL: serverURL, ICE: duet.ICEOptions{LoopbackOnly: true}}
 	for _, m := range mod {
 		m(&opts)
@@ -122,10 +137,15 @@ func newClientAt(t testing.TB, appKey, serverURL, username string, mod ...func(*
 	c.AddConnectionDelegate(rec, nil)
 	c.CallManager().AddDelegate(rec, nil)
 	c.CallManager().SetBuilderDelegate(rec)
-	if err := c.Login(ctx, username, "pw-"+username); err != nil {
+	return c, rec
+}
+
+// login logs c in as username (registered by newLoggedOutClient).
+func login(t testing.TB, c *duet.Client, username string) {
+	t.Helper()
+	if err := c.Login(ctxT(t), username, "pw-"+username); err != nil {
 		t.Fatalf("login %s: %v", username, err)
 	}
-	return c, rec
 }
 
 // checkGoroutines fails the test if goroutines started during it are still running when it

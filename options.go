@@ -32,8 +32,10 @@ type Options struct {
 	// PingInterval is the heartbeat interval; default 30 s, minimum 10 s. The server drops a
 	// device silent for 2.5 intervals.
 	PingInterval time.Duration
-	// AutoReconnect reconnects with jittered exponential backoff after a lost connection
-	// (default on; set DisableAutoReconnect to turn it off).
+	// AutoReconnect reconnects with jittered exponential backoff after a lost connection, and
+	// after the server's retry-after (plus a small random spread) when the server drains for
+	// a restart; the calls stay live across either (default on; set DisableAutoReconnect to
+	// turn it off).
 	DisableAutoReconnect bool
 	// HTTPClient is used for REST calls; default a client with a 15 s timeout.
 	HTTPClient *http.Client

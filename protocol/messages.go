@@ -14,7 +14,7 @@ const (
 	TypeReply   = "reply"   // s→c, the answer to a request, same id
 	TypeError   = "error"   // s→c, an error not tied to a request
 	TypeKicked  = "kicked"  // s→c, Kicked, then the server closes the connection
-	TypeGoodbye = "goodbye" // s→c, Goodbye: the server is shutting down; reconnect later
+	TypeGoodbye = "goodbye" // s→c, Goodbye: the server is going away; reconnect (after retryAfter)
 
 	TypeCallInvite   = "call.invite"   // c→s CallInvite; reply CallInvited
 	TypeCallIncoming = "call.incoming" // s→c CallIncoming: ring this device
@@ -105,9 +105,34 @@ type Kicked struct {
 	Reason EndReason `json:"reason"`
 }
 
-// Goodbye tells a device the server is going away; the device reconnects with backoff.
+// Goodbye tells a device the server is going away and is about to close the connection.
 type Goodbye struct {
+	// Reason says why, for logs: GoodbyeRestart when the server drains (SIGTERM).
 	Reason string `json:"reason"`
+	// RetryAfter, in milliseconds, asks the device to reconnect after this long plus a small
+	// random spread instead of with its failure backoff, and to keep its calls: the server
+	// (or its replacement) resumes them through hello.calls. 0 (absent): reconnect with
+	// backoff, as devices that predate the field do. At most MaxRetryAfterMillis.
+	RetryAfter int `json:"retryAfter,omitempty"`
+}
+
+// Goodbye reasons.
+const (
+	// GoodbyeRestart: the server is draining for a restart or deploy; another server takes
+	// the device back shortly.
+	GoodbyeRestart = "server restart"
+)
+
+// MaxRetryAfterMillis bounds Goodbye.RetryAfter: a server never asks a device to stay away
+// for longer than a minute, and a device does not wait longer on a bad value.
+const MaxRetryAfterMillis = 60000
+
+// Check validates a Goodbye.
+func (g *Goodbye) Check() error {
+	if g.RetryAfter < 0 || g.RetryAfter > MaxRetryAfterMillis {
+		return NewError(CodeBadMessage, "retryAfter must be 0-%d milliseconds", MaxRetryAfterMillis)
+	}
+	return nil
 }
 
 // CallInvite starts a call to a user.

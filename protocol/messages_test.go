@@ -72,6 +72,12 @@ func TestCheck(t *testing.T) {
 		{"stream", &CallStream{CallID: "c", Status: StreamVideoResume}, 0},
 		{"stream bad status", &CallStream{CallID: "c", Status: 4}, CodeBadMessage},
 		{"stream no call", &CallStream{Status: StreamVoicePause}, CodeCallInvalidID},
+
+		{"goodbye", &Goodbye{Reason: GoodbyeRestart}, 0},
+		{"goodbye retry after", &Goodbye{Reason: GoodbyeRestart, RetryAfter: 1000}, 0},
+		{"goodbye retry after max", &Goodbye{RetryAfter: MaxRetryAfterMillis}, 0},
+		{"goodbye retry after over max", &Goodbye{RetryAfter: MaxRetryAfterMillis + 1}, CodeBadMessage},
+		{"goodbye negative retry after", &Goodbye{RetryAfter: -1}, CodeBadMessage},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -94,6 +100,7 @@ func TestBodiesRoundTrip(t *testing.T) {
 		&CallSignal{CallID: "c", Device: "d", Description: &SessionDescription{Type: "answer", SDP: "v=0\r\n"}},
 		&CallEnded{CallID: "c", Reason: EndNoResponse, By: "bob"},
 		&CallPeer{CallID: "c", Present: true},
+		&Goodbye{Reason: GoodbyeRestart, RetryAfter: 1500},
 	} {
 		env := NewMessage("x", "1", v)
 		w := newLike(v)
@@ -124,6 +131,8 @@ func newLike(v any) any {
 		return new(CallEnded)
 	case *CallPeer:
 		return new(CallPeer)
+	case *Goodbye:
+		return new(Goodbye)
 	}
 	panic("newLike: add the type")
 }

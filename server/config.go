@@ -71,6 +71,11 @@ type Config struct {
 	// DeviceRateLimit is how many messages per second one device connection may send
 	// (default: the hub's, 50/s with bursts); negative turns the limit off (benchmarks).
 	DeviceRateLimit float64
+	// DrainRetryAfter is how long Shutdown asks devices to wait before they reconnect
+	// (goodbye.retryAfter, and Retry-After on upgrades refused during the drain): about how
+	// long a restart or deploy takes. Default 1 s, at most 60 s; negative sends goodbye
+	// without retryAfter, so that devices reconnect with their own backoff.
+	DrainRetryAfter time.Duration
 	// Clock drives every timer; default the wall clock. Tests pass a clock.Fake.
 	Clock clock.Clock
 	// Logger receives the server log; default slog.Default().

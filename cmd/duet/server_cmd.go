@@ -22,7 +22,7 @@ import (
 
 func serverCommand() *cobra.Command {
 	var cfg server.Config
-	var logLevel, ringTimeout, grace string
+	var logLevel, ringTimeout, grace, retryAfter, shutdownTimeout string
 	var turnPublicIP, turnRelayIP, turnSecret, turnPorts, turnAllow string
 	var storeSpec string
 	cmd := &cobra.Command{
@@ -42,6 +42,10 @@ func serverCommand() *cobra.Command {
 			if err := checkMessagingFlags(&cfg); err != nil {
 				return err
 			}
+			timeout, err := drainFlags(&cfg, retryAfter, shutdownTimeout)
+			if err != nil {
+				return err
+			}
 			cfg.Logger = newLogger(logLevel)
 			st, err := storeurl.Open(cmd.Context(), storeSpec, cfg.DataDir)
 			if err != nil {
@@ -49,9 +53,15 @@ func serverCommand() *cobra.Command {
 			}
 			// Opened here rather than by server.New so that a store that cannot be opened
 			// has its own exit status; closed once the server has shut down.
-			defer st.Close()
 			cfg.Store = st
-			return runServer(cmd.Context(), cfg)
+			err = runServer(cmd.Context(), cfg, timeout)
+			if errors.Is(err, errAbandoned) {
+				// The stuck shutdown may hold the store: closing it could hang as well. The
+				// process exits now and leaves the store's ending to the system.
+				return nil
+			}
+			st.Close()
+			return err
 		},
 	}
 	f := cmd.Flags()
@@ -62,6 +72,8 @@ func serverCommand() *cobra.Command {
 	f.StringVar(&logLevel, "log-level", envOr("DUET_LOG_LEVEL", "info"), "debug, info, warn or error (DUET_LOG_LEVEL)")
 	f.StringVar(&ringTimeout, "ring-timeout", envOr("DUET_RING_TIMEOUT", "45s"), "unanswered calls end with NoResponse after this (DUET_RING_TIMEOUT)")
 	f.StringVar(&grace, "reconnect-grace", envOr("DUET_RECONNECT_GRACE", "30s"), "a call survives a lost connection this long (DUET_RECONNECT_GRACE)")
+	f.StringVar(&retryAfter, "drain-retry-after", envOr("DUET_DRAIN_RETRY_AFTER", "1s"), "on SIGTERM devices are told to reconnect after this, about how long a restart takes; at most 60s, negative: with their own backoff (DUET_DRAIN_RETRY_AFTER)")
+	f.StringVar(&shutdownTimeout, "shutdown-timeout", envOr("DUET_SHUTDOWN_TIMEOUT", "10s"), "on SIGTERM or SIGINT the server drains and exits within this; devices still connected near its end are cut; a second signal exits at once (DUET_SHUTDOWN_TIMEOUT)")
 	f.StringVar(&cfg.AdminToken, "admin-token", envOr("DUET_ADMIN_TOKEN", ""), "admin API token (DUET_ADMIN_TOKEN; default: DATA/admin-token, created on first start)")
 	addMediaFlags(f, &cfg)
 	addMessagingFlags(f, &cfg)
@@ -129,8 +141,29 @@ func newLogger(level string) *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
 }
 
-// runServer serves until SIGINT or SIGTERM, then shuts down gracefully and returns nil.
-func runServer(parent context.Context, cfg server.Config) error {
+// drainFlags parses --drain-retry-after into cfg and returns --shutdown-timeout.
+func drainFlags(cfg *server.Config, retryAfter, shutdownTimeout string) (time.Duration, error) {
+	var err error
+	if cfg.DrainRetryAfter, err = time.ParseDuration(retryAfter); err != nil {
+		return 0, fmt.Errorf("--drain-retry-after: %w", err)
+	}
+	if cfg.DrainRetryAfter > time.Minute {
+		return 0, errors.New("--drain-retry-after: at most 60s")
+	}
+	timeout, err := time.ParseDuration(shutdownTimeout)
+	if err != nil {
+		return 0, fmt.Errorf("--shutdown-timeout: %w", err)
+	}
+	if timeout <= 0 {
+		return 0, errors.New("--shutdown-timeout: must be positive")
+	}
+	return timeout, nil
+}
+
+// runServer serves until SIGINT or SIGTERM, then drains (see drain) and returns nil, so that
+// the process exits 0: a deploy's stop is not a failure. A drain that does not finish in
+// time returns errAbandoned.
+func runServer(parent context.Context, cfg server.Config, shutdownTimeout time.Duration) error {
 	ctx, stop := signal.NotifyContext(parent, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	srv, err := server.New(ctx, cfg)
@@ -142,6 +175,35 @@ func runServer(parent context.Context, cfg server.Config) error {
 		}
 		return err
 	}
+	printBanner(srv, cfg)
+	served := make(chan error, 1)
+	go func() { served <- srv.ListenAndServe() }()
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	select {
+	case err := <-served:
+		drain(srv, shutdownTimeout, log)
+		return err
+	case <-ctx.Done():
+	}
+	// From here a second SIGINT or SIGTERM has its default effect: the operator who presses
+	// ^C twice gets the process ended at once.
+	stop()
+	log.Info("draining: devices are told to reconnect; a second signal exits at once", "timeout", shutdownTimeout)
+	if !drain(srv, shutdownTimeout, log) {
+		return errAbandoned // exit now; Serve may still be inside the stuck shutdown
+	}
+	return <-served
+}
+
+// errAbandoned is runServer's report of a shutdown it gave up on at --shutdown-timeout. The
+// command still exits 0 (the drain was asked for), without waiting for anything else.
+var errAbandoned = errors.New("shutdown abandoned at --shutdown-timeout")
+
+// printBanner tells the operator where the server is and what it made on first start.
+func printBanner(srv *server.Server, cfg server.Config) {
 	public := cfg.PublicURL
 	if public == "" {
 		public = "http://" + cfg.Addr
@@ -159,23 +221,39 @@ func runServer(parent context.Context, cfg server.Config) error {
 	if t := srv.TURN(); t != nil {
 		fmt.Printf("TURN on %s\n", strings.Join(t.URLs(), " "))
 	}
-	served := make(chan error, 1)
-	go func() { served <- srv.ListenAndServe() }()
-	select {
-	case err := <-served:
-		shutdown(srv)
-		return err
-	case <-ctx.Done():
-	}
-	cfg.Logger.Info("shutting down")
-	shutdown(srv)
-	return <-served
 }
 
-func shutdown(srv *server.Server) {
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+// shutdowner is what drain stops: a *server.Server.
+type shutdowner interface {
+	Shutdown(ctx context.Context) error
+}
+
+// drain shuts srv down within timeout and reports whether it finished. Devices get most of
+// the time to close after their goodbye (the server cuts the rest at the drain deadline),
+// which leaves the remainder for writing queued state and closing the store. Whatever still
+// runs at timeout is abandoned with a log line: an orchestrator that waits for the process
+// must never wait longer than it was told.
+func drain(srv shutdowner, timeout time.Duration, log *slog.Logger) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), drainDeadline(timeout))
 	defer cancel()
-	if err := srv.Shutdown(ctx); err != nil {
-		slog.Error("shutdown", "err", err)
+	done := make(chan error, 1)
+	go func() { done <- srv.Shutdown(ctx) }()
+	limit := time.NewTimer(timeout)
+	defer limit.Stop()
+	select {
+	case err := <-done:
+		if err != nil {
+			log.Error("shutdown", "err", err)
+		}
+		return true
+	case <-limit.C:
+		log.Error("shutdown did not finish within --shutdown-timeout; exiting anyway", "timeout", timeout)
+		return false
 	}
+}
+
+// drainDeadline is how long devices have to close after goodbye: 4/5 of the shutdown
+// timeout, leaving at most 2 s for the rest of the shutdown.
+func drainDeadline(timeout time.Duration) time.Duration {
+	return timeout - min(timeout/5, 2*time.Second)
 }

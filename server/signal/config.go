@@ -2,11 +2,13 @@ package signal
 
 import (
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/duet-rtc/duet/internal/clock"
+	"github.com/duet-rtc/duet/protocol"
 )
 
 // Defaults for the zero fields of Config.
@@ -20,6 +22,7 @@ const (
 	DefaultHelloTimeout    = 10 * time.Second
 	DefaultWriteTimeout    = 10 * time.Second
 	DefaultCloseTimeout    = 2 * time.Second
+	DefaultDrainRetryAfter = time.Second
 )
 
 // MinPingInterval is the shortest heartbeat interval a device may ask for (protocol.Hello
@@ -58,6 +61,13 @@ type Config struct {
 	// CloseTimeout is how long a connection the hub closes has to finish the close handshake
 	// before its socket is cut.
 	CloseTimeout time.Duration
+	// DrainRetryAfter is how long Shutdown asks devices to stay away before they reconnect:
+	// goodbye's retryAfter, and the Retry-After header of upgrades refused meanwhile. It is
+	// about how long a restart takes, so that devices come back when the next server is up
+	// rather than hammer the address while it is down. Capped at
+	// protocol.MaxRetryAfterMillis; negative sends goodbye without retryAfter (devices then
+	// reconnect with their failure backoff, as before the field existed).
+	DrainRetryAfter time.Duration
 	// OriginPatterns lists the browser origins allowed to connect (see
 	// websocket.AcceptOptions). Empty allows every origin: devices authenticate with a token
 	// in hello, never with cookies, so a foreign page gains nothing from the browser's
@@ -106,6 +116,10 @@ func (c Config) withDefaults() Config {
 	if c.CloseTimeout <= 0 {
 		c.CloseTimeout = DefaultCloseTimeout
 	}
+	if c.DrainRetryAfter == 0 {
+		c.DrainRetryAfter = DefaultDrainRetryAfter
+	}
+	c.DrainRetryAfter = min(c.DrainRetryAfter, protocol.MaxRetryAfterMillis*time.Millisecond)
 	if c.Clock == nil {
 		c.Clock = clock.Real{}
 	}
@@ -122,4 +136,24 @@ func (c *Config) pingInterval(asked int) time.Duration {
 		return c.PingInterval
 	}
 	return min(max(time.Duration(asked)*time.Second, MinPingInterval), c.MaxPingInterval)
+}
+
+// goodbye is the message Shutdown sends every device.
+func (c *Config) goodbye() protocol.Goodbye {
+	g := protocol.Goodbye{Reason: protocol.GoodbyeRestart}
+	if c.DrainRetryAfter > 0 {
+		// At least 1 ms: 0 would mean "no retryAfter" on the wire.
+		g.RetryAfter = max(int(c.DrainRetryAfter/time.Millisecond), 1)
+	}
+	return g
+}
+
+// retryAfterHeader is the Retry-After value of an upgrade refused during a drain: whole
+// seconds, as HTTP has it, rounded up so that a device is never told to come back early.
+// "" when DrainRetryAfter is negative.
+func (c *Config) retryAfterHeader() string {
+	if c.DrainRetryAfter <= 0 {
+		return ""
+	}
+	return strconv.Itoa(int((c.DrainRetryAfter + time.Second - 1) / time.Second))
 }

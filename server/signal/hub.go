@@ -108,13 +108,14 @@ func NewHub(cfg Config, auth Authenticator, h Handler) *Hub {
 }
 
 // ServeHTTP is the /ws endpoint: it upgrades the request to a WebSocket and hands the socket
-// to a reader goroutine of its own, returning at once. After Shutdown it answers 503.
+// to a reader goroutine of its own, returning at once. Once Shutdown has begun it answers
+// 503 with Retry-After (see refuseDraining).
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mu.RLock()
 	closed := h.closed
 	h.mu.RUnlock()
 	if closed {
-		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
+		h.refuseDraining(w)
 		return
 	}
 	c := newConn(h)
@@ -218,9 +219,20 @@ func (h *Hub) Kick(app, user string, reason protocol.EndReason) {
 	}
 }
 
-// Shutdown stops the hub: new upgrades get 503, every device gets goodbye and a close, and
-// Shutdown waits for all connection goroutines to end, DeviceOffline calls included. When ctx
-// ends first, the remaining sockets are cut and ctx's error returned.
+// refuseDraining answers an upgrade that comes during a drain: 503 before any upgrade, so
+// that the device sees "come back later" rather than a connection that opens and closes,
+// and Retry-After so that it knows when (a load balancer may also route it elsewhere).
+func (h *Hub) refuseDraining(w http.ResponseWriter) {
+	if v := h.cfg.retryAfterHeader(); v != "" {
+		w.Header().Set("Retry-After", v)
+	}
+	http.Error(w, "server restarting", http.StatusServiceUnavailable)
+}
+
+// Shutdown drains the hub: new upgrades get 503 with Retry-After, every device gets goodbye
+// (with retryAfter: Config.DrainRetryAfter) and a close, and Shutdown waits for all
+// connection goroutines to end, DeviceOffline calls included. When ctx ends first, the
+// remaining sockets are cut and ctx's error returned.
 func (h *Hub) Shutdown(ctx context.Context) error {
 	h.mu.Lock()
 	h.closed = true
@@ -231,7 +243,7 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	h.mu.Unlock()
 	h.cancel()
 
-	bye := h.encode(protocol.NewMessage(protocol.TypeGoodbye, "", protocol.Goodbye{Reason: "server shutdown"}))
+	bye := h.encode(protocol.NewMessage(protocol.TypeGoodbye, "", h.cfg.goodbye()))
 	for _, c := range all {
 		c.closeWith(bye, websocket.StatusGoingAway, "server shutdown", dropShutdown)
 	}

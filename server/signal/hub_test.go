@@ -234,8 +234,9 @@ func TestShutdown(t *testing.T) {
 	for range len(clients) + 1 {
 		got := <-results
 		var g protocol.Goodbye
-		if len(got) != 1 || got[0].Type != protocol.TypeGoodbye || got[0].DecodeData(&g) != nil || g.Reason != "server shutdown" {
-			t.Fatalf("got %+v, want goodbye", got)
+		if len(got) != 1 || got[0].Type != protocol.TypeGoodbye || got[0].DecodeData(&g) != nil ||
+			g != (protocol.Goodbye{Reason: protocol.GoodbyeRestart, RetryAfter: 1000}) {
+			t.Fatalf("got %+v (%+v), want goodbye with retryAfter 1000", got, g)
 		}
 	}
 	for range clients {
@@ -246,10 +247,7 @@ func TestShutdown(t *testing.T) {
 	}
 
 	// New upgrades are refused.
-	_, resp, err := websocket.Dial(ctx, e.url, nil)
-	if err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
-		t.Fatalf("dial after Shutdown: %v, %v", resp, err)
-	}
+	expectDrainRefusal(t, e.url, "1")
 
 	for _, c := range clients {
 		c.ws.CloseNow()
@@ -258,6 +256,85 @@ func TestShutdown(t *testing.T) {
 	e.srv.Close()
 	http.DefaultClient.CloseIdleConnections()
 	waitFor(t, "goroutines to end", func() bool { return runtime.NumGoroutine() <= before })
+}
+
+// expectDrainRefusal dials url and checks the upgrade is refused with 503 and the
+// Retry-After header retryAfter ("" for none).
+func expectDrainRefusal(t *testing.T, url, retryAfter string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	ws, resp, err := websocket.Dial(ctx, url, nil)
+	if err == nil {
+		ws.CloseNow()
+	}
+	if err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("dial during the drain: %v, %v; want 503", resp, err)
+	}
+	if got := resp.Header.Get("Retry-After"); got != retryAfter {
+		t.Fatalf("Retry-After %q, want %q", got, retryAfter)
+	}
+}
+
+// An upgrade that comes while Shutdown waits for devices to close is refused with 503 and
+// Retry-After, before any WebSocket is made; the drain then ends at the close timeout.
+func TestUpgradeDuringDrain(t *testing.T) {
+	e := newTestEnv(t, Config{DrainRetryAfter: 1500 * time.Millisecond})
+	slow, _ := e.login(t, "alice", "d1") // does not read: holds the drain up
+	e.h.waitOnline(t)
+	done := make(chan error, 1)
+	go func() { done <- e.hub.Shutdown(context.Background()) }()
+	waitFor(t, "the drain to begin", func() bool {
+		e.hub.mu.RLock()
+		defer e.hub.mu.RUnlock()
+		return e.hub.closed
+	})
+	expectDrainRefusal(t, e.url, "2") // 1.5 s, rounded up to whole seconds
+	select {
+	case err := <-done:
+		t.Fatalf("Shutdown returned before the slow device closed: %v", err)
+	default:
+	}
+	waitFor(t, "the close timeout to cut the slow device", func() bool {
+		e.clock.Advance(DefaultCloseTimeout)
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("Shutdown: %v", err)
+			}
+			return true
+		default:
+			return false
+		}
+	})
+	got := slow.expectCut()
+	var g protocol.Goodbye
+	if len(got) != 1 || got[0].DecodeData(&g) != nil || g.RetryAfter != 1500 {
+		t.Fatalf("the slow device got %+v, want goodbye with retryAfter 1500", got)
+	}
+	e.h.waitOffline(t)
+}
+
+// A negative DrainRetryAfter keeps the goodbye of old: no retryAfter, no Retry-After.
+func TestShutdownWithoutRetryAfter(t *testing.T) {
+	e := newTestEnv(t, Config{DrainRetryAfter: -1})
+	c, _ := e.login(t, "alice", "d1")
+	e.h.waitOnline(t)
+	results := make(chan []*protocol.Envelope, 1)
+	go func() { results <- c.expectClose(websocket.StatusGoingAway, "") }()
+	if err := e.hub.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got := <-results
+	var g protocol.Goodbye
+	if len(got) != 1 || got[0].DecodeData(&g) != nil || g != (protocol.Goodbye{Reason: protocol.GoodbyeRestart}) {
+		t.Fatalf("got %+v (%+v)", got, g)
+	}
+	if !strings.Contains(string(got[0].Data), `"reason"`) || strings.Contains(string(got[0].Data), "retryAfter") {
+		t.Fatalf("goodbye body %s", got[0].Data)
+	}
+	expectDrainRefusal(t, e.url, "")
+	e.h.waitOffline(t)
 }
 
 func TestShutdownDeadline(t *testing.T) {

@@ -6,6 +6,20 @@ import { DuetError, ErrorCode } from './enums.js';
 /** How long a request waits for its reply. */
 const REQUEST_TIMEOUT_MS = 10000;
 
+/** The longest retryAfter a goodbye may carry (PROTOCOL.md, "Restarts and drains"). */
+export const MAX_RETRY_AFTER_MS = 60000;
+
+/**
+ * The retryAfter of a goodbye body, or -1 when it has none or one out of range (the device
+ * then reconnects with its backoff, as with a server that predates the field).
+ * @param {Object} [data] the goodbye body: {reason, retryAfter?}
+ * @returns {number} milliseconds, or -1
+ */
+export function goodbyeRetryAfter(data) {
+  const ms = data ? data.retryAfter : undefined;
+  return Number.isInteger(ms) && ms > 0 && ms <= MAX_RETRY_AFTER_MS ? ms : -1;
+}
+
 /**
  * One device connection. Create it with {@link DeviceConnection.open}.
  */
@@ -22,6 +36,11 @@ export class DeviceConnection {
     this.welcome = null;
     /** @type {number} the server's kick reason, or -1 if the server did not kick this device */
     this.kickReason = -1;
+    /**
+     * @type {number} the retryAfter (ms) of the server's goodbye: it drains for a restart and
+     * asks the device to come back after that long. -1 without one.
+     */
+    this.retryAfterMs = -1;
     /** @type {boolean} */
     this.closed = false;
     this._onMessage = onMessage;
@@ -144,6 +163,7 @@ export class DeviceConnection {
       return;
     }
     if (env.type === 'kicked') this.kickReason = env.data ? env.data.reason : 9;
+    if (env.type === 'goodbye') this.retryAfterMs = goodbyeRetryAfter(env.data);
     this._onMessage(env);
   }
 

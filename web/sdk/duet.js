@@ -48,6 +48,19 @@ export {
 
 const LEVELS = { debug: 0, info: 1, warn: 2, error: 3, none: 9 };
 
+/** The largest random delay added to a server's retryAfter. */
+const MAX_SPREAD_MS = 1000;
+
+/**
+ * ms plus a random delay of up to half of it (at most MAX_SPREAD_MS), so that the devices a
+ * draining server lets go do not all come back in the same millisecond.
+ * @param {number} ms
+ * @returns {number}
+ */
+export function withSpread(ms) {
+  return ms + Math.random() * Math.min(ms / 2, MAX_SPREAD_MS);
+}
+
 function randomId() {
   const b = new Uint8Array(8);
   crypto.getRandomValues(b);
@@ -280,14 +293,25 @@ export class DuetClient {
     if (!this._loggedIn) return;
     if (conn.kickReason >= 0) { this._kicked(conn.kickReason); return; }
     if (!this._opts.autoReconnect) { this._endLogin(); return; }
+    if (conn.retryAfterMs > 0) {
+      // The server drains for a restart: not a failure. The calls stay as they are and the
+      // reconnect's hello resumes them; come back when it said, spread out.
+      this._log('info', 'server restarting; reconnecting after', conn.retryAfterMs, 'ms');
+      this._backoffMs = 250;
+      this._scheduleReconnect(withSpread(conn.retryAfterMs));
+      return;
+    }
     this._log('warn', 'connection lost; reconnecting');
     this._scheduleReconnect();
   }
 
-  /** Jittered exponential backoff: 250 ms doubling to 10 s, ±50 %. */
-  _scheduleReconnect() {
-    const delay = this._backoffMs / 2 + Math.random() * this._backoffMs;
-    this._backoffMs = Math.min(this._backoffMs * 2, 10000);
+  /**
+   * Schedules a reconnect after delay ms; by default the next jittered exponential backoff:
+   * 250 ms doubling to 10 s, ±50 %. A browser cannot see why an upgrade failed, so a 503 from
+   * a draining server also waits the backoff (which a goodbye reset).
+   * @param {number} [delay]
+   */
+  _scheduleReconnect(delay = this._nextBackoff()) {
     const attempt = async () => {
       this._reconnectNow = null;
       clearTimeout(this._retryTimer);
@@ -311,6 +335,13 @@ export class DuetClient {
     };
     this._retryTimer = setTimeout(attempt, delay);
     this._reconnectNow = attempt;
+  }
+
+  /** The next backoff wait (ms), doubling the interval. */
+  _nextBackoff() {
+    const delay = this._backoffMs / 2 + Math.random() * this._backoffMs;
+    this._backoffMs = Math.min(this._backoffMs * 2, 10000);
+    return delay;
   }
 
   _kicked(reason) {
