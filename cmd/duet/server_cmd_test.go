@@ -93,9 +93,7 @@ func TestServerStopsOnSIGTERM(t *testing.T) {
 	if bye == nil {
 		t.Fatal("the device was not told the server is going away")
 	}
-	// server.go passes Config.DrainRetryAfter to the hub once main has the line; until
-	// then the hub's default (1 s) is what devices get.
-	if bye.Reason != protocol.GoodbyeRestart || (bye.RetryAfter != 1500 && bye.RetryAfter != 1000) {
+	if bye.Reason != protocol.GoodbyeRestart || bye.RetryAfter != 1500 {
 		t.Fatalf("goodbye %+v, want reason %q and retryAfter 1500", bye, protocol.GoodbyeRestart)
 	}
 	select {
