@@ -11,6 +11,12 @@ import (
 	"github.com/duet-rtc/duet/server/store"
 )
 
+// liveLeg is how a live call's legs are kept in the store.
+type liveLeg struct {
+	Device  string `json:"device"`
+	Ringing bool   `json:"ringing,omitempty"`
+}
+
 // liveICE is how a live call's ICE servers are kept in the store.
 type liveICE struct {
 	Caller []protocol.ICEServer `json:"caller,omitempty"`
@@ -19,7 +25,11 @@ type liveICE struct {
 
 // liveCallOf is the store row of a call's durable state.
 func liveCallOf(s *callflow.State, now time.Time) store.LiveCall {
-	legs, _ := json.Marshal(s.Legs) // plain structs: cannot fail
+	ll := make([]liveLeg, len(s.Legs))
+	for i, l := range s.Legs {
+		ll[i] = liveLeg(l)
+	}
+	legs, _ := json.Marshal(ll) // plain structs: cannot fail
 	var ice []byte
 	if len(s.CallerICE)+len(s.CalleeICE) > 0 {
 		ice, _ = json.Marshal(liveICE{Caller: s.CallerICE, Callee: s.CalleeICE})
@@ -56,8 +66,12 @@ func stateOf(l store.LiveCall) (callflow.State, error) {
 }
 
 func checkLiveCall(l store.LiveCall, s *callflow.State) error {
-	if err := json.Unmarshal(l.Legs, &s.Legs); err != nil {
+	var legs []liveLeg
+	if err := json.Unmarshal(l.Legs, &legs); err != nil {
 		return fmt.Errorf("legs: %w", err)
+	}
+	for _, leg := range legs {
+		s.Legs = append(s.Legs, callflow.Leg(leg))
 	}
 	if len(l.ICE) > 0 {
 		var ice liveICE

@@ -40,8 +40,8 @@ type State struct {
 
 // Leg is one callee device a call has rung.
 type Leg struct {
-	Device  string `json:"device"`
-	Ringing bool   `json:"ringing,omitempty"`
+	Device  string
+	Ringing bool
 }
 
 // touch marks c as changed in the current locked section: its State goes out with the
