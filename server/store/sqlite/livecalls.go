@@ -37,7 +37,8 @@ func (s *Store) CommitCalls(ctx context.Context, b store.CallBatch, now time.Tim
 		if err := endLiveCalls(ctx, tx.StmtContext(ctx, s.upsertCall), tx.StmtContext(ctx, s.deleteLive), b.End); err != nil {
 			return err
 		}
-		return enqueueWebhooks(ctx, tx.StmtContext(ctx, s.enqueueHook), b.Events, now)
+		_, err := enqueueWebhooks(ctx, tx.StmtContext(ctx, s.enqueueHook), b.Events, now)
+		return err
 	})
 }
 
@@ -70,13 +71,19 @@ func endLiveCalls(ctx context.Context, ins, del *sql.Stmt, recs []store.CallReco
 	return nil
 }
 
-func enqueueWebhooks(ctx context.Context, stmt *sql.Stmt, events []store.WebhookEvent, now time.Time) error {
+// enqueueWebhooks fans every event out to its app's endpoints (one INSERT ... SELECT each,
+// so the outbox ids follow the events' order) and returns how many deliveries it added.
+func enqueueWebhooks(ctx context.Context, stmt *sql.Stmt, events []store.WebhookEvent, now time.Time) (int, error) {
+	n := 0
 	for _, ev := range events {
-		if _, err := stmt.ExecContext(ctx, ev.CallID, ev.EventID, ev.Type, ev.Body, codec.Millis(now), codec.Millis(now), ev.App); err != nil {
-			return fmt.Errorf("sqlite: enqueue webhook event %q: %w", ev.EventID, err)
+		res, err := stmt.ExecContext(ctx, ev.CallID, ev.EventID, ev.Type, ev.Body, codec.Millis(now), codec.Millis(now), ev.App)
+		if err != nil {
+			return n, fmt.Errorf("sqlite: enqueue webhook event %q: %w", ev.EventID, err)
 		}
+		k, _ := res.RowsAffected()
+		n += int(k)
 	}
-	return nil
+	return n, nil
 }
 
 // LiveCalls returns every live call, oldest invite first.

@@ -62,30 +62,16 @@ func (s *Store) DeleteWebhookEndpoint(ctx context.Context, app, id string) error
 	return requireOne(res, err, "delete webhook endpoint")
 }
 
-// EnqueueWebhookEvents fans every event out to its app's endpoints with one INSERT ...
-// SELECT each, all in one transaction, so the outbox ids follow the events' order.
+// EnqueueWebhookEvents adds the events' deliveries in one transaction.
 func (s *Store) EnqueueWebhookEvents(ctx context.Context, events []store.WebhookEvent, now time.Time) (int, error) {
 	if len(events) == 0 {
 		return 0, nil
 	}
 	n := 0
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO webhook_outbox(app, endpoint, call_id, event_id, event_type,
-				body, state, attempts, next_at, last_error, created, done_at)
-			SELECT app, id, ?, ?, ?, ?, 0, 0, ?, '', ?, 0 FROM webhook_endpoints WHERE app = ? ORDER BY created, id`)
-		if err != nil {
-			return fmt.Errorf("sqlite: enqueue webhook events: %w", err)
-		}
-		defer stmt.Close()
-		for _, ev := range events {
-			res, err := stmt.ExecContext(ctx, ev.CallID, ev.EventID, ev.Type, ev.Body, codec.Millis(now), codec.Millis(now), ev.App)
-			if err != nil {
-				return fmt.Errorf("sqlite: enqueue webhook event %q: %w", ev.EventID, err)
-			}
-			k, _ := res.RowsAffected()
-			n += int(k)
-		}
-		return nil
+		var err error
+		n, err = enqueueWebhooks(ctx, tx.StmtContext(ctx, s.enqueueHook), events, now)
+		return err
 	})
 	return n, err
 }
