@@ -89,7 +89,9 @@
 //     end at invite time (busy, offline, unsupported). EndedBy is "" when the server ended
 //     it.
 //  15. Ended calls leave memory at once; only a bounded memory of recently ended calls
-//     (at most 2×RingTimeout old and 16384 entries) remains, for rules 6 and 12.
+//     (at most twice the longer of RingTimeout and ReconnectGrace old, and 16384 entries)
+//     remains, for rules 6 and 12: a device away for its whole grace still learns how its
+//     call ended.
 //  16. Restore takes live calls over from their State (after a restart) before any device
 //     connects. The caller device, and after accept the answering device, are away with a
 //     fresh ReconnectGrace from the restore (rules 11 and 12 go on from there; call.accepted

@@ -98,7 +98,7 @@ func New(cfg Config, out Output, dir Directory, users Users) *Engine {
 		ctx: ctx, cancel: cancel,
 		calls:  make(map[string]*call),
 		byUser: make(map[userKey]*call),
-		recent: newRecentCalls(2*cfg.RingTimeout, recentCap),
+		recent: newRecentCalls(2*max(cfg.RingTimeout, cfg.ReconnectGrace), recentCap),
 		step:   &Step{},
 	}
 }

@@ -8,7 +8,7 @@ import (
 )
 
 // recentCap bounds how many ended calls are remembered, whatever the load. At most
-// 2×RingTimeout of history is kept; under heavy load the count cap bites first, and a late
+// 2×max(RingTimeout, ReconnectGrace) of history is kept; under heavy load the count cap bites first, and a late
 // call.end for an evicted call gets CodeCallInvalidID, which the SDK treats as ended anyway.
 const recentCap = 16384
 
