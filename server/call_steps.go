@@ -18,9 +18,11 @@ import (
 // stepCommitter is the call flow's Output. It makes every step durable before any device
 // hears of it: the live calls that changed, the records of calls that ended and their
 // webhook events go to the store in one transaction for all the steps decided meanwhile
-// (group commit), and only then are the steps' messages delivered, in decision order. A
-// step that stores nothing (a relayed candidate, a refused request) is delivered at once
-// unless messages decided before it still wait, so nothing overtakes.
+// (group commit), and only then are the steps' messages delivered, each device's in
+// decision order. A step that stores nothing (a relayed candidate, a refused request) is
+// delivered at once, unless messages decided before it for the same device still wait:
+// nothing overtakes on one device, and a store that is slow or down holds up only the
+// devices whose calls changed, not every device's signalling.
 type stepCommitter struct {
 	st   store.LiveCallStore
 	send func(route.Device, *protocol.Envelope) bool
@@ -40,6 +42,8 @@ type stepCommitter struct {
 	durable uint64 // every batch up to this one is in the store
 	needed  uint64 // the newest batch that holds something to store
 	waiting []waitingSend
+	// held is, for each device with waiting messages, the batch its last one waits for.
+	held map[route.Device]uint64
 	closed  bool
 	once    sync.Once
 
@@ -59,6 +63,7 @@ func newStepCommitter(st store.LiveCallStore, c *stepCommitter) *stepCommitter {
 	c.st = st
 	c.open = &callflow.Step{}
 	c.openID = 1
+	c.held = make(map[route.Device]uint64)
 	c.cond = sync.NewCond(&c.mu)
 	c.wake = make(chan struct{}, 1)
 	c.stop = make(chan struct{})
@@ -72,7 +77,8 @@ func newStepCommitter(st store.LiveCallStore, c *stepCommitter) *stepCommitter {
 func (c *stepCommitter) Apply(step *callflow.Step) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if step.Durable() {
+	durable := step.Durable()
+	if durable {
 		c.open.Saves = append(c.open.Saves, step.Saves...)
 		c.open.Ends = append(c.open.Ends, step.Ends...)
 		c.open.Events = append(c.open.Events, step.Events...)
@@ -83,11 +89,15 @@ func (c *stepCommitter) Apply(step *callflow.Step) {
 		}
 	}
 	for _, s := range step.Sends {
-		if c.needed <= c.durable && len(c.waiting) == 0 {
+		batch, held := c.held[s.To]
+		if durable {
+			batch = c.openID
+		} else if !held {
 			c.deliver(s)
 			continue
 		}
-		c.waiting = append(c.waiting, waitingSend{batch: c.needed, send: s})
+		c.held[s.To] = batch
+		c.waiting = append(c.waiting, waitingSend{batch: batch, send: s})
 	}
 }
 
@@ -153,13 +163,23 @@ func (c *stepCommitter) release(id uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.durable = id
-	n := 0
-	for n < len(c.waiting) && c.waiting[n].batch <= id {
-		c.deliver(c.waiting[n].send)
-		n++
+	// Batches are released in order and each device's messages wait for nondecreasing
+	// batches, so what is released keeps every device's order.
+	kept := c.waiting[:0]
+	for _, w := range c.waiting {
+		if w.batch <= id {
+			c.deliver(w.send)
+		} else {
+			kept = append(kept, w)
+		}
 	}
-	clear(c.waiting[:n])
-	c.waiting = c.waiting[n:]
+	clear(c.waiting[len(kept):])
+	c.waiting = kept
+	for dev, batch := range c.held {
+		if batch <= id {
+			delete(c.held, dev)
+		}
+	}
 	c.cond.Broadcast()
 }
 
