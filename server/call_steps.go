@@ -43,9 +43,9 @@ type stepCommitter struct {
 	needed  uint64 // the newest batch that holds something to store
 	waiting []waitingSend
 	// held is, for each device with waiting messages, the batch its last one waits for.
-	held map[route.Device]uint64
-	closed  bool
-	once    sync.Once
+	held   map[route.Device]uint64
+	closed bool
+	once   sync.Once
 
 	healthy atomic.Bool // false while commits fail
 	wake    chan struct{}

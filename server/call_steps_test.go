@@ -55,7 +55,9 @@ func TestStepsWaitForTheirCommitPerDevice(t *testing.T) {
 	c := newStepCommitter(g, &stepCommitter{send: d.send, clk: clock.Real{}, log: slog.New(slog.DiscardHandler)})
 	defer c.Close()
 	a, b := route.Device{App: "x#y", User: "alice", ID: "a1"}, route.Device{App: "x#y", User: "bob", ID: "b1"}
-	msg := func(typ string) callflow.Message { return callflow.Message{Type: typ, Body: &protocol.CallRef{CallID: "c1"}} }
+	msg := func(typ string) callflow.Message {
+		return callflow.Message{Type: typ, Body: &protocol.CallRef{CallID: "c1"}}
+	}
 
 	c.Apply(&callflow.Step{
 		Sends: []callflow.Send{{To: a, Msg: msg(protocol.TypeCallEnded)}},
