@@ -45,8 +45,9 @@ func (u userDirectory) Exists(ctx context.Context, app, user string) (bool, erro
 
 // callRequests is the hub's handler for calls. It resolves the engine on each call, which
 // breaks the construction cycle hub → engine → hub (the hub is built first), and refuses
-// the requests that start or change calls while the store fails: their steps could not be
-// stored, so they would wait unanswered.
+// new calls while the store fails. Answers and ends of calls in progress are still decided:
+// they wait, unanswered, until the store takes them (a refused end would leave the device
+// to hang up alone while the call stays live on the server).
 type callRequests struct {
 	engine  func() *callflow.Engine
 	healthy func() bool
@@ -58,8 +59,7 @@ func (r callRequests) DeviceOnline(dev route.Online, resume []string) {
 func (r callRequests) DeviceOffline(dev route.Device) { r.engine().DeviceOffline(dev) }
 func (r callRequests) HandleMessage(dev route.Device, env *protocol.Envelope) *protocol.Envelope {
 	if env != nil && !r.healthy() {
-		switch env.Type {
-		case protocol.TypeCallInvite, protocol.TypeCallAnswer, protocol.TypeCallEnd:
+		if env.Type == protocol.TypeCallInvite {
 			return protocol.NewErrorReply(env.ID, protocol.NewError(protocol.CodeDatabase,
 				"the store is unavailable; try again shortly"))
 		}
