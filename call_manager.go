@@ -454,14 +454,6 @@ func (m *CallManager) sendSignal(s *CallSession, sig protocol.CallSignal) {
 	}
 }
 
-// isLeg reports whether *p is device's leg of the call now. It reads *p under the lock
-// that registered it, since a peer's events may run before newPeer has stored it.
-func (s *CallSession) isLeg(device string, p **rtc.Peer) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return *p != nil && s.peers[device] == *p
-}
-
 // newPeer creates the peer connection of one call leg and registers it on the session.
 func (m *CallManager) newPeer(s *CallSession, device string) (*rtc.Peer, error) {
 	if s.willRecord {
@@ -479,20 +471,19 @@ func (m *CallManager) newPeer(s *CallSession, device string) (*rtc.Peer, error) 
 	if !s.isCaller {
 		target = ""
 	}
-	// The events act only while this peer is the device's leg: a leg that was replaced (the
-	// device was rung again) must not fail or connect the one that replaced it.
+	// The events act only while this peer is the device's leg (keyOf).
 	var p *rtc.Peer
 	peer, err := rtc.NewPeer(cfg, rtc.Events{
 		OnLocalCandidate: func(c protocol.ICECandidate) {
 			m.sendSignal(s, protocol.CallSignal{CallID: s.callID, Device: target, Candidate: &c})
 		},
 		OnConnected: func(ct protocol.ConnectType) {
-			if s.isLeg(device, &p) {
+			if s.keyOf(&p) != "" {
 				m.peerConnected(s, device, ct)
 			}
 		},
 		OnFailed: func(err error) {
-			if s.isLeg(device, &p) {
+			if s.keyOf(&p) != "" {
 				m.peerFailed(s, device, err)
 			}
 		},

@@ -63,12 +63,12 @@ func (m *CallManager) newRelayPeer(s *CallSession, key string) (*rtc.Peer, error
 			sendCandidate(c)
 		},
 		OnConnected: func(protocol.ConnectType) {
-			if k := s.keyOf(peer); k != "" {
+			if k := s.keyOf(&peer); k != "" {
 				m.peerConnected(s, k, protocol.ConnectRelay)
 			}
 		},
 		OnFailed: func(err error) {
-			if k := s.keyOf(peer); k != "" {
+			if k := s.keyOf(&peer); k != "" {
 				m.peerFailed(s, k, err)
 			}
 		},
@@ -77,13 +77,13 @@ func (m *CallManager) newRelayPeer(s *CallSession, key string) (*rtc.Peer, error
 	if err != nil {
 		return nil, err
 	}
-	peer = p
 	s.mu.Lock()
 	if s.ended {
 		s.mu.Unlock()
 		p.Close()
 		return nil, &Error{Code: protocol.CodeCallInvalidID, Message: "call has ended"}
 	}
+	peer = p // under the lock: keyOf reads it there
 	if key == relayKey && s.status == CallStatusAccepted && s.remoteDevice != "" {
 		key = s.remoteDevice // accepted before the leg existed: no rekeying will come
 	}
@@ -135,17 +135,23 @@ func (m *CallManager) newRelayPeer(s *CallSession, key string) (*rtc.Peer, error
 
 // relayFailed fails the leg p unless it is already gone (replaced, or the call ended).
 func (m *CallManager) relayFailed(s *CallSession, p *rtc.Peer, err error) {
-	if k := s.keyOf(p); k != "" {
+	if k := s.keyOf(&p); k != "" {
 		m.peerFailed(s, k, err)
 	}
 }
 
-// keyOf returns the key p is stored under in s.peers ("" when it is gone).
-func (s *CallSession) keyOf(p *rtc.Peer) string {
+// keyOf returns the key *p is stored under in s.peers ("" when it is gone: replaced, or
+// the call ended). A leg's events ask it before they act, so that a replaced leg never
+// fails or connects the one that replaced it. It reads *p under the lock that registered
+// the peer, since a peer's events may run before its creator has stored it.
+func (s *CallSession) keyOf(p **rtc.Peer) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if *p == nil {
+		return ""
+	}
 	for k, q := range s.peers {
-		if q == p {
+		if q == *p {
 			return k
 		}
 	}

@@ -146,7 +146,7 @@ func (p *serverProcess) start() {
 	}
 	defer log.Close()
 	args := []string{"server", "--addr", p.addr, "--data", p.data, "--admin-token", processAdminToken,
-		"--turn-addr", "", "--relay-ports", "any", "--log-level", "info", "--ffmpeg", "none"}
+		"--turn-addr", "", "--relay-ports", "any", "--media-loopback", "--log-level", "info", "--ffmpeg", "none"}
 	if p.store != "" {
 		args = append(args, "--store", p.store)
 	}

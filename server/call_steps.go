@@ -185,21 +185,23 @@ func (c *stepCommitter) release(id uint64) {
 
 // batchOf converts a step's durable part to the store's terms.
 func (c *stepCommitter) batchOf(b *callflow.Step) store.CallBatch {
+	type key struct{ app, id string }
 	var out store.CallBatch
-	ended := make(map[string]bool, len(b.Ends))
+	ended := make(map[key]bool, len(b.Ends))
 	for i := range b.Ends {
-		ended[b.Ends[i].App+"\x00"+b.Ends[i].ID] = true
+		ended[key{b.Ends[i].App, b.Ends[i].ID}] = true
 	}
 	// A call saved several times in one batch is written once, as it is last; one that
 	// ended in the batch is not written live at all.
-	last := make(map[string]int, len(b.Saves))
+	last := make(map[key]int, len(b.Saves))
 	for i := range b.Saves {
-		last[b.Saves[i].App+"\x00"+b.Saves[i].ID] = i
+		last[key{b.Saves[i].App, b.Saves[i].ID}] = i
 	}
+	now := c.clk.Now()
 	for i := range b.Saves {
-		k := b.Saves[i].App + "\x00" + b.Saves[i].ID
+		k := key{b.Saves[i].App, b.Saves[i].ID}
 		if last[k] == i && !ended[k] {
-			out.Save = append(out.Save, liveCallOf(&b.Saves[i], c.clk.Now()))
+			out.Save = append(out.Save, liveCallOf(&b.Saves[i], now))
 		}
 	}
 	for i := range b.Ends {

@@ -71,9 +71,6 @@ func (s *Server) messagingRoutes() {
 	})
 }
 
-// FlushWebhooks waits until every call event so far is in the webhook outbox (tests).
-func (s *Server) FlushWebhooks() { s.steps.Flush() }
-
 type messagingHandler struct {
 	calls signal.Handler
 	m     *messaging

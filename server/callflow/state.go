@@ -114,7 +114,6 @@ func (e *Engine) Restore(states []State) {
 			continue
 		}
 		e.index(c)
-		e.touch(c)
 		c.missedAccept = c.state == stateAccepted
 		c.replayAccept = c.state == stateAccepted
 		// The caller's device and, once accepted, the answering device have a grace; the
