@@ -222,6 +222,13 @@ func (c *Client) reconnect(ctx context.Context, b *backoff, wait pause) *deviceC
 			c.notify(func(d ConnectionDelegate) { d.TokenDidExpire(ErrorCodeOf(err)) })
 			return nil
 		}
+		if isUpgradeRequired(err) {
+			c.log.Error("the server no longer speaks this SDK's protocol; the app must be upgraded", "err", err)
+			c.calls.endAllLocally(EndReasonFailed)
+			c.endLogin()
+			c.notify(func(d ConnectionDelegate) { d.UpgradeRequired() })
+			return nil
+		}
 		c.log.Debug("reconnect failed", "err", err)
 		wait = backoffWait(b)
 		if after, ok := retryAfterOf(err); ok {

@@ -15,6 +15,10 @@ type ConnectionDelegate interface {
 	// TokenDidExpire reports that the server refused the login token on reconnect; the app
 	// must log in again.
 	TokenDidExpire(code ErrorCode)
+	// UpgradeRequired reports that the server no longer speaks any protocol version this
+	// SDK speaks (ErrorUpgradeRequired, 911): the app must be upgraded; the SDK stops
+	// reconnecting. Login fails with the same code.
+	UpgradeRequired()
 }
 
 // ConnectionDelegateBase implements ConnectionDelegate with no-ops; embed it and override
@@ -35,3 +39,6 @@ func (ConnectionDelegateBase) UserDidForbidByServer() {}
 
 // TokenDidExpire does nothing.
 func (ConnectionDelegateBase) TokenDidExpire(ErrorCode) {}
+
+// UpgradeRequired does nothing.
+func (ConnectionDelegateBase) UpgradeRequired() {}

@@ -49,7 +49,8 @@ func dialDevice(ctx context.Context, o *Options, token string, resume []string, 
 	}
 	ws.SetReadLimit(protocol.MaxFrameBytes)
 	hello := protocol.Hello{
-		Version:      protocol.Version,
+		Version:      o.versions[len(o.versions)-1],
+		Versions:     o.versions,
 		Token:        token,
 		DeviceID:     o.DeviceID,
 		PingInterval: int(o.PingInterval / time.Second),
@@ -135,8 +136,9 @@ func readEnvelope(ctx context.Context, ws *websocket.Conn) (*protocol.Envelope, 
 	return decodeServerFrame(b)
 }
 
-// decodeServerFrame decodes a frame from the server. It is lenient about unknown fields so
-// that an older SDK keeps working against a newer server.
+// decodeServerFrame decodes a frame from the server. Unknown fields are ignored (so that an
+// older SDK keeps working against a newer server); unknown types reach the managers, which
+// ignore them.
 func decodeServerFrame(b []byte) (*protocol.Envelope, error) {
 	env, err := protocol.DecodeEnvelope(b)
 	if err != nil {
@@ -287,14 +289,20 @@ func (c *deviceConn) close() {
 }
 
 // isAuthError reports whether err means the token is no good (stop reconnecting).
+// CodeUnsupportedVersion is not one: a server older than this SDK (a rollback, or a node of
+// a cluster not upgraded yet) may be replaced by a newer one, so the SDK keeps trying.
 func isAuthError(err error) bool {
 	var e *Error
 	if !errors.As(err, &e) {
 		return false
 	}
 	switch e.Code {
-	case protocol.CodeInvalidToken, protocol.CodeUserAuthFailed, protocol.CodeUserNotFound, protocol.CodeUserRemoved, protocol.CodeUnsupportedVersion:
+	case protocol.CodeInvalidToken, protocol.CodeUserAuthFailed, protocol.CodeUserNotFound, protocol.CodeUserRemoved:
 		return true
 	}
 	return false
 }
+
+// isUpgradeRequired reports whether the server refused every protocol version this SDK
+// speaks as too old: only a newer app can connect (stop reconnecting).
+func isUpgradeRequired(err error) bool { return ErrorCodeOf(err) == protocol.CodeUpgradeRequired }

@@ -26,6 +26,8 @@ const (
 	ErrorCallBusy           = protocol.CodeCallBusy
 	ErrorCallRemoteOffline  = protocol.CodeCallRemoteOffline
 	ErrorCallConnectFailed  = protocol.CodeCallConnectFailed
+	// ErrorUpgradeRequired: the server no longer speaks this SDK's protocol versions.
+	ErrorUpgradeRequired = protocol.CodeUpgradeRequired
 )
 
 // ErrorCodeOf returns the code of err (0 for nil, ErrorGeneral for an uncoded error).

@@ -11,6 +11,13 @@ import (
 // a test can put loss and blackouts between two clients without touching a real interface.
 func SetTestNet(c *Client, n transport.Net) { c.calls.testNet = n }
 
+// NewClientSpeaking is NewClient for an SDK that speaks only the protocol versions given
+// (oldest first): an older or a newer SDK than this one.
+func NewClientSpeaking(opts Options, versions ...int) (*Client, error) {
+	opts.versions = versions
+	return NewClient(opts)
+}
+
 // SetTestClock makes c's timers run on clk (a clock.Fake in tests).
 func SetTestClock(c *Client, clk clock.Clock) { c.clk = clk }
 

@@ -57,6 +57,7 @@ func (r *recorder) ConnectionStateDidChange(st duet.ConnectionState) {
 func (r *recorder) UserAccountDidLoginFromOtherDevice() { r.add(event{name: "otherDevice"}) }
 func (r *recorder) UserAccountDidRemoveFromServer()     { r.add(event{name: "removed"}) }
 func (r *recorder) TokenDidExpire(duet.ErrorCode)       { r.add(event{name: "tokenExpired"}) }
+func (r *recorder) UpgradeRequired()                    { r.add(event{name: "upgradeRequired"}) }
 
 // wait returns the next event named name, skipping others, or fails the test.
 func (r *recorder) wait(t testing.TB, name string) event {

@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/duet-rtc/duet/protocol"
 )
 
 // Options configure a Client, like EMOptions in the seed.
@@ -43,6 +45,10 @@ type Options struct {
 	ICE ICEOptions
 	// Capabilities this device announces; default audio and video.
 	NoVideo bool
+
+	// versions are the protocol versions the SDK offers in hello, oldest first; tests set
+	// them to play an older or newer SDK.
+	versions []int
 }
 
 // ICEOptions restrict which network paths calls may use.
@@ -89,6 +95,11 @@ func (o *Options) normalize() error {
 	}
 	if o.HTTPClient == nil {
 		o.HTTPClient = &http.Client{Timeout: 15 * time.Second}
+	}
+	if len(o.versions) == 0 {
+		for v := protocol.MinVersion; v <= protocol.Version; v++ {
+			o.versions = append(o.versions, v)
+		}
 	}
 	return nil
 }

@@ -23,7 +23,7 @@ func TestChatAndPushChecks(t *testing.T) {
 		{"send ext string", TypeChatSend, `{"to":"bob","text":"hi","ext":"x"}`, CodeBadMessage},
 		{"send long ext", TypeChatSend, `{"to":"bob","text":"hi","ext":{"k":"` + long + `"}}`, CodeBadMessage},
 		{"send bad id", TypeChatSend, `{"id":"a b","to":"bob","text":"hi"}`, CodeBadMessage},
-		{"send unknown field", TypeChatSend, `{"to":"bob","text":"hi","x":1}`, CodeBadMessage},
+		{"send unknown field ignored", TypeChatSend, `{"to":"bob","text":"hi","x":1}`, 0},
 		{"ack", TypeChatAck, `{"upTo":3}`, 0},
 		{"ack negative", TypeChatAck, `{"upTo":-1}`, CodeBadMessage},
 		{"bind apns voip", TypePushBind, `{"provider":"apns","token":"abcd","voip":true,"topic":"com.example.app"}`, 0},

@@ -6,9 +6,15 @@
 // docs/PROTOCOL.md is the readable description of everything defined here.
 package protocol
 
-// Version is the protocol version this package speaks. The client names it in Hello and the
-// server refuses versions it does not know with CodeUnsupportedVersion.
-const Version = 1
+// Version is the newest protocol version this package speaks, and MinVersion the oldest.
+// A client lists the versions it speaks in Hello; the server picks the newest one it also
+// speaks and names it in Welcome. A client whose every version is older than the server's
+// oldest is refused with CodeUpgradeRequired, one whose every version is newer than the
+// server's newest with CodeUnsupportedVersion (see Negotiate).
+const (
+	Version    = 1
+	MinVersion = 1
+)
 
 // MaxFrameBytes is the largest frame either side accepts. Larger frames close the connection.
 const MaxFrameBytes = 64 << 10

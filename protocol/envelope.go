@@ -21,15 +21,16 @@ type Envelope struct {
 
 var typePattern = regexp.MustCompile(`^[a-z][a-z.]{0,31}$`)
 
-// DecodeEnvelope parses one frame strictly: unknown fields, trailing data, a missing or
-// malformed type, an over-long id and over-size frames are errors with CodeBadMessage.
-// It never panics, whatever the input.
+// DecodeEnvelope parses one frame. Unknown fields are ignored, so that a peer one version
+// ahead may add some (docs/PROTOCOL.md, "Compatibility"); everything else is strict:
+// trailing data, a missing or malformed type, an over-long id, a non-object data and
+// over-size frames are errors with CodeBadMessage. It never panics, whatever the input.
 func DecodeEnvelope(frame []byte) (*Envelope, error) {
 	if len(frame) > MaxFrameBytes {
 		return nil, NewError(CodeBadMessage, "frame of %d bytes exceeds %d", len(frame), MaxFrameBytes)
 	}
 	var env Envelope
-	if err := strictUnmarshal(frame, &env); err != nil {
+	if err := decodeJSON(frame, &env); err != nil {
 		return nil, NewError(CodeBadMessage, "malformed envelope: %v", err)
 	}
 	if !typePattern.MatchString(env.Type) {
@@ -44,14 +45,15 @@ func DecodeEnvelope(frame []byte) (*Envelope, error) {
 	return &env, nil
 }
 
-// DecodeData decodes env.Data into v strictly (unknown fields are errors). A missing Data
-// decodes as an empty object.
+// DecodeData decodes env.Data into v and runs v's Check, if it has one. Unknown fields are
+// ignored; a field of the wrong type, or one Check refuses, is an error with CodeBadMessage
+// (or the code Check chose). A missing Data decodes as an empty object.
 func (env *Envelope) DecodeData(v any) error {
 	data := []byte(env.Data)
 	if len(data) == 0 {
 		data = []byte("{}")
 	}
-	if err := strictUnmarshal(data, v); err != nil {
+	if err := decodeJSON(data, v); err != nil {
 		return NewError(CodeBadMessage, "bad %s body: %v", env.Type, err)
 	}
 	if c, ok := v.(interface{ Check() error }); ok {
@@ -60,9 +62,10 @@ func (env *Envelope) DecodeData(v any) error {
 	return nil
 }
 
-func strictUnmarshal(data []byte, v any) error {
+// decodeJSON decodes one JSON value into v, ignoring unknown fields, and refuses anything
+// after it.
+func decodeJSON(data []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return err
 	}
@@ -105,8 +108,8 @@ func NewErrorReply(id string, err error) *Envelope {
 // Encode marshals the envelope to one frame.
 func (env *Envelope) Encode() ([]byte, error) { return json.Marshal(env) }
 
-// DecodeDataLoose decodes env.Data into v, ignoring unknown fields. Clients use it for
-// server messages so that an older client keeps working against a newer server.
+// DecodeDataLoose decodes env.Data into v, ignoring unknown fields, without v's Check.
+// Clients use it for server messages, whose ranges they check where they use them.
 func (env *Envelope) DecodeDataLoose(v any) error {
 	if len(env.Data) == 0 {
 		return nil

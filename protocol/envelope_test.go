@@ -22,6 +22,10 @@ func TestDecodeEnvelope(t *testing.T) {
 			Envelope{Type: "reply", ID: "1", Error: &Error{Code: CodeRateLimited, Message: "slow"}}},
 		{"whitespace", " {\n\"type\" : \"ping\" }\n", true, Envelope{Type: "ping"}},
 		{"id of 64 bytes", `{"type":"ping","id":"` + strings.Repeat("i", 64) + `"}`, true, Envelope{Type: "ping", ID: strings.Repeat("i", 64)}},
+		// A newer peer may add fields anywhere: they are ignored ("Compatibility").
+		{"unknown field", `{"type":"ping","extra":{"a":[1]}}`, true, Envelope{Type: "ping"}},
+		{"error unknown field", `{"type":"reply","error":{"code":1,"message":"","x":1}}`, true,
+			Envelope{Type: "reply", Error: &Error{Code: CodeGeneral}}},
 		{"longest type", `{"type":"` + strings.Repeat("a", 32) + `"}`, true, Envelope{Type: strings.Repeat("a", 32)}},
 
 		{"empty", ``, false, Envelope{}},
@@ -34,7 +38,6 @@ func TestDecodeEnvelope(t *testing.T) {
 		{"type with digits", `{"type":"call2"}`, false, Envelope{}},
 		{"type too long", `{"type":"` + strings.Repeat("a", 33) + `"}`, false, Envelope{}},
 		{"type not a string", `{"type":1}`, false, Envelope{}},
-		{"unknown field", `{"type":"ping","extra":1}`, false, Envelope{}},
 		{"trailing object", `{"type":"ping"}{"type":"ping"}`, false, Envelope{}},
 		{"trailing garbage", `{"type":"ping"} x`, false, Envelope{}},
 		{"truncated", `{"type":"ping"`, false, Envelope{}},
@@ -43,7 +46,6 @@ func TestDecodeEnvelope(t *testing.T) {
 		{"data string", `{"type":"ping","data":"x"}`, false, Envelope{}},
 		{"data null", `{"type":"ping","data":null}`, false, Envelope{}},
 		{"error not an object", `{"type":"reply","error":"x"}`, false, Envelope{}},
-		{"error unknown field", `{"type":"reply","error":{"code":1,"message":"","x":1}}`, false, Envelope{}},
 		{"over MaxFrameBytes", `{"type":"ping","data":{"s":"` + strings.Repeat("x", MaxFrameBytes) + `"}}`, false, Envelope{}},
 	}
 	for _, tc := range tests {
@@ -84,7 +86,10 @@ func TestDecodeData(t *testing.T) {
 	if err := (&Envelope{Type: "x"}).DecodeData(new(CallRef)); CodeOf(err) != CodeCallInvalidID {
 		t.Fatalf("CallRef from no data: %v, want CodeCallInvalidID", err)
 	}
-	for _, data := range []string{`{"callId":"c","x":1}`, `{"callId":1}`, `{"callId":"c"} {}`, `[]`} {
+	if err := env(`{"callId":"c-2","future":{"x":1}}`).DecodeData(&ref); err != nil || ref.CallID != "c-2" {
+		t.Fatalf("CallRef with an unknown field: %+v, %v", ref, err)
+	}
+	for _, data := range []string{`{"callId":1}`, `{"callId":"c"} {}`, `[]`} {
 		if err := env(data).DecodeData(&ref); CodeOf(err) != CodeBadMessage {
 			t.Errorf("%s: %v, want CodeBadMessage", data, err)
 		}

@@ -52,6 +52,7 @@ const (
 	CodeRegistrationClosed ErrorCode = 908
 	CodeAppAlreadyExist    ErrorCode = 909
 	CodeServerShutdown     ErrorCode = 910
+	CodeUpgradeRequired    ErrorCode = 911
 )
 
 // Error is a coded error as it travels on the wire and in REST bodies.

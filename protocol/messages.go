@@ -41,7 +41,12 @@ const (
 
 // Hello is the first frame on a connection: it authenticates the device.
 type Hello struct {
-	Version      int          `json:"version"`
+	// Version is the newest version the client speaks; servers that predate Versions
+	// accept only their own.
+	Version int `json:"version"`
+	// Versions lists every version the client speaks (absent: Version alone). The server
+	// picks one and names it in Welcome.Version.
+	Versions     []int        `json:"versions,omitempty"`
 	Token        string       `json:"token"`
 	DeviceID     string       `json:"deviceId"`
 	PingInterval int          `json:"pingInterval,omitempty"` // seconds, default 30, minimum 10
@@ -68,6 +73,9 @@ func (h *Hello) Check() error {
 	if len(h.Calls) > 8 {
 		return NewError(CodeBadMessage, "at most 8 calls may be resumed")
 	}
+	if len(h.Versions) > MaxVersions {
+		return NewError(CodeBadMessage, "at most %d versions may be offered", MaxVersions)
+	}
 	for _, id := range h.Calls {
 		if err := checkCallID(id); err != nil {
 			return err
@@ -81,6 +89,7 @@ func (h *Hello) Check() error {
 
 // Welcome answers Hello.
 type Welcome struct {
+	// Version is the protocol version the server picked for this connection.
 	Version      int    `json:"version"`
 	AppKey       string `json:"appKey"`
 	Username     string `json:"username"`

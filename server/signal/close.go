@@ -37,7 +37,7 @@ func closeCodeFor(err error) websocket.StatusCode {
 		return CloseUnauthorized
 	case protocol.CodeUserRemoved, protocol.CodeServerForbidden:
 		return CloseForbidden
-	case protocol.CodeBadMessage, protocol.CodeUnsupportedVersion, protocol.CodeNotHello:
+	case protocol.CodeBadMessage, protocol.CodeUnsupportedVersion, protocol.CodeUpgradeRequired, protocol.CodeNotHello:
 		return CloseBadHello
 	}
 	return websocket.StatusTryAgainLater

@@ -73,6 +73,10 @@ type Config struct {
 	// in hello, never with cookies, so a foreign page gains nothing from the browser's
 	// credentials.
 	OriginPatterns []string
+	// MinVersion and MaxVersion bound the protocol versions the hub speaks; default
+	// protocol.MinVersion and protocol.Version. A hello offering only older versions is
+	// refused with CodeUpgradeRequired.
+	MinVersion, MaxVersion int
 	// Clock drives the hello timeout, the heartbeat, the rate limit and the close timeout.
 	// Default clock.Real.
 	Clock clock.Clock
@@ -120,6 +124,13 @@ func (c Config) withDefaults() Config {
 		c.DrainRetryAfter = DefaultDrainRetryAfter
 	}
 	c.DrainRetryAfter = min(c.DrainRetryAfter, protocol.MaxRetryAfterMillis*time.Millisecond)
+	if c.MinVersion <= 0 {
+		c.MinVersion = protocol.MinVersion
+	}
+	if c.MaxVersion <= 0 {
+		c.MaxVersion = protocol.Version
+	}
+	c.MaxVersion = max(c.MaxVersion, c.MinVersion)
 	if c.Clock == nil {
 		c.Clock = clock.Real{}
 	}

@@ -169,6 +169,9 @@ func (c *conn) handle(typ websocket.MessageType, frame []byte) {
 	default:
 		var reply *protocol.Envelope
 		if c.callHandler(func() { reply = c.hub.handler.HandleMessage(c.dev, env) }) && reply != nil {
+			if ignorable(env, reply) {
+				return
+			}
 			b, err := reply.Encode()
 			if err != nil {
 				c.hub.log.Error("signal: cannot encode a reply", "type", reply.Type, "err", err)
@@ -177,6 +180,14 @@ func (c *conn) handle(typ websocket.MessageType, frame []byte) {
 			c.reply(b)
 		}
 	}
+}
+
+// ignorable reports whether reply refuses a one-way message of a type the server does not
+// know: a newer client may send optional messages an older server ignores (docs/PROTOCOL.md,
+// "Compatibility"). A request of an unknown type still gets its 901, so that the client
+// knows the server cannot do it.
+func ignorable(env, reply *protocol.Envelope) bool {
+	return env.ID == "" && reply.Error != nil && reply.Error.Code == protocol.CodeUnknownMessage
 }
 
 func idOf(env *protocol.Envelope) string {

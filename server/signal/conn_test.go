@@ -54,7 +54,7 @@ func TestMalformedFrameKeepsConnection(t *testing.T) {
 
 	c.sendRaw([]byte(`{"type":`))
 	c.expectError("", protocol.CodeBadMessage)
-	c.sendRaw([]byte(`{"type":"ping","id":"x","surprise":1}`))
+	c.sendRaw([]byte(`{"type":"ping","id":"x","data":[]}`))
 	c.expectError("", protocol.CodeBadMessage)
 	// A frame that parses but that the hub refuses is answered under its id.
 	c.send(protocol.NewMessage(protocol.TypeHello, "h2", protocol.Hello{Version: 1, Token: "tok-alice", DeviceID: "d1"}))

@@ -2,7 +2,6 @@ package signal
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 
 	"github.com/coder/websocket"
@@ -11,7 +10,7 @@ import (
 	"github.com/duet-rtc/duet/server/route"
 )
 
-// hello handles the first frame: it must be a hello with this protocol version and a token
+// hello handles the first frame: it must be a hello offering a protocol version and a token
 // the Authenticator accepts. Then the device is registered, Welcome queued, and the handler
 // told. Otherwise the device gets the error (as the reply to the hello when it has an id) and
 // the connection is closed.
@@ -22,20 +21,9 @@ func (c *conn) hello(typ websocket.MessageType, frame []byte) {
 		return
 	}
 	var h protocol.Hello
-	if err := env.DecodeData(&h); err != nil {
-		// A newer client's hello may have fields this server cannot decode strictly: it
-		// deserves to hear that its version is the problem.
-		var v struct {
-			Version int `json:"version"`
-		}
-		if json.Unmarshal(env.Data, &v) == nil && v.Version != protocol.Version {
-			err = errVersion(v.Version)
-		}
+	version, err := c.negotiate(env, &h)
+	if err != nil {
 		c.refuse(env.ID, err)
-		return
-	}
-	if h.Version != protocol.Version {
-		c.refuse(env.ID, errVersion(h.Version))
 		return
 	}
 
@@ -49,7 +37,7 @@ func (c *conn) hello(typ websocket.MessageType, frame []byte) {
 	interval := hub.cfg.pingInterval(h.PingInterval)
 	dev := route.Online{Device: route.Device{App: app, User: user, ID: h.DeviceID}, Capabilities: h.Capabilities}
 	welcome := hub.encode(protocol.NewReply(env.ID, protocol.Welcome{
-		Version:      protocol.Version,
+		Version:      version,
 		AppKey:       app,
 		Username:     user,
 		DeviceID:     h.DeviceID,
@@ -90,8 +78,18 @@ func (c *conn) authenticate(token string) (app, user string, err error) {
 	return app, user, nil
 }
 
-func errVersion(v int) error {
-	return protocol.NewError(protocol.CodeUnsupportedVersion, "protocol version %d is not supported; this server speaks %d", v, protocol.Version)
+// negotiate decodes the hello into h and picks the protocol version. The version comes
+// first: a client too old or too new deserves to hear that rather than what else is wrong
+// with its hello.
+func (c *conn) negotiate(env *protocol.Envelope, h *protocol.Hello) (int, error) {
+	if err := env.DecodeDataLoose(h); err != nil {
+		return 0, err
+	}
+	version, err := protocol.Negotiate(h.Offered(), c.hub.cfg.MinVersion, c.hub.cfg.MaxVersion)
+	if err != nil {
+		return 0, err
+	}
+	return version, h.Check()
 }
 
 var errEmptyIdentity = errors.New("the Authenticator returned an empty app or user")

@@ -62,7 +62,10 @@ func TestHelloRefused(t *testing.T) {
 		{"newer version with new fields", map[string]any{"version": 7, "token": "tok-a", "deviceId": "d1", "future": true},
 			protocol.CodeUnsupportedVersion, CloseBadHello, ""},
 		{"version missing", map[string]any{"token": "tok-a", "deviceId": "d1"}, protocol.CodeUnsupportedVersion, CloseBadHello, ""},
-		{"unknown field", map[string]any{"version": 1, "token": "tok-a", "deviceId": "d1", "x": 1}, protocol.CodeBadMessage, CloseBadHello, ""},
+		{"newer versions only", map[string]any{"version": 3, "versions": []int{2, 3}, "token": "tok-a", "deviceId": "d1"},
+			protocol.CodeUnsupportedVersion, CloseBadHello, ""},
+		{"too many versions", map[string]any{"version": 1, "versions": slices.Repeat([]int{1}, 17), "token": "tok-a", "deviceId": "d1"},
+			protocol.CodeBadMessage, CloseBadHello, ""},
 		{"bad device id", protocol.Hello{Version: protocol.Version, Token: "tok-a", DeviceID: "has space"}, protocol.CodeBadMessage, CloseBadHello, ""},
 		{"missing token", protocol.Hello{Version: protocol.Version, DeviceID: "d1"}, protocol.CodeInvalidToken, CloseUnauthorized, ""},
 		{"ping interval too short", protocol.Hello{Version: protocol.Version, Token: "tok-a", DeviceID: "d1", PingInterval: 5}, protocol.CodeBadMessage, CloseBadHello, ""},
@@ -91,7 +94,7 @@ func TestFirstFrameNotHello(t *testing.T) {
 		"ping":         `{"type":"ping","id":"p1"}`,
 		"call":         `{"type":"call.invite","id":"p1","data":{"to":"bob","type":0}}`,
 		"not json":     `hello`,
-		"bad envelope": `{"type":"hello","id":"p1","extra":1}`,
+		"bad envelope": `{"type":"hello","id":"p1","data":[]}`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			c := e.dial(t)

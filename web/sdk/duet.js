@@ -44,7 +44,11 @@ export {
  * @property {() => void} [userAccountDidRemoveFromServer] the user was deleted (8)
  * @property {() => void} [userDidForbidByServer] an operator kicked the user (9)
  * @property {(code: number) => void} [tokenDidExpire] the server refused the token on reconnect; log in again
+ * @property {() => void} [upgradeRequired] the server no longer speaks this SDK's protocol (911); the app must be upgraded
  */
+
+/** The protocol versions this SDK speaks, oldest first (docs/PROTOCOL.md, "Compatibility"). */
+const PROTOCOL_VERSIONS = [1];
 
 const LEVELS = { debug: 0, info: 1, warn: 2, error: 3, none: 9 };
 
@@ -246,7 +250,7 @@ export class DuetClient {
 
   _dial(calls) {
     const hello = {
-      version: 1, token: this._token, deviceId: this.deviceId, pingInterval: this.pingInterval,
+      version: PROTOCOL_VERSIONS[PROTOCOL_VERSIONS.length - 1], versions: PROTOCOL_VERSIONS, token: this._token, deviceId: this.deviceId, pingInterval: this.pingInterval,
       capabilities: { audio: true, video: this._opts.video !== false },
     };
     if (calls.length) hello.calls = calls;
@@ -328,6 +332,13 @@ export class DuetClient {
           this._calls._endAllLocally(4);
           this._endLogin();
           this._notify('tokenDidExpire', err.code);
+          return;
+        }
+        if (err.code === ErrorCode.UpgradeRequired) {
+          this._log('error', 'the server no longer speaks this SDK\'s protocol; upgrade the app', err.message);
+          this._calls._endAllLocally(4);
+          this._endLogin();
+          this._notify('upgradeRequired');
           return;
         }
         this._scheduleReconnect();

@@ -87,10 +87,11 @@ func TestUnknownAndMalformedRequests(t *testing.T) {
 		{protocol.TypeCallSignal, `{"callId":5}`, protocol.CodeBadMessage},
 		{protocol.TypeCallConnect, `{"callId":5}`, protocol.CodeBadMessage},
 		{protocol.TypeCallStream, `{"callId":5}`, protocol.CodeBadMessage},
-		{protocol.TypeCallInvite, `{"callId":5}`, protocol.CodeBadMessage},
+		{protocol.TypeCallInvite, `{"to":5}`, protocol.CodeBadMessage},
 		{protocol.TypeCallInvite, `{"to":"a b"}`, protocol.CodeInvalidUsername},
 		{protocol.TypeCallInvite, `{"to":"bob","type":7}`, protocol.CodeBadMessage},
-		{protocol.TypeCallInvite, `{"to":"bob","x":1}`, protocol.CodeBadMessage},
+		// Unknown fields are ignored (a newer client's); the checks still run.
+		{protocol.TypeCallInvite, `{"to":"bob","type":7,"x":1}`, protocol.CodeBadMessage},
 		// A client may not claim a server-only reason.
 		{protocol.TypeCallEnd, `{"callId":"x","reason":10}`, protocol.CodeBadMessage},
 		{protocol.TypeCallSignal, `{"callId":"x"}`, protocol.CodeBadMessage},
