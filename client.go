@@ -34,6 +34,7 @@ type Client struct {
 	stopped     chan struct{}      // closed when the supervisor exits
 	delegates   []connDelegate
 	connectedCh chan struct{} // closed and replaced at each (re)connect
+	loggingIn   bool          // a Login is between its start and its connection
 	closed      bool
 }
 
@@ -116,34 +117,66 @@ func (c *Client) notify(f func(ConnectionDelegate)) {
 }
 
 // Login fetches a token with the password and connects the device. It returns once the
-// device connection is up (or failed for good).
+// device connection is up (or failed for good). A Login while another one is in progress or
+// done on this client fails with ErrorGeneral: one client is one device, logged in once.
 func (c *Client) Login(ctx context.Context, username, password string) error {
-	token, _, err := c.fetchToken(ctx, username, password)
-	if err != nil {
+	if err := c.beginLogin(); err != nil {
 		return err
 	}
-	return c.LoginWithToken(ctx, username, token)
+	token, _, err := c.fetchToken(ctx, username, password)
+	if err == nil {
+		err = c.connect(ctx, token)
+	}
+	c.endLoginAttempt()
+	return err
 }
 
 // LoginWithToken connects the device with a token issued by the server.
 func (c *Client) LoginWithToken(ctx context.Context, username, token string) error {
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
-		return ErrClosed
+	if err := c.beginLogin(); err != nil {
+		return err
 	}
-	if c.stop != nil {
-		c.mu.Unlock()
-		return &Error{Code: protocol.CodeGeneral, Message: "already logged in as " + c.username}
-	}
-	c.mu.Unlock()
+	err := c.connect(ctx, token)
+	c.endLoginAttempt()
+	return err
+}
 
+// beginLogin claims the client for one login attempt.
+func (c *Client) beginLogin() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.closed:
+		return ErrClosed
+	case c.stop != nil:
+		return &Error{Code: protocol.CodeGeneral, Message: "already logged in as " + c.username}
+	case c.loggingIn:
+		return &Error{Code: protocol.CodeGeneral, Message: "a login is already in progress"}
+	}
+	c.loggingIn = true
+	return nil
+}
+
+func (c *Client) endLoginAttempt() {
+	c.mu.Lock()
+	c.loggingIn = false
+	c.mu.Unlock()
+}
+
+// connect dials the device connection and starts its supervisor.
+func (c *Client) connect(ctx context.Context, token string) error {
 	conn, err := dialDevice(ctx, &c.opts, token, nil, c.log, c.dispatch)
 	if err != nil {
 		return err
 	}
 	runCtx, stop := context.WithCancel(context.Background())
 	c.mu.Lock()
+	if c.closed { // closed while dialling
+		c.mu.Unlock()
+		stop()
+		conn.close()
+		return ErrClosed
+	}
 	c.username = conn.welcome.Username
 	c.token = token
 	c.stop = stop
@@ -375,7 +408,9 @@ func (c *Client) Logout(ctx context.Context) error {
 }
 
 // Close logs out (without waiting on the network for longer than a few seconds) and
-// releases the log file. The client cannot be used afterwards.
+// releases the log file. The client cannot be used afterwards. It waits for the callbacks
+// already queued on the SDK's queue, except when it is called from one of them (or while
+// one runs): those that follow then run after it returns.
 func (c *Client) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
@@ -384,9 +419,7 @@ func (c *Client) Close() error {
 	c.closed = true
 	c.mu.Unlock()
 	c.calls.close()
-	for !c.queue.Idle() {
-		time.Sleep(time.Millisecond)
-	}
+	c.queue.waitIdle()
 	c.opts.HTTPClient.CloseIdleConnections()
 	return c.logCloser.Close()
 }

@@ -100,3 +100,28 @@ func TestDeletedUserIsToldAndStopsReconnecting(t *testing.T) {
 		t.Fatal("client still logged in after its user was deleted")
 	}
 }
+
+// TestConcurrentLogin: two Logins at once on one client give one login and an error for
+// the other, not two connections of which the server kicks one.
+func TestConcurrentLogin(t *testing.T) {
+	srv := servertest.Start(t)
+	c, rec := newLoggedOutClient(t, srv, "frank")
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() { errs <- c.Login(ctxT(t), "frank", "pw-frank") }()
+	}
+	e1, e2 := <-errs, <-errs
+	if (e1 == nil) == (e2 == nil) {
+		t.Fatalf("two concurrent logins returned %v and %v, want one success and one error", e1, e2)
+	}
+	if !c.IsConnected() || c.CurrentUsername() != "frank" {
+		t.Fatalf("connected=%v user=%q", c.IsConnected(), c.CurrentUsername())
+	}
+	// Nothing was kicked: the one connection stays.
+	if err := c.Logout(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	if rec.has("otherDevice") {
+		t.Fatal("the server saw two logins of one device")
+	}
+}

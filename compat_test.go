@@ -39,10 +39,22 @@ func newHubServer(t *testing.T, cfg signal.Config) *hubServer {
 	return s
 }
 
+// refuseAuth refuses every token, as a server does once the token was revoked.
+type refuseAuth struct{}
+
+func (refuseAuth) Authenticate(context.Context, string) (string, string, error) {
+	return "", "", protocol.NewError(protocol.CodeInvalidToken, "token revoked")
+}
+
 func (s *hubServer) swap(t *testing.T, cfg signal.Config) *signal.Hub {
+	return s.swapAuth(t, cfg, aliceAuth{})
+}
+
+// swapAuth serves a new hub with cfg and auth and returns the old one.
+func (s *hubServer) swapAuth(t *testing.T, cfg signal.Config, auth signal.Authenticator) *signal.Hub {
 	cfg.Logger = slog.New(slog.DiscardHandler)
 	cfg.DrainRetryAfter = -1 // devices come back with their backoff
-	h := signal.NewHub(cfg, aliceAuth{}, nil)
+	h := signal.NewHub(cfg, auth, nil)
 	t.Cleanup(func() { _ = h.Shutdown(context.Background()) })
 	return s.hub.Swap(h)
 }
