@@ -295,7 +295,8 @@ func (m *CallManager) handleMessage(env *protocol.Envelope) {
 		}
 	case protocol.TypeCallSignal:
 		var sig protocol.CallSignal
-		if env.DecodeDataLoose(&sig) == nil {
+		// Check: exactly one of description and candidate, within their sizes.
+		if env.DecodeDataLoose(&sig) == nil && sig.Check() == nil {
 			m.onSignal(s, sig)
 		}
 	case protocol.TypeCallAccepted:

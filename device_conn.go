@@ -161,20 +161,26 @@ func (c *deviceConn) readLoop() {
 			c.log.Warn("undecodable frame from server", "err", err)
 			continue
 		}
-		switch env.Type {
-		case protocol.TypeReply:
-			c.deliverReply(env)
-		case protocol.TypeKicked:
-			var k protocol.Kicked
-			_ = env.DecodeDataLoose(&k)
-			c.mu.Lock()
-			c.kicked = k.Reason
-			c.mu.Unlock()
-		case protocol.TypeGoodbye:
-			c.onGoodbye(env)
-		default:
-			c.onMsg(env)
-		}
+		c.handle(env)
+	}
+}
+
+// handle handles one frame from the server: replies, kicked and goodbye here, the rest by
+// the managers. Nothing the server sends may panic it (FuzzServerFrame).
+func (c *deviceConn) handle(env *protocol.Envelope) {
+	switch env.Type {
+	case protocol.TypeReply:
+		c.deliverReply(env)
+	case protocol.TypeKicked:
+		var k protocol.Kicked
+		_ = env.DecodeDataLoose(&k)
+		c.mu.Lock()
+		c.kicked = max(k.Reason, 0) // -1 means "not kicked"
+		c.mu.Unlock()
+	case protocol.TypeGoodbye:
+		c.onGoodbye(env)
+	default:
+		c.onMsg(env)
 	}
 }
 

@@ -44,6 +44,9 @@ go test -race -count=1 -p 1 -timeout 30m ./...
 echo "== fuzz the protocol decoder (15 s)"
 go test -run '^$' -fuzz '^FuzzDecodeEnvelope$' -fuzztime 15s -fuzzminimizetime 2s ./protocol
 
+echo "== fuzz the SDK's handling of server frames (15 s)"
+go test -run '^$' -fuzz '^FuzzServerFrame$' -fuzztime 15s -fuzzminimizetime 2s .
+
 # Suites with their own set-up (a browser, cgo codecs, ...) live in scripts/test.d, one
 # script each, run in name order; each installs what it needs and fails on any error.
 for suite in scripts/test.d/*.sh; do
