@@ -4,6 +4,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/duet-rtc/duet/internal/clock"
 	"github.com/duet-rtc/duet/internal/quality"
 	"github.com/duet-rtc/duet/internal/rtc"
 )
@@ -50,9 +51,10 @@ func (m *CallManager) startQuality(s *CallSession, p *rtc.Peer) {
 func (m *CallManager) runQuality(s *CallSession, p *rtc.Peer, q *qualityLoop) {
 	defer close(q.done)
 	th := quality.DefaultThresholds()
-	start := time.Now()
+	clk := m.c.opts.Clock
+	start := clk.Now()
 	mon := quality.NewMonitor(start, th)
-	tick := time.NewTicker(qualityTick)
+	tick := clock.NewTicker(clk, qualityTick)
 	defer tick.Stop()
 	prev, prevAt := p.Stats(), start
 	report := func(status NetworkStatus, changed bool) {

@@ -48,7 +48,7 @@ func NewClient(opts Options) (*Client, error) {
 	if err := opts.normalize(); err != nil {
 		return nil, err
 	}
-	c := &Client{opts: opts, clk: clock.Real{}, queue: NewSerialQueue(), connectedCh: make(chan struct{})}
+	c := &Client{opts: opts, clk: opts.Clock, queue: NewSerialQueue(), connectedCh: make(chan struct{})}
 	c.log, c.logCloser = newLogger(opts)
 	c.calls = newCallManager(c)
 	c.chat = newChatManager(c)
@@ -205,7 +205,7 @@ func (c *Client) supervise(ctx context.Context, conn *deviceConn, stopped chan s
 			c.kicked(reason)
 			return
 		}
-		wait := backoffWait(backoff)
+		wait := c.backoffWait(backoff)
 		if after, ok := conn.retryAfter(); ok {
 			// Not a failure: the calls stay as they are, and the server that comes back (or
 			// another one) resumes them when the reconnect's hello lists them.
@@ -263,7 +263,7 @@ func (c *Client) reconnect(ctx context.Context, b *backoff, wait pause) *deviceC
 			return nil
 		}
 		c.log.Debug("reconnect failed", "err", err)
-		wait = backoffWait(b)
+		wait = c.backoffWait(b)
 		if after, ok := retryAfterOf(err); ok {
 			wait = c.serverWait(after) // the server drains: it said when to come back
 		}
@@ -332,7 +332,7 @@ func (c *Client) startPinger(ctx context.Context, conn *deviceConn) func() {
 	}
 	go func() {
 		defer close(done)
-		t := time.NewTicker(interval)
+		t := clock.NewTicker(c.opts.Clock, interval)
 		defer t.Stop()
 		for {
 			select {
@@ -461,10 +461,10 @@ type pause struct {
 // drive it).
 func (c *Client) serverWait(after time.Duration) pause { return pause{withSpread(after), c.clk} }
 
-// backoffWait is the next failure backoff. It runs on the wall clock, not the client's: a
-// test that freezes the client's clock to hold its call timers still sees it reconnect after
-// a lost connection.
-func backoffWait(b *backoff) pause { return pause{b.next(), clock.Real{}} }
+// backoffWait is the next failure backoff, on Options.Clock. It ignores SetTestClock: a test
+// that freezes the client's clock to hold its call timers still sees it reconnect after a
+// lost connection.
+func (c *Client) backoffWait(b *backoff) pause { return pause{b.next(), c.opts.Clock} }
 
 // sleep waits p.d on p.clk; it returns false if ctx ended first.
 func (p pause) sleep(ctx context.Context) bool {

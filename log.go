@@ -21,6 +21,9 @@ const (
 
 // newLogger builds the SDK logger: a rotating file in LogDir and/or the console.
 func newLogger(o Options) (*slog.Logger, io.Closer) {
+	if o.Logger != nil {
+		return o.Logger, nopCloser{}
+	}
 	var writers []io.Writer
 	var closer io.Closer = nopCloser{}
 	if o.LogDir != "" {

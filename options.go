@@ -4,14 +4,23 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
+	"github.com/duet-rtc/duet/internal/clock"
 	"github.com/duet-rtc/duet/protocol"
 )
+
+// Clock tells the time and runs functions later: Options.Clock. Its AfterFunc calls f on
+// a goroutine of its own choosing, once, after d, unless the Timer is stopped first.
+type Clock = clock.Clock
+
+// Timer is a pending Clock.AfterFunc.
+type Timer = clock.Timer
 
 // Options configure a Client, like EMOptions in the seed.
 type Options struct {
@@ -45,6 +54,13 @@ type Options struct {
 	ICE ICEOptions
 	// Capabilities this device announces; default audio and video.
 	NoVideo bool
+	// Logger, if set, receives the SDK's log instead of the one LogDir, EnableConsoleLog and
+	// LogLevel describe (an app that has its own logging passes a child of its logger).
+	Logger *slog.Logger
+	// Clock drives the SDK's own timers: the heartbeat, the reconnect backoff and the
+	// server's retry-after, the call timers (remote-close wait) and the quality stats.
+	// Default the wall clock; tests pass a fake one to run them without waiting.
+	Clock Clock
 
 	// versions are the protocol versions the SDK offers in hello, oldest first; tests set
 	// them to play an older or newer SDK.
@@ -95,6 +111,9 @@ func (o *Options) normalize() error {
 	}
 	if o.HTTPClient == nil {
 		o.HTTPClient = &http.Client{Timeout: 15 * time.Second}
+	}
+	if o.Clock == nil {
+		o.Clock = clock.Real{}
 	}
 	if len(o.versions) == 0 {
 		for v := protocol.MinVersion; v <= protocol.Version; v++ {

@@ -141,3 +141,50 @@ func (c *Fake) compactLocked() {
 	}
 	c.timers = kept
 }
+
+// Ticker sends the time on C every interval, on a Clock. Like time.Ticker it drops ticks a
+// slow receiver misses rather than queue them.
+type Ticker struct {
+	C <-chan time.Time
+
+	c        chan time.Time
+	clk      Clock
+	interval time.Duration
+	mu       sync.Mutex
+	t        Timer
+	stopped  bool
+}
+
+// NewTicker starts a ticker on clk. d must be positive.
+func NewTicker(clk Clock, d time.Duration) *Ticker {
+	c := make(chan time.Time, 1)
+	t := &Ticker{C: c, c: c, clk: clk, interval: d}
+	t.arm()
+	return t
+}
+
+func (t *Ticker) arm() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.stopped {
+		t.t = t.clk.AfterFunc(t.interval, t.fire)
+	}
+}
+
+func (t *Ticker) fire() {
+	select {
+	case t.c <- t.clk.Now():
+	default:
+	}
+	t.arm()
+}
+
+// Stop stops the ticker; no tick is sent after it returns, but one may wait in C.
+func (t *Ticker) Stop() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.stopped = true
+	if t.t != nil {
+		t.t.Stop()
+	}
+}
