@@ -5,7 +5,8 @@ package duet
 type CallManagerDelegate interface {
 	// CallDidReceive: a call is ringing this device. The SDK is already pre-connecting.
 	CallDidReceive(s *CallSession)
-	// CallDidConnect: the media transport is up (both sides, usually while ringing).
+	// CallDidConnect: the media transport is up (both sides, usually while ringing). It
+	// comes exactly once per call, before or after CallDidAccept.
 	CallDidConnect(s *CallSession)
 	// CallDidAccept: the callee accepted (both sides).
 	CallDidAccept(s *CallSession)

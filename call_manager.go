@@ -140,7 +140,7 @@ func (m *CallManager) StartCall(ctx context.Context, t CallType, remoteName, ext
 	for _, o := range opts {
 		o(&cfg)
 	}
-	if m.hasLiveSession() {
+	if m.busyFor(remoteName) {
 		return nil, &Error{Code: protocol.CodeCallBusy, Message: "this device is already in a call"}
 	}
 	co := m.CallOptions()
@@ -245,10 +245,26 @@ func (m *CallManager) sendPendingEnds() {
 	}
 }
 
-func (m *CallManager) hasLiveSession() bool {
+// busyFor reports whether this device is in a call that an invite to remoteName cannot
+// merge with. A call from remoteName still ringing here is not one: the server answers it
+// with the invite (glare, PROTOCOL.md rule 7), and StartCall returns that call.
+func (m *CallManager) busyFor(remoteName string) bool {
+	remote := protocol.NormalizeUsername(remoteName)
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	return len(m.sessions) > 0
+	sessions := make([]*CallSession, 0, len(m.sessions))
+	for _, s := range m.sessions {
+		sessions = append(sessions, s)
+	}
+	m.mu.Unlock()
+	for _, s := range sessions {
+		s.mu.Lock()
+		ringing := !s.isCaller && s.remoteName == remote && s.status != CallStatusAccepted && !s.ended
+		s.mu.Unlock()
+		if !ringing {
+			return true
+		}
+	}
+	return false
 }
 
 // register adds a session and replays messages that arrived before it existed.
@@ -528,14 +544,19 @@ func (s *CallSession) markFirstRemote(kind string, at time.Time) {
 	}
 }
 
-// peerConnected: a leg's transport is up. The first one makes the call Connected.
+// peerConnected: a leg's transport is up. The first one reports the call connected, to the
+// server (call.connect, which the record keeps) and to the delegates, whether the call was
+// accepted before (an answer on CallDidReceive, a glare) or after.
 func (m *CallManager) peerConnected(s *CallSession, device string, ct protocol.ConnectType) {
 	s.mu.Lock()
 	s.connectedPeer[device] = true
-	first := s.status == CallStatusConnecting && !s.ended
+	first := !s.didConnect && !s.ended
 	if first {
-		s.status = CallStatusConnected
+		s.didConnect = true
 		s.connectType = ct
+		if s.status == CallStatusConnecting {
+			s.status = CallStatusConnected
+		}
 	} else if device == s.remoteDevice {
 		s.connectType = ct
 	}

@@ -28,6 +28,7 @@ type CallSession struct {
 	mu            sync.Mutex
 	status        CallStatus
 	connectType   ConnectType
+	didConnect    bool // CallDidConnect was reported (once per call)
 	serverVideoID string
 	peers         map[string]*rtc.Peer // by remote device id
 	remoteDevice  string               // the peer device once known (callee: the caller's)
