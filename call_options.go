@@ -21,7 +21,9 @@ const (
 // CallOptions are EMCallOptions: per-client settings applied to every call it makes or
 // answers. Zero values mean the seed's defaults (see DefaultCallOptions).
 type CallOptions struct {
-	// PingInterval in seconds: the device heartbeat; default 30, minimum 10.
+	// PingInterval in seconds: the device heartbeat, 10-3600; 0 keeps Options.PingInterval.
+	// A shorter interval than the connection's takes effect at the next ping, a longer one
+	// at the next connection (the server grants it in welcome).
 	PingInterval int
 	// IsSendPushIfOffline asks the server to push to an offline callee and keep ringing.
 	IsSendPushIfOffline bool
@@ -81,12 +83,14 @@ func (o CallOptions) Validate() error {
 		return &Error{Code: protocol.CodeUserIllegalArgument, Message: fmt.Sprintf(format, args...)}
 	}
 	switch {
-	case o.PingInterval != 0 && o.PingInterval < 10:
-		return bad("pingInterval %d: the minimum is 10 seconds", o.PingInterval)
+	case o.PingInterval != 0 && (o.PingInterval < 10 || o.PingInterval > 3600):
+		return bad("pingInterval %d: must be 10-3600 seconds", o.PingInterval)
 	case o.MaxVideoKbps != 0 && (o.MaxVideoKbps < 50 || o.MaxVideoKbps > 5000):
 		return bad("maxVideoKbps %d: must be 0 (adaptive) or 50-5000", o.MaxVideoKbps)
-	case o.MinVideoKbps < 0 || (o.MaxVideoKbps != 0 && o.MinVideoKbps > o.MaxVideoKbps):
-		return bad("minVideoKbps %d: must be 0-maxVideoKbps", o.MinVideoKbps)
+	case o.MinVideoKbps < 0 || o.MinVideoKbps > 5000 || (o.MaxVideoKbps != 0 && o.MinVideoKbps > o.MaxVideoKbps):
+		return bad("minVideoKbps %d: must be 0-maxVideoKbps (at most 5000)", o.MinVideoKbps)
+	case len(o.OfflineMessageText) > protocol.MaxExtBytes:
+		return bad("offlineMessageText of %d bytes: at most %d", len(o.OfflineMessageText), protocol.MaxExtBytes)
 	case o.MaxVideoFrameRate < 0 || o.MaxVideoFrameRate > 60:
 		return bad("maxVideoFrameRate %d: must be 0-60", o.MaxVideoFrameRate)
 	case o.MaxAudioKbps != 0 && (o.MaxAudioKbps < 6 || o.MaxAudioKbps > 510):

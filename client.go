@@ -165,7 +165,7 @@ func (c *Client) endLoginAttempt() {
 
 // connect dials the device connection and starts its supervisor.
 func (c *Client) connect(ctx context.Context, token string) error {
-	conn, err := dialDevice(ctx, &c.opts, token, nil, c.log, c.dispatch)
+	conn, err := dialDevice(ctx, c.dialOptions(), token, nil, c.log, c.dispatch)
 	if err != nil {
 		return err
 	}
@@ -244,7 +244,7 @@ func (c *Client) reconnect(ctx context.Context, b *backoff, wait pause) *deviceC
 			c.endLogin()
 			return nil
 		}
-		conn, err := dialDevice(ctx, &c.opts, c.currentToken(), c.calls.liveCallIDs(), c.log, c.dispatch)
+		conn, err := dialDevice(ctx, c.dialOptions(), c.currentToken(), c.calls.liveCallIDs(), c.log, c.dispatch)
 		if err == nil {
 			b.reset()
 			return conn
@@ -321,26 +321,25 @@ func (c *Client) endLogin() {
 	c.username, c.token = "", ""
 }
 
-// startPinger sends a ping every PingInterval and closes the connection when a ping gets no
+// startPinger sends a ping every pingEvery and closes the connection when a ping gets no
 // reply within one interval. It returns a function that stops it.
 func (c *Client) startPinger(ctx context.Context, conn *deviceConn) func() {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
-	interval := time.Duration(conn.welcome.PingInterval) * time.Second
-	if interval <= 0 {
-		interval = c.opts.PingInterval
-	}
 	go func() {
 		defer close(done)
-		t := clock.NewTicker(c.opts.Clock, interval)
-		defer t.Stop()
 		for {
+			interval := c.pingEvery(conn)
+			fired := make(chan struct{})
+			t := c.opts.Clock.AfterFunc(interval, func() { close(fired) })
 			select {
 			case <-ctx.Done():
+				t.Stop()
 				return
 			case <-conn.done:
+				t.Stop()
 				return
-			case <-t.C:
+			case <-fired:
 			}
 			pctx, pcancel := context.WithTimeout(ctx, interval)
 			err := conn.request(pctx, protocol.TypePing, nil, nil)
@@ -353,6 +352,33 @@ func (c *Client) startPinger(ctx context.Context, conn *deviceConn) func() {
 		}
 	}()
 	return func() { cancel(); <-done }
+}
+
+// pingInterval is the heartbeat interval the device asks for in hello: CallOptions'
+// PingInterval when the app set one, Options.PingInterval otherwise.
+func (c *Client) pingInterval() time.Duration {
+	if s := c.calls.CallOptions().PingInterval; s > 0 {
+		return time.Duration(s) * time.Second
+	}
+	return c.opts.PingInterval
+}
+
+// pingEvery is the wait before the next ping on conn: the interval the server granted, or
+// a shorter one the app set since (CallOptions.PingInterval takes effect at the next ping;
+// a longer one waits for the next connection, whose hello asks for it).
+func (c *Client) pingEvery(conn *deviceConn) time.Duration {
+	granted := time.Duration(conn.welcome.PingInterval) * time.Second
+	if granted <= 0 {
+		granted = c.opts.PingInterval
+	}
+	return min(granted, c.pingInterval())
+}
+
+// dialOptions are the options of the next dial, with the ping interval the app set last.
+func (c *Client) dialOptions() *Options {
+	o := c.opts
+	o.PingInterval = c.pingInterval()
+	return &o
 }
 
 // current returns the live connection or an error saying why there is none.

@@ -157,8 +157,8 @@ type CallInvite struct {
 
 // Check validates a CallInvite.
 func (c *CallInvite) Check() error {
-	if !ValidUsername(c.To) {
-		return NewError(CodeInvalidUsername, "bad callee username")
+	if err := CheckUsername(c.To); err != nil {
+		return err
 	}
 	if !c.Type.Valid() {
 		return NewError(CodeBadMessage, "unknown call type %d", c.Type)
@@ -343,6 +343,18 @@ type CallPeer struct {
 	Present bool   `json:"present"`
 }
 
+// CheckUsername returns CodeUsernameTooLong for a username over MaxUsernameBytes and
+// CodeInvalidUsername for any other invalid one, as the error table says.
+func CheckUsername(s string) error {
+	if len(s) > MaxUsernameBytes {
+		return NewError(CodeUsernameTooLong, "username longer than %d bytes", MaxUsernameBytes)
+	}
+	if !ValidUsername(s) {
+		return NewError(CodeInvalidUsername, "username must be 1-%d bytes of [A-Za-z0-9_.-]", MaxUsernameBytes)
+	}
+	return nil
+}
+
 // ValidUsername reports whether s is a valid username: 1-64 bytes of [A-Za-z0-9_.-].
 func ValidUsername(s string) bool {
 	if len(s) == 0 || len(s) > MaxUsernameBytes {
@@ -425,8 +437,8 @@ type ChatSend struct {
 
 // Check validates a ChatSend.
 func (c *ChatSend) Check() error {
-	if !ValidUsername(c.To) {
-		return NewError(CodeInvalidUsername, "bad recipient username")
+	if err := CheckUsername(c.To); err != nil {
+		return err
 	}
 	if c.ID != "" && !ValidMessageID(c.ID) {
 		return NewError(CodeBadMessage, "id must be 1-%d bytes of [A-Za-z0-9_.:-]", MaxMessageIDBytes)

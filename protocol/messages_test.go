@@ -35,6 +35,8 @@ func TestCheck(t *testing.T) {
 		{"invite", &CallInvite{To: "bob", Type: CallVideo, Ext: strings.Repeat("e", MaxExtBytes)}, 0},
 		{"invite bad callee", &CallInvite{To: "bob smith", Type: CallVoice}, CodeInvalidUsername},
 		{"invite no callee", &CallInvite{Type: CallVoice}, CodeInvalidUsername},
+		{"invite callee of 65 bytes", &CallInvite{To: strings.Repeat("a", 65), Type: CallVoice}, CodeUsernameTooLong},
+		{"invite callee of 64 bytes", &CallInvite{To: strings.Repeat("a", 64), Type: CallVoice}, 0},
 		{"invite bad type", &CallInvite{To: "bob", Type: 2}, CodeBadMessage},
 		{"invite long ext", &CallInvite{To: "bob", Ext: strings.Repeat("e", MaxExtBytes+1)}, CodeBadMessage},
 		{"invite long offline text", &CallInvite{To: "bob", OfflineText: strings.Repeat("e", MaxExtBytes+1)}, CodeBadMessage},
