@@ -134,7 +134,8 @@ func (m *CallManager) notify(f func(CallManagerDelegate)) {
 // StartCall calls remoteName: startCall:remoteName:ext:completion:. It returns once the
 // server accepted the invite; the callee's devices are ringing then, and the delegates
 // report what follows. A caller already in a call gets ErrorCallBusy; an offline callee
-// ErrorCallRemoteOffline (unless IsSendPushIfOffline).
+// ErrorCallRemoteOffline (unless IsSendPushIfOffline: then StartCall returns at once while
+// the server pushes, and the call ends with EndReasonRemoteOffline if no push went out).
 func (m *CallManager) StartCall(ctx context.Context, t CallType, remoteName, ext string, opts ...StartCallOption) (*CallSession, error) {
 	var cfg startCallConfig
 	for _, o := range opts {

@@ -12,6 +12,15 @@ import (
 	"github.com/duet-rtc/duet/server/store"
 )
 
+// asyncPusher runs a waiting Pusher on a goroutine of its own, so that the invite that
+// started it is answered at once and the caller's connection reader goes on: the push
+// service bounds each push with its CallTimeout.
+func asyncPusher(push func(app, callee string, inv protocol.CallIncoming, offlineText string) bool) func(string, string, protocol.CallIncoming, string, func(bool)) {
+	return func(app, callee string, inv protocol.CallIncoming, offlineText string, done func(bool)) {
+		go func() { done(push(app, callee, inv, offlineText)) }()
+	}
+}
+
 // tokenAuth lets the hub authenticate devices with user tokens.
 type tokenAuth struct{ acct *account.Service }
 

@@ -93,7 +93,7 @@ func (s *Server) assemble(ctx context.Context) error {
 	s.steps = s.newStepCommitter()
 	calls = callflow.New(callflow.Config{
 		RingTimeout: cfg.RingTimeout, ReconnectGrace: cfg.ReconnectGrace, Clock: cfg.Clock, Logger: cfg.Logger,
-		Pusher: s.msg.push.PushCall, ICEServers: s.iceServers(),
+		Pusher: asyncPusher(s.msg.push.PushCall), ICEServers: s.iceServers(),
 	}, s.steps, s.hub, userDirectory{s.store})
 	s.calls = calls
 	s.startGateway(calls, s.hub)

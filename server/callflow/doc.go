@@ -41,10 +41,13 @@
 //     requests follow what they caused.
 //  2. A callee already in a live call makes the call end Busy at once: the reply carries the
 //     id, then call.ended{reason:3} follows.
-//  3. A callee without an online device: if the invite asks for a push and the Pusher reports
-//     one went out, the caller gets call.offline and the call rings until the ring timeout;
-//     devices that connect meanwhile are rung. Otherwise the reply is error 802 and no call id
-//     is given (the call is still recorded, RemoteOffline).
+//  3. A callee without an online device: if the invite asks for a push and a Pusher is
+//     configured, the reply carries the id at once and the push runs meanwhile (the caller
+//     may cancel). When the Pusher reports one went out, the caller gets call.offline and the
+//     call rings until the ring timeout; devices that connected meanwhile are rung. When
+//     none went out the call ends RemoteOffline (call.ended{reason:6}). Without a push asked
+//     or configured the reply is error 802 and no call id is given (the call is still
+//     recorded, RemoteOffline).
 //  4. Ringing: every online callee device that can take the type (video needs
 //     Capabilities.Video; voice rings every device) gets call.incoming, and the caller device
 //     gets one call.ringing{device} per rung device, to pre-connect with each. When none can

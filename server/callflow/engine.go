@@ -34,9 +34,12 @@ type Config struct {
 	// ICEServers returns the STUN/TURN servers one party gets for a call. May be nil. It is
 	// called before the engine's lock is taken.
 	ICEServers func(app, user string, callID string) []protocol.ICEServer
-	// Pusher sends an offline push for an invite to a callee without an online device and
-	// reports whether any push went out. May be nil. It is called without the engine's lock.
-	Pusher func(app, callee string, inv protocol.CallIncoming, offlineText string) bool
+	// Pusher starts an offline push for an invite to a callee without an online device, and
+	// calls done, once, with whether any push went out. It must not wait for the push: it
+	// is called on the caller's connection reader, whose cancel and pings would wait
+	// behind it. May be nil. It is called without the engine's lock, and done may be
+	// called from any goroutine, even before Pusher returns.
+	Pusher func(app, callee string, inv protocol.CallIncoming, offlineText string, done func(pushed bool))
 	// Clock drives the ring and grace timers. Default clock.Real{}.
 	Clock clock.Clock
 	// Logger receives debug lines on call ends and warnings on lookup failures. Default

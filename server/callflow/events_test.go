@@ -36,7 +36,7 @@ func (l *eventLog) last() Event {
 
 func eventHarness(t *testing.T, pushed bool) (*harness, *eventLog) {
 	h := newHarness(t, func(c *Config) {
-		c.Pusher = func(string, string, protocol.CallIncoming, string) bool { return pushed }
+		c.Pusher = syncPusher(func(string, string, protocol.CallIncoming, string) bool { return pushed })
 	})
 	return h, &eventLog{net: h.net}
 }
@@ -81,7 +81,8 @@ func TestEventsOfAnAnsweredCall(t *testing.T) {
 func TestEventsOfCallsEndedAtInvite(t *testing.T) {
 	h, log := eventHarness(t, false)
 	a := h.connect("alice", "a1")
-	h.fails(h.request(a, protocol.TypeCallInvite, &protocol.CallInvite{To: "bob", PushIfOffline: true}), protocol.CodeCallRemoteOffline)
+	id := callID(t, h.ok(h.request(a, protocol.TypeCallInvite, &protocol.CallInvite{To: "bob", PushIfOffline: true})))
+	h.expect(a, ended(id, protocol.EndRemoteOffline, ""))
 	if ev := log.last(); ev.Kind != EventEnded || ev.Reason != protocol.EndRemoteOffline || ev.Seq != 2 {
 		t.Fatalf("last event %+v", ev)
 	}

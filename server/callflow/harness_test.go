@@ -165,6 +165,13 @@ type harness struct {
 }
 
 // newHarness builds an engine over fakes; users alice, bob, carol and dave exist in app.
+// syncPusher makes a Pusher that reports f's answer before it returns.
+func syncPusher(f func(app, callee string, inv protocol.CallIncoming, text string) bool) func(string, string, protocol.CallIncoming, string, func(bool)) {
+	return func(app, callee string, inv protocol.CallIncoming, text string, done func(bool)) {
+		done(f(app, callee, inv, text))
+	}
+}
+
 func newHarness(t *testing.T, tune ...func(*Config)) *harness {
 	t.Helper()
 	h := &harness{t: t, clk: clock.NewFake(t0), net: newFakeNet()}

@@ -9,7 +9,8 @@ import (
 )
 
 // Invite starts a call (rules 1–4 and 7 of the package doc). The callee lookup, the id and
-// the ICE servers are done before the lock; the Pusher runs between two locked sections.
+// the ICE servers are done before the lock. An invite to an offline callee with a push is
+// answered at once; the Pusher's result comes back later as an event of its own (pushDone).
 func (e *Engine) Invite(dev route.Device, rid string, inv protocol.CallInvite) {
 	callee := protocol.NormalizeUsername(inv.To)
 	if strings.EqualFold(callee, dev.User) {
@@ -30,13 +31,9 @@ func (e *Engine) Invite(dev route.Device, rid string, inv protocol.CallInvite) {
 	e.lock()
 	pushing := e.startLocked(dev, rid, c, inv.PushIfOffline)
 	e.unlock()
-	if !pushing {
-		return
+	if pushing {
+		e.cfg.Pusher(c.app, c.callee, c.incomingBody(), inv.OfflineText, func(pushed bool) { e.pushDone(c, pushed) })
 	}
-	pushed := e.cfg.Pusher(c.app, c.callee, c.incomingBody(), inv.OfflineText)
-	e.lock()
-	defer e.unlock()
-	e.afterPushLocked(dev, rid, c, pushed)
 }
 
 // fail replies err to request rid in a locked section of its own.
@@ -70,7 +67,8 @@ func (e *Engine) iceServers(app, user, id string) []protocol.ICEServer {
 }
 
 // startLocked decides an invite. It reports pushing true when the call waits for the
-// Pusher: then the call is indexed, so both parties are busy, but nothing rings yet.
+// Pusher: then the call is indexed, so both parties are busy, and the caller has its id,
+// but nothing rings yet.
 func (e *Engine) startLocked(dev route.Device, rid string, c *call, pushIfOffline bool) bool {
 	if e.refused(dev, rid) {
 		return false
@@ -101,6 +99,7 @@ func (e *Engine) startLocked(dev route.Device, rid string, c *call, pushIfOfflin
 		if pushIfOffline && e.cfg.Pusher != nil {
 			c.pushing = true
 			e.index(c)
+			e.reply(dev, rid, &protocol.CallInvited{CallID: c.id, ICEServers: c.callerICE}, nil)
 			return true
 		}
 		e.finish(c, protocol.EndRemoteOffline, "")
@@ -112,28 +111,27 @@ func (e *Engine) startLocked(dev route.Device, rid string, c *call, pushIfOfflin
 	return false
 }
 
-// afterPushLocked finishes an invite whose callee was offline once the Pusher has answered.
-// A callee device may have come online meanwhile: then it simply rings.
-func (e *Engine) afterPushLocked(dev route.Device, rid string, c *call, pushed bool) {
-	if e.refused(dev, rid) {
-		return
-	}
-	if c.ended { // the caller's grace ran out during the push
-		e.reply(dev, rid, nil, protocol.NewError(protocol.CodeCallConnectFailed, "the call failed"))
+// pushDone finishes an invite whose callee was offline once the Pusher has answered. A
+// callee device may have come online meanwhile: then it simply rings. Without a push and
+// without a device the call ends RemoteOffline for the caller, who has its id already.
+func (e *Engine) pushDone(c *call, pushed bool) {
+	e.lock()
+	defer e.unlock()
+	if e.closed.Load() || c.ended || !c.pushing { // closed, or ended by the caller meanwhile
 		return
 	}
 	c.pushing = false
+	caller := c.callerDevice()
 	if devs := e.dir.OnlineDevices(c.app, c.callee); len(devs) > 0 {
-		e.ringAll(c, dev, rid, devs)
+		e.ringDevices(c, caller, devs)
 		return
 	}
 	if !pushed {
+		e.send(caller, endedMsg(c.id, protocol.EndRemoteOffline, ""))
 		e.finish(c, protocol.EndRemoteOffline, "")
-		e.reply(dev, rid, nil, protocol.NewError(protocol.CodeCallRemoteOffline, "the callee is offline"))
 		return
 	}
-	e.reply(dev, rid, &protocol.CallInvited{CallID: c.id, ICEServers: c.callerICE}, nil)
-	e.send(dev, Message{Type: protocol.TypeCallOffline, Body: &protocol.CallOffline{CallID: c.id, To: c.callee}})
+	e.send(caller, Message{Type: protocol.TypeCallOffline, Body: &protocol.CallOffline{CallID: c.id, To: c.callee}})
 	e.emit(c, EventOffline, nil)
 	e.armRing(c)
 }
@@ -150,6 +148,12 @@ func (e *Engine) index(c *call) {
 // call, or ends the call Unsupported when none can.
 func (e *Engine) ringAll(c *call, dev route.Device, rid string, devs []route.Online) {
 	e.reply(dev, rid, &protocol.CallInvited{CallID: c.id, ICEServers: c.callerICE}, nil)
+	e.ringDevices(c, dev, devs)
+}
+
+// ringDevices rings every device of devs that can take the call, or ends the call
+// Unsupported for the caller device dev when none can.
+func (e *Engine) ringDevices(c *call, dev route.Device, devs []route.Online) {
 	capable := false
 	for i := range devs {
 		if canTake(c.typ, devs[i].Capabilities) {

@@ -148,13 +148,13 @@ func TestNoResponse(t *testing.T) {
 func pushHarness(t *testing.T, pushed bool) (*harness, *[]protocol.CallIncoming) {
 	var calls []protocol.CallIncoming
 	h := newHarness(t, func(c *Config) {
-		c.Pusher = func(app, callee string, inv protocol.CallIncoming, text string) bool {
+		c.Pusher = syncPusher(func(app, callee string, inv protocol.CallIncoming, text string) bool {
 			if app != "org#app" || callee != "bob" || text != "ring ring" {
 				t.Errorf("Pusher(%q, %q, %q)", app, callee, text)
 			}
 			calls = append(calls, inv)
 			return pushed
-		}
+		})
 	})
 	return h, &calls
 }
@@ -182,6 +182,16 @@ func TestRemoteOffline(t *testing.T) {
 			reply := h.request(a, protocol.TypeCallInvite, &protocol.CallInvite{To: "bob", PushIfOffline: tc.push, OfflineText: "ring ring"})
 			if len(*pushes) != tc.wantPush {
 				t.Fatalf("%d pushes, want %d", len(*pushes), tc.wantPush)
+			}
+			if tc.wantPush == 1 && !tc.wantRings { // answered at once; the failed push ends it
+				id := callID(t, h.ok(reply))
+				h.expect(a, ended(id, protocol.EndRemoteOffline, ""))
+				h.quiet()
+				h.settled()
+				if rec := h.records(1)[0]; rec.EndReason != protocol.EndRemoteOffline || rec.Callee != "bob" {
+					t.Fatalf("record %+v", rec)
+				}
+				return
 			}
 			if !tc.wantRings {
 				h.fails(reply, protocol.CodeCallRemoteOffline)
@@ -234,10 +244,10 @@ func TestPushedCalleeComesOnlineAndAnswers(t *testing.T) {
 func TestCalleeConnectsDuringPush(t *testing.T) {
 	var h *harness
 	h = newHarness(t, func(c *Config) {
-		c.Pusher = func(string, string, protocol.CallIncoming, string) bool {
+		c.Pusher = syncPusher(func(string, string, protocol.CallIncoming, string) bool {
 			h.connect("bob", "b1")
 			return true
-		}
+		})
 	})
 	a := h.connect("alice", "a1")
 	id := callID(t, h.ok(h.request(a, protocol.TypeCallInvite, &protocol.CallInvite{To: "bob", PushIfOffline: true})))
@@ -296,4 +306,34 @@ func callID(t *testing.T, data json.RawMessage) string {
 		t.Fatalf("invite reply %s: %v", data, err)
 	}
 	return inv.CallID
+}
+
+// TestInviteAnsweredBeforePush: the invite of a pushed call is answered at once, without
+// waiting for the Pusher, so the caller can cancel while the push is under way; the push's
+// result then changes nothing. A result that comes while the call still waits rings it.
+func TestInviteAnsweredBeforePush(t *testing.T) {
+	var done []func(bool)
+	h := newHarness(t, func(c *Config) {
+		c.Pusher = func(_, _ string, _ protocol.CallIncoming, _ string, d func(bool)) { done = append(done, d) }
+	})
+	a := h.connect("alice", "a1")
+	id := callID(t, h.ok(h.request(a, protocol.TypeCallInvite, &protocol.CallInvite{To: "bob", PushIfOffline: true})))
+	if len(done) != 1 {
+		t.Fatalf("%d pushes started", len(done))
+	}
+	h.quiet()
+	h.end(a, id, protocol.EndHangup) // the caller cancels during the push
+	done[0](true)
+	h.quiet()
+	h.settled()
+	if rec := h.records(1)[0]; rec.EndReason != protocol.EndHangup {
+		t.Fatalf("record %+v", rec)
+	}
+
+	id = callID(t, h.ok(h.request(a, protocol.TypeCallInvite, &protocol.CallInvite{To: "bob", PushIfOffline: true})))
+	h.quiet()
+	done[1](true)
+	h.expect(a, m(protocol.TypeCallOffline, protocol.CallOffline{CallID: id, To: "bob"}))
+	h.clk.Advance(45 * time.Second)
+	h.expect(a, ended(id, protocol.EndNoResponse, ""))
 }
