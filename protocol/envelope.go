@@ -23,11 +23,14 @@ var typePattern = regexp.MustCompile(`^[a-z][a-z.]{0,31}$`)
 
 // DecodeEnvelope parses one frame. Unknown fields are ignored, so that a peer one version
 // ahead may add some (docs/PROTOCOL.md, "Compatibility"); everything else is strict:
-// trailing data, a missing or malformed type, an over-long id, a non-object data and
-// over-size frames are errors with CodeBadMessage. It never panics, whatever the input.
+// invalid UTF-8, a duplicate key, trailing data, a missing or malformed type, an over-long
+// id, a non-object data and over-size frames are errors with CodeBadMessage. It never panics, whatever the input.
 func DecodeEnvelope(frame []byte) (*Envelope, error) {
 	if len(frame) > MaxFrameBytes {
 		return nil, NewError(CodeBadMessage, "frame of %d bytes exceeds %d", len(frame), MaxFrameBytes)
+	}
+	if err := checkWellFormed(frame); err != nil {
+		return nil, NewError(CodeBadMessage, "malformed frame: %v", err)
 	}
 	var env Envelope
 	if err := decodeJSON(frame, &env); err != nil {

@@ -26,6 +26,8 @@ func TestDecodeEnvelope(t *testing.T) {
 		{"unknown field", `{"type":"ping","extra":{"a":[1]}}`, true, Envelope{Type: "ping"}},
 		{"error unknown field", `{"type":"reply","error":{"code":1,"message":"","x":1}}`, true,
 			Envelope{Type: "reply", Error: &Error{Code: CodeGeneral}}},
+		{"same key in sibling objects", `{"type":"x","data":{"a":{"k":1},"b":{"k":1},"c":[{"k":1},{"k":2}]}}`, true,
+			Envelope{Type: "x", Data: json.RawMessage(`{"a":{"k":1},"b":{"k":1},"c":[{"k":1},{"k":2}]}`)}},
 		{"longest type", `{"type":"` + strings.Repeat("a", 32) + `"}`, true, Envelope{Type: strings.Repeat("a", 32)}},
 
 		{"empty", ``, false, Envelope{}},
@@ -46,6 +48,15 @@ func TestDecodeEnvelope(t *testing.T) {
 		{"data string", `{"type":"ping","data":"x"}`, false, Envelope{}},
 		{"data null", `{"type":"ping","data":null}`, false, Envelope{}},
 		{"error not an object", `{"type":"reply","error":"x"}`, false, Envelope{}},
+		// Well-formed JSON only: one value, each key once, UTF-8.
+		{"trailing brace", `{"type":"ping"}}`, false, Envelope{}},
+		{"trailing bracket", `{"type":"ping"}]`, false, Envelope{}},
+		{"two values", `{"type":"ping"} {"type":"ping"}`, false, Envelope{}},
+		{"duplicate key", `{"type":"ping","type":"call.end"}`, false, Envelope{}},
+		{"duplicate key in data", `{"type":"ping","data":{"a":1,"b":{"a":1},"a":2}}`, false, Envelope{}},
+		{"duplicate key in error", `{"type":"reply","error":{"code":1,"code":2}}`, false, Envelope{}},
+		{"invalid UTF-8 in data", "{\"type\":\"chat.send\",\"data\":{\"text\":\"a\xff\"}}", false, Envelope{}},
+		{"invalid UTF-8 in a key", "{\"type\":\"ping\",\"\xc3\":1}", false, Envelope{}},
 		{"over MaxFrameBytes", `{"type":"ping","data":{"s":"` + strings.Repeat("x", MaxFrameBytes) + `"}}`, false, Envelope{}},
 	}
 	for _, tc := range tests {

@@ -69,3 +69,28 @@ func TestUnknownFieldsAndTypesIgnored(t *testing.T) {
 		t.Fatalf("unknown request: %+v, want 901", r)
 	}
 }
+
+// TestMalformedJSONRefused: a frame is one JSON value, with each key once, in UTF-8;
+// anything else is 900 (encoding/json alone would take the last of two keys, replace bad
+// bytes with U+FFFD and read past a stray closing brace).
+func TestMalformedJSONRefused(t *testing.T) {
+	e := newTestEnv(t, Config{MaxBadFrames: 100})
+	c, _ := e.login(t, "alice", "d1")
+	for name, frame := range map[string]string{
+		"trailing data":  `{"type":"chat.send","data":{"to":"bob","text":"hi"}} {"type":"ping"}`,
+		"trailing brace": `{"type":"chat.send","data":{"to":"bob","text":"hi"}}}`,
+		"duplicate key":  `{"type":"chat.send","data":{"to":"bob","to":"carol","text":"hi"}}`,
+		"invalid UTF-8":  "{\"type\":\"chat.send\",\"data\":{\"to\":\"bob\",\"text\":\"h\xffi\"}}",
+	} {
+		t.Run(name, func(t *testing.T) {
+			c.sendRaw([]byte(frame))
+			c.expectError("", protocol.CodeBadMessage)
+		})
+	}
+	e.h.mu.Lock()
+	n := len(e.h.msgs)
+	e.h.mu.Unlock()
+	if n != 0 {
+		t.Fatalf("the handler got %d malformed frames", n)
+	}
+}
