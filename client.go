@@ -35,6 +35,7 @@ type Client struct {
 	delegates   []connDelegate
 	connectedCh chan struct{} // closed and replaced at each (re)connect
 	loggingIn   bool          // a Login is between its start and its connection
+	node        int           // the index in opts.nodes of the node the client talks to
 	closed      bool
 }
 
@@ -48,7 +49,7 @@ func NewClient(opts Options) (*Client, error) {
 	if err := opts.normalize(); err != nil {
 		return nil, err
 	}
-	c := &Client{opts: opts, clk: opts.Clock, queue: NewSerialQueue(), connectedCh: make(chan struct{})}
+	c := &Client{opts: opts, clk: opts.Clock, queue: NewSerialQueue(), connectedCh: make(chan struct{}), node: firstNode(opts.nodes)}
 	c.log, c.logCloser = newLogger(opts)
 	c.calls = newCallManager(c)
 	c.chat = newChatManager(c)
@@ -123,10 +124,13 @@ func (c *Client) Login(ctx context.Context, username, password string) error {
 	if err := c.beginLogin(); err != nil {
 		return err
 	}
-	token, _, err := c.fetchToken(ctx, username, password)
-	if err == nil {
-		err = c.connect(ctx, token)
-	}
+	err := c.onSomeNode(func() error {
+		token, _, err := c.fetchToken(ctx, username, password)
+		if err != nil {
+			return err
+		}
+		return c.connect(ctx, token)
+	})
 	c.endLoginAttempt()
 	return err
 }
@@ -136,8 +140,22 @@ func (c *Client) LoginWithToken(ctx context.Context, username, token string) err
 	if err := c.beginLogin(); err != nil {
 		return err
 	}
-	err := c.connect(ctx, token)
+	err := c.onSomeNode(func() error { return c.connect(ctx, token) })
 	c.endLoginAttempt()
+	return err
+}
+
+// onSomeNode runs f on the current node and, while f fails because the node is gone, on
+// each other node once.
+func (c *Client) onSomeNode(f func() error) error {
+	err := f()
+	for range len(c.opts.nodes) - 1 {
+		if err == nil || !nodeGone(err) {
+			return err
+		}
+		c.nextNode()
+		err = f()
+	}
 	return err
 }
 
@@ -205,6 +223,7 @@ func (c *Client) supervise(ctx context.Context, conn *deviceConn, stopped chan s
 			c.kicked(reason)
 			return
 		}
+		c.nextNode()
 		wait := c.backoffWait(backoff)
 		if after, ok := conn.retryAfter(); ok {
 			// Not a failure: the calls stay as they are, and the server that comes back (or
@@ -263,6 +282,7 @@ func (c *Client) reconnect(ctx context.Context, b *backoff, wait pause) *deviceC
 			return nil
 		}
 		c.log.Debug("reconnect failed", "err", err)
+		c.nextNode()
 		wait = c.backoffWait(b)
 		if after, ok := retryAfterOf(err); ok {
 			wait = c.serverWait(after) // the server drains: it said when to come back
@@ -378,6 +398,7 @@ func (c *Client) pingEvery(conn *deviceConn) time.Duration {
 func (c *Client) dialOptions() *Options {
 	o := c.opts
 	o.PingInterval = c.pingInterval()
+	o.WebSocketURL = c.currentNode().ws
 	return &o
 }
 

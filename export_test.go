@@ -30,3 +30,6 @@ func RemoteClosed(c *Client, s *CallSession) {
 	s.mu.Unlock()
 	c.calls.peerFailed(s, dev, rtc.ErrClosedByRemote)
 }
+
+// NodeOf returns the REST URL of the node c talks to.
+func NodeOf(c *Client) string { return c.currentNode().rest }

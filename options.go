@@ -27,9 +27,13 @@ type Options struct {
 	// AppKey is "org#app", as issued by the server (required).
 	AppKey string
 	// ServerURL is the base URL of the duet server's REST API, e.g. "http://127.0.0.1:8080"
-	// (required). It names the private deployment, the seed's "私有部署".
+	// (required). It names the private deployment, the seed's "私有部署". A cluster is
+	// given as a comma-separated list of its nodes' URLs: the client starts at a random one
+	// and, when its node goes away (connection lost, goodbye, 503, refused connect), moves
+	// to the next in the list, with its usual backoff.
 	ServerURL string
-	// WebSocketURL is the device connection endpoint; default ServerURL with ws(s) and /ws.
+	// WebSocketURL is the device connection endpoint; default ServerURL with ws(s) and /ws
+	// (with several nodes: a list as long as ServerURL's, or empty).
 	WebSocketURL string
 	// DeviceID identifies this device among the user's devices; default a random id per
 	// Client. A second login with the same device id replaces the first.
@@ -62,6 +66,8 @@ type Options struct {
 	// Default the wall clock; tests pass a fake one to run them without waiting.
 	Clock Clock
 
+	// nodes are ServerURL's nodes, parsed.
+	nodes []node
 	// versions are the protocol versions the SDK offers in hello, oldest first; tests set
 	// them to play an older or newer SDK.
 	versions []int
@@ -87,17 +93,12 @@ func (o *Options) normalize() error {
 	if strings.Count(o.AppKey, "#") != 1 || strings.HasPrefix(o.AppKey, "#") || strings.HasSuffix(o.AppKey, "#") {
 		return &Error{Code: ErrorInvalidAppKey, Message: fmt.Sprintf("appkey %q is not org#app", o.AppKey)}
 	}
-	u, err := url.Parse(o.ServerURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return &Error{Code: ErrorGeneral, Message: fmt.Sprintf("server URL %q must be http(s)://host[:port]", o.ServerURL)}
+	nodes, err := parseNodes(o.ServerURL, o.WebSocketURL)
+	if err != nil {
+		return err
 	}
-	o.ServerURL = strings.TrimRight(o.ServerURL, "/")
-	if o.WebSocketURL == "" {
-		ws := *u
-		ws.Scheme = map[string]string{"http": "ws", "https": "wss"}[u.Scheme]
-		ws.Path = strings.TrimRight(u.Path, "/") + "/ws"
-		o.WebSocketURL = ws.String()
-	}
+	o.nodes = nodes
+	o.ServerURL, o.WebSocketURL = joinNodes(nodes)
 	if o.DeviceID == "" {
 		b := make([]byte, 8)
 		_, _ = rand.Read(b)

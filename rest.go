@@ -29,7 +29,7 @@ func (c *Client) doREST(ctx context.Context, method, path, token string, in, out
 		}
 		body = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.opts.ServerURL+c.opts.appPath()+path, body)
+	req, err := http.NewRequestWithContext(ctx, method, c.currentNode().rest+c.opts.appPath()+path, body)
 	if err != nil {
 		return &Error{Code: protocol.CodeGeneral, Message: err.Error()}
 	}
@@ -51,6 +51,9 @@ func (c *Client) doREST(ctx context.Context, method, path, token string, in, out
 		if json.Unmarshal(data, &re) == nil && re.Code != 0 {
 			return &Error{Code: re.Code, Message: re.Description}
 		}
+		if resp.StatusCode == http.StatusServiceUnavailable { // a node draining, or none behind a proxy
+			return &Error{Code: protocol.CodeServerBusy, Message: "HTTP 503"}
+		}
 		return &Error{Code: protocol.CodeServerUnknown, Message: fmt.Sprintf("HTTP %d: %s", resp.StatusCode, bytes.TrimSpace(data))}
 	}
 	if out != nil {
@@ -65,7 +68,7 @@ func (c *Client) doREST(ctx context.Context, method, path, token string, in, out
 // registerWithUsername:password:.
 func (c *Client) Register(ctx context.Context, username, password string) error {
 	body := map[string]string{"username": username, "password": password}
-	return c.doREST(ctx, http.MethodPost, "/users", "", body, nil)
+	return c.onSomeNode(func() error { return c.doREST(ctx, http.MethodPost, "/users", "", body, nil) })
 }
 
 type tokenReply struct {

@@ -23,7 +23,7 @@ type adminFlags struct {
 
 func (f *adminFlags) register(cmd *cobra.Command) {
 	pf := cmd.PersistentFlags()
-	pf.StringVar(&f.server, "server", envOr("DUET_SERVER", "http://127.0.0.1:8080"), "server URL (DUET_SERVER)")
+	pf.StringVar(&f.server, "server", envOr("DUET_SERVER", "http://127.0.0.1:8080"), "server URL, or a comma-separated list of a cluster's nodes (DUET_SERVER)")
 	pf.StringVar(&f.token, "admin-token", envOr("DUET_ADMIN_TOKEN", ""), "admin token (DUET_ADMIN_TOKEN; default: read DATA/admin-token)")
 	pf.StringVar(&f.data, "data", envOr("DUET_DATA", "./duet-data"), "the server's data folder, to read the admin token from (DUET_DATA)")
 	pf.BoolVar(&f.jsonOut, "json", false, "print JSON")
@@ -38,7 +38,7 @@ func (f *adminFlags) client() (*api.AdminClient, error) {
 		}
 		token = strings.TrimSpace(string(b))
 	}
-	return &api.AdminClient{BaseURL: strings.TrimRight(f.server, "/"), Token: token}, nil
+	return &api.AdminClient{BaseURL: firstNode(f.server), Token: token}, nil
 }
 
 func (f *adminFlags) print(v any, text func()) {

@@ -42,7 +42,7 @@ func callCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error { return runCall(cmd.Context(), f) },
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.server, "server", envOr("DUET_SERVER", "http://127.0.0.1:8080"), "server URL (DUET_SERVER)")
+	fl.StringVar(&f.server, "server", envOr("DUET_SERVER", "http://127.0.0.1:8080"), "server URL, or a comma-separated list of a cluster's nodes (DUET_SERVER)")
 	fl.StringVar(&f.appKey, "appkey", envOr("DUET_APPKEY", "demo#duet"), "app key org#app (DUET_APPKEY)")
 	fl.StringVar(&f.user, "user", envOr("DUET_USER", ""), "username (DUET_USER)")
 	fl.StringVar(&f.password, "password", envOr("DUET_PASSWORD", ""), "password (DUET_PASSWORD)")

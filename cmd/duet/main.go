@@ -5,6 +5,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -46,6 +47,14 @@ func exitCode(err error) int {
 }
 
 // envOr returns the environment variable name, or def when it is unset.
+// firstNode is the first URL of a --server list: the admin and recording APIs are the same
+// on every node, so one will do. (The SDK commands use the whole list and move between
+// nodes.)
+func firstNode(server string) string {
+	first, _, _ := strings.Cut(server, ",")
+	return strings.TrimRight(strings.TrimSpace(first), "/")
+}
+
 func envOr(name, def string) string {
 	if v, ok := os.LookupEnv(name); ok {
 		return v

@@ -24,7 +24,7 @@ type userFlags struct {
 
 func (f *userFlags) registerFlags(cmd *cobra.Command) {
 	pf := cmd.PersistentFlags()
-	pf.StringVar(&f.server, "server", envOr("DUET_SERVER", "http://127.0.0.1:8080"), "server URL (DUET_SERVER)")
+	pf.StringVar(&f.server, "server", envOr("DUET_SERVER", "http://127.0.0.1:8080"), "server URL, or a comma-separated list of a cluster's nodes (DUET_SERVER)")
 	pf.StringVar(&f.appKey, "appkey", envOr("DUET_APPKEY", "demo#duet"), "app key org#app (DUET_APPKEY)")
 	pf.StringVar(&f.user, "user", envOr("DUET_USER", ""), "username (DUET_USER)")
 	pf.StringVar(&f.password, "password", envOr("DUET_PASSWORD", ""), "password (DUET_PASSWORD)")

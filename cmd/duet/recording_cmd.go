@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -38,7 +37,7 @@ func (f *recordingFlags) client() (*api.RecordingClient, error) {
 		}
 		tok = resp.AccessToken
 	}
-	return &api.RecordingClient{BaseURL: strings.TrimRight(f.server, "/"), AppKey: f.appKey, Token: tok}, nil
+	return &api.RecordingClient{BaseURL: firstNode(f.server), AppKey: f.appKey, Token: tok}, nil
 }
 
 func recordingCommand() *cobra.Command {

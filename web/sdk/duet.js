@@ -26,8 +26,11 @@ export {
 /**
  * @typedef {Object} ClientOptions
  * @property {string} appKey "org#app" as issued by the server (required)
- * @property {string} [serverURL] base URL of the duet server; default the page's origin
- * @property {string} [webSocketURL] device endpoint; default serverURL with ws(s) and /ws
+ * @property {string|string[]} [serverURL] base URL of the duet server; default the page's origin.
+ *   A cluster is a list of its nodes' URLs (an array or a comma-separated string): the client
+ *   starts at a random node and moves to the next when its node goes away.
+ * @property {string|string[]} [webSocketURL] device endpoint; default serverURL with ws(s) and /ws
+ *   (with several nodes: a list as long as serverURL's)
  * @property {string} [deviceId] this device among the user's devices; default a random id per
  *   client (a second login with the same id replaces the first)
  * @property {number} [pingInterval] heartbeat in seconds, 10–3600; default 30
@@ -46,6 +49,32 @@ export {
  * @property {(code: number) => void} [tokenDidExpire] the server refused the token on reconnect; log in again
  * @property {() => void} [upgradeRequired] the server no longer speaks this SDK's protocol (911); the app must be upgraded
  */
+
+/** Error codes that mean the node could not be reached or is going away: try another. */
+const NODE_GONE = new Set([ErrorCode.ServerNotReachable, ErrorCode.ServerBusy, ErrorCode.ServerShutdown, ErrorCode.NetworkUnavailable]);
+
+/**
+ * Reads serverURL (and webSocketURL): one URL, or the nodes of a cluster as an array or a
+ * comma-separated string.
+ * @param {string|string[]} serverURL
+ * @param {string|string[]} [webSocketURL]
+ * @returns {{rest: string, ws: string}[]}
+ */
+export function parseNodes(serverURL, webSocketURL) {
+  const list = (v) => (Array.isArray(v) ? v : String(v).split(',')).map((s) => String(s).trim()).filter((s) => s);
+  const rests = list(serverURL);
+  const wss = webSocketURL ? list(webSocketURL) : [];
+  if (rests.length === 0) throw new DuetError(ErrorCode.General, 'no server URL');
+  if (wss.length && wss.length !== rests.length) throw new DuetError(ErrorCode.General, `${wss.length} WebSocket URLs for ${rests.length} server URLs`);
+  return rests.map((s, i) => {
+    let u;
+    try { u = new URL(s); } catch { u = null; }
+    if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:')) throw new DuetError(ErrorCode.General, `server URL "${s}" must be http(s)://host[:port]`);
+    const rest = s.replace(/\/+$/, '');
+    const ws = wss[i] || `${u.protocol === 'https:' ? 'wss:' : 'ws:'}//${u.host}${u.pathname.replace(/\/+$/, '')}/ws`;
+    return { rest, ws };
+  });
+}
 
 /** The protocol versions this SDK speaks, oldest first (docs/PROTOCOL.md, "Compatibility"). */
 const PROTOCOL_VERSIONS = [1];
@@ -79,16 +108,14 @@ export class DuetClient {
   constructor(opts) {
     const o = { serverURL: globalThis.location ? location.origin : '', pingInterval: 30, autoReconnect: true, video: true, logLevel: 'warn', ...opts };
     if (typeof o.appKey !== 'string' || !/^[^#]+#[^#]+$/.test(o.appKey)) throw new DuetError(ErrorCode.InvalidAppKey, `appkey "${o.appKey}" is not org#app`);
-    let u;
-    try { u = new URL(o.serverURL); } catch { u = null; }
-    if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:')) throw new DuetError(ErrorCode.General, `server URL "${o.serverURL}" must be http(s)://host[:port]`);
+    const nodes = parseNodes(o.serverURL, o.webSocketURL);
     if (!Number.isInteger(o.pingInterval) || o.pingInterval < 10 || o.pingInterval > 3600) throw new DuetError(ErrorCode.General, `pingInterval ${o.pingInterval} must be 10-3600 seconds`);
     /** @type {string} */
     this.appKey = o.appKey;
-    /** @type {string} */
-    this.serverURL = o.serverURL.replace(/\/+$/, '');
-    /** @type {string} */
-    this.webSocketURL = o.webSocketURL || `${u.protocol === 'https:' ? 'wss:' : 'ws:'}//${u.host}${u.pathname.replace(/\/+$/, '')}/ws`;
+    /** @type {{rest: string, ws: string}[]} the nodes of the deployment */
+    this._nodes = nodes;
+    /** @type {number} the index of the node this client talks to */
+    this._node = Math.floor(Math.random() * nodes.length);
     /** @type {string} */
     this.deviceId = o.deviceId || randomId();
     /** @type {number} heartbeat in seconds */
@@ -159,8 +186,10 @@ export class DuetClient {
    */
   async login(username, password) {
     if (this._loggedIn) throw new DuetError(ErrorCode.General, `already logged in as ${this._username}`);
-    const reply = await this._rest('POST', '/token', '', { grant_type: 'password', username, password });
-    await this.loginWithToken(username, reply.access_token);
+    await this._onSomeNode(async () => {
+      const reply = await this._rest('POST', '/token', '', { grant_type: 'password', username, password });
+      await this._connect(username, reply.access_token);
+    });
   }
 
   /**
@@ -171,6 +200,15 @@ export class DuetClient {
    */
   async loginWithToken(username, token) {
     if (this._loggedIn) throw new DuetError(ErrorCode.General, `already logged in as ${this._username}`);
+    await this._onSomeNode(() => this._connect(username, token));
+  }
+
+  /**
+   * Connects the device on the current node.
+   * @param {string} username
+   * @param {string} token
+   */
+  async _connect(username, token) {
     this._token = token;
     const conn = await this._dial([]);
     this._username = conn.welcome.username || username.toLowerCase();
@@ -248,6 +286,37 @@ export class DuetClient {
     return data || {};
   }
 
+  /** @type {string} the REST base URL of the node this client talks to */
+  get serverURL() { return this._nodes[this._node].rest; }
+
+  /** @type {string} the device endpoint of the node this client talks to */
+  get webSocketURL() { return this._nodes[this._node].ws; }
+
+  /** Moves to the next node of the list after the current one went away. */
+  _nextNode() {
+    if (this._nodes.length < 2) return;
+    this._node = (this._node + 1) % this._nodes.length;
+    this._log('info', 'moving to server node', this.serverURL);
+  }
+
+  /**
+   * Runs f on the current node and, while it fails because the node cannot be reached or
+   * is going away, on each other node once.
+   * @template T
+   * @param {() => Promise<T>} f
+   * @returns {Promise<T>}
+   */
+  async _onSomeNode(f) {
+    for (let i = 0; ; i++) {
+      try {
+        return await f();
+      } catch (err) {
+        if (i >= this._nodes.length - 1 || !NODE_GONE.has(err.code)) throw err;
+        this._nextNode();
+      }
+    }
+  }
+
   _dial(calls) {
     const hello = {
       version: PROTOCOL_VERSIONS[PROTOCOL_VERSIONS.length - 1], versions: PROTOCOL_VERSIONS, token: this._token, deviceId: this.deviceId, pingInterval: this.pingInterval,
@@ -301,11 +370,13 @@ export class DuetClient {
       // The server drains for a restart: not a failure. The calls stay as they are and the
       // reconnect's hello resumes them; come back when it said, spread out.
       this._log('info', 'server restarting; reconnecting after', conn.retryAfterMs, 'ms');
+      this._nextNode();
       this._backoffMs = 250;
       this._scheduleReconnect(withSpread(conn.retryAfterMs));
       return;
     }
     this._log('warn', 'connection lost; reconnecting');
+    this._nextNode();
     this._scheduleReconnect();
   }
 
@@ -341,6 +412,7 @@ export class DuetClient {
           this._notify('upgradeRequired');
           return;
         }
+        this._nextNode();
         this._scheduleReconnect();
       }
     };

@@ -72,7 +72,7 @@ export const VideoResolution = Object.freeze({ Adaptive: 0, R352x288: 1, R640x48
 export const ErrorCode = Object.freeze({
   General: 1, NetworkUnavailable: 2, InvalidAppKey: 100, InvalidUsername: 101, InvalidPassword: 102,
   InvalidToken: 104, UserNotLogin: 201, UserAuthFailed: 202, UserAlreadyExist: 203, UserNotFound: 204,
-  UserIllegalArgument: 205, UserRemoved: 207, ServerNotReachable: 300, ServerTimeout: 301,
+  UserIllegalArgument: 205, UserRemoved: 207, ServerNotReachable: 300, ServerTimeout: 301, ServerBusy: 302,
   ServerUnknown: 303, CallInvalidId: 800, CallBusy: 801, CallRemoteOffline: 802, CallConnectFailed: 803,
   BadMessage: 900, RateLimited: 902, CallSelf: 905, CallUnsupported: 906, RegistrationClosed: 908,
   ServerShutdown: 910, UpgradeRequired: 911, UnsupportedVersion: 903,
