@@ -131,7 +131,9 @@ func TestOfflineCallNoResponse(t *testing.T) {
 		t.Fatalf("end reason %v, want NoResponse", ev.reason)
 	}
 	c := e.apns.Wait(t, 10*time.Second)
-	if d := c.Payload["duet"].(map[string]any); d["type"] != "call.cancel" || d["reason"] != "1" || c.PushType != "voip" {
+	// The cancel is an alert on the phone's alert token: never a VoIP push, which must
+	// report a call to CallKit.
+	if d := c.Payload["duet"].(map[string]any); d["type"] != "call.cancel" || d["reason"] != "1" || c.PushType != "alert" {
 		t.Fatalf("cancel %+v", c)
 	}
 }

@@ -394,7 +394,7 @@ func newHookLog(t *testing.T, secret string) (*hookLog, *httptest.Server) {
 		switch {
 		case err != nil:
 			h.bad = append(h.bad, err.Error())
-		case !webhook.Verify(h.secret, body, r.Header.Get(webhook.SignatureHeader)):
+		case webhook.Verify(h.secret, body, r.Header.Get(webhook.SignatureHeader), time.Now(), webhook.DefaultTolerance) != nil:
 			h.bad = append(h.bad, "bad signature on "+p.ID)
 		default:
 			h.byCall[p.CallID] = append(h.byCall[p.CallID], p)

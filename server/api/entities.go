@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/duet-rtc/duet/server/store"
+	"github.com/duet-rtc/duet/server/webhook"
 )
 
 // User is a user as the API shows it (Easemob's user entity). Times are unix ms.
@@ -32,29 +33,9 @@ type App struct {
 	Created      int64  `json:"created"`      // unix ms
 }
 
-// Call is a call record as the API shows it. Times are unix ms, 0 when the step never
-// happened; type, endReason and connectType are the protocol's numbers.
-type Call struct {
-	ID           string `json:"id"`
-	Caller       string `json:"caller"`
-	CallerDevice string `json:"callerDevice"`
-	Callee       string `json:"callee"`
-	CalleeDevice string `json:"calleeDevice"`
-	Type         int    `json:"type"`
-	Ext          string `json:"ext"`
-	Record       bool   `json:"record"`
-	MergeStream  bool   `json:"mergeStream"`
-	InvitedAt    int64  `json:"invitedAt"`
-	RingingAt    int64  `json:"ringingAt"`
-	ConnectedAt  int64  `json:"connectedAt"`
-	AcceptedAt   int64  `json:"acceptedAt"`
-	EndedAt      int64  `json:"endedAt"`
-	EndReason    int    `json:"endReason"`
-	EndedBy      string `json:"endedBy"`
-	ConnectType  int    `json:"connectType"`
-	// ServerVideoID names the call's recordings (GET .../recordings?serverVideoId=).
-	ServerVideoID string `json:"serverVideoId,omitempty"`
-}
+// Call is a call record as the API shows it: the same type as the call.ended webhook's
+// record.
+type Call = webhook.CallRecord
 
 // Response is the envelope of Easemob-style replies. Fields that do not apply are omitted.
 type Response[T any] struct {
@@ -139,10 +120,4 @@ func appOf(a store.App) App {
 		ClientSecret: a.ClientSecret, Registration: a.Registration, Created: msOf(a.Created)}
 }
 
-func callOf(c store.CallRecord) Call {
-	return Call{ID: c.ID, Caller: c.Caller, CallerDevice: c.CallerDevice, Callee: c.Callee,
-		CalleeDevice: c.CalleeDevice, Type: c.Type, Ext: c.Ext, Record: c.Record, MergeStream: c.MergeStream,
-		InvitedAt: msOf(c.InvitedAt), RingingAt: msOf(c.RingingAt), ConnectedAt: msOf(c.ConnectedAt),
-		AcceptedAt: msOf(c.AcceptedAt), EndedAt: msOf(c.EndedAt), EndReason: c.EndReason, EndedBy: c.EndedBy,
-		ConnectType: c.ConnectType, ServerVideoID: c.ServerVideoID}
-}
+func callOf(c store.CallRecord) Call { return webhook.RecordOf(c) }

@@ -87,9 +87,10 @@ func (a *apnsSender) close() {
 	}
 }
 
-// send pushes n to one APNs binding. Calls and cancels go to a VoIP token as VoIP pushes
-// (topic "<bundle>.voip", priority 10, expiring with the ring); to an alert token a call is
-// an alert that a cancel replaces (same apns-collapse-id). Messages are alerts.
+// send pushes n to one APNs binding. A call goes to a VoIP token as a VoIP push (topic
+// "<bundle>.voip", priority 10, expiring with the ring); nothing else does, since every VoIP
+// push must report a call to CallKit. To an alert token a call is an alert that its cancel
+// replaces (same apns-collapse-id). Cancels and messages are alerts.
 func (a *apnsSender) send(ctx context.Context, creds store.PushCredentials, b store.PushBinding, n *notification) error {
 	ac, err := a.client(creds)
 	if err != nil {
@@ -102,8 +103,8 @@ func (a *apnsSender) send(ctx context.Context, creds store.PushCredentials, b st
 	note := &apns2.Notification{DeviceToken: b.Token, Priority: apns2.PriorityHigh, Expiration: n.Expires}
 	switch {
 	case b.VoIP:
-		if n.Kind == KindMessage {
-			return errNotForTarget // Apple forbids VoIP pushes that do not report a call
+		if n.Kind != KindCall {
+			return errNotForTarget // Apple kills apps whose VoIP pushes do not report a call
 		}
 		note.Topic = strings.TrimSuffix(topic, ".voip") + ".voip"
 		note.PushType = apns2.PushTypeVOIP

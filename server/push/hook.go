@@ -53,7 +53,7 @@ func (h *hookSender) send(ctx context.Context, creds store.PushCredentials, b st
 	if err != nil {
 		return &sendError{err: err}
 	}
-	err = webhook.Post(ctx, h.hc, cfg.URL, cfg.Secret, n.Kind, p.ID, body)
+	err = webhook.Post(ctx, h.hc, cfg.URL, cfg.Secret, n.Kind, p.ID, body, h.now())
 	if err == nil {
 		return nil
 	}

@@ -171,7 +171,7 @@ func (s *Service) PushCall(app, callee string, inv protocol.CallIncoming, offlin
 	sent := s.sendAll(ctx, app, targets, n, callRetryDelays)
 
 	s.mu.Lock()
-	pc.pushing, pc.targets = false, sent
+	pc.pushing, pc.targets = false, cancelTargets(sent, bindings)
 	ended := pc.ended
 	if len(sent) == 0 || ended != nil {
 		delete(s.calls, inv.CallID)
@@ -251,6 +251,28 @@ func (s *Service) PushMessage(m store.Message) {
 		n := messageNotification(m.App, m.To, m.From, m.ID, m.Text, m.Ext, time.Time{})
 		s.sendAll(s.ctx, m.App, targets, n, s.cfg.RetryDelays)
 	})
+}
+
+// cancelTargets picks where the cancel of a call pushed to sent goes: the same bindings,
+// except that an APNs VoIP token never gets one. Since iOS 13 every VoIP push must report a
+// call to CallKit or the system kills the app, so a cancel goes to the device's alert token
+// instead (as an alert that replaces the call's, or says the call was missed), and a device
+// with a VoIP token only gets none: woken by the call's push, its app connects, and the
+// server tells it the call ended.
+func cancelTargets(sent, bindings []store.PushBinding) []store.PushBinding {
+	var out []store.PushBinding
+	for _, b := range sent {
+		if b.Provider != protocol.PushAPNs || !b.VoIP {
+			out = append(out, b)
+			continue
+		}
+		for _, a := range bindings {
+			if a.Provider == protocol.PushAPNs && !a.VoIP && a.Device == b.Device {
+				out = append(out, a)
+			}
+		}
+	}
+	return out
 }
 
 // callTargets picks where a call is pushed: every binding, except that a device with an

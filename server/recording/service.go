@@ -13,8 +13,6 @@ package recording
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base32"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -183,13 +181,9 @@ func (s *Service) recover() error {
 // abs turns a row's relative file into a path under Dir.
 func (s *Service) abs(rel string) string { return filepath.Join(s.cfg.Dir, filepath.FromSlash(rel)) }
 
-// ServerVideoIDOf is the id that names the recordings of call callID of app. It is derived
-// from the call, not drawn at random, so that a call recorded again after a server restart
-// keeps its serverVideoId and all its recordings are found under it.
-func ServerVideoIDOf(app, callID string) string {
-	sum := sha256.Sum256([]byte("duet serverVideoId\x00" + app + "\x00" + callID))
-	return "rec" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(sum[:16]))
-}
+// ServerVideoIDOf is store.ServerVideoIDOf, where the rule lives so that the call records of
+// REST and of webhooks name the same id.
+func ServerVideoIDOf(app, callID string) string { return store.ServerVideoIDOf(app, callID) }
 
 func newID() string { return strings.ToLower(rand.Text()) }
 

@@ -227,7 +227,7 @@ func (o *Outbox) arm(now, at time.Time) {
 func (o *Outbox) deliver(d store.WebhookDelivery) {
 	defer o.workers.Done()
 	defer func() { o.results <- d.ID }()
-	err := Post(o.ctx, o.cfg.HTTPClient, d.URL, d.Secret, d.EventType, d.EventID, d.Body)
+	err := Post(o.ctx, o.cfg.HTTPClient, d.URL, d.Secret, d.EventType, d.EventID, d.Body, o.cfg.Clock.Now())
 	if o.ctx.Err() != nil {
 		return // shutting down: not the endpoint's fault, and not an attempt
 	}

@@ -2,10 +2,12 @@ package webhook
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -42,7 +44,8 @@ func newReceiver(t *testing.T, secret string) *receiver {
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		r.hits.Add(1)
 		body, _ := io.ReadAll(req.Body)
-		if !Verify(r.secret, body, req.Header.Get(SignatureHeader)) {
+		// The outbox runs on a fake clock: any time will do here (TestSignVerify checks it).
+		if Verify(r.secret, body, req.Header.Get(SignatureHeader), time.Now(), math.MaxInt64) != nil {
 			t.Errorf("bad signature %q", req.Header.Get(SignatureHeader))
 			w.WriteHeader(http.StatusUnauthorized)
 			return
@@ -270,12 +273,45 @@ func TestPayloadOfEnded(t *testing.T) {
 
 func TestSignVerify(t *testing.T) {
 	body := []byte(`{"a":1}`)
-	sig := Sign("k", body)
-	if !Verify("k", body, sig) || Verify("other", body, sig) || Verify("k", []byte(`{"a":2}`), sig) || Verify("k", body, "sha1=00") {
-		t.Fatal("Verify disagrees with Sign")
+	at := time.Unix(1_700_000_000, 0)
+	sig := Sign("k", body, at)
+	if sig != "t=1700000000,v1="+hex.EncodeToString(mac("k", "1700000000", body)) {
+		t.Fatalf("Sign = %s", sig)
 	}
-	// RFC 4231-style known answer: HMAC-SHA256 of "" under "" .
-	if Sign("", nil) != "sha256=b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad" {
-		t.Fatalf("Sign(\"\", \"\") = %s", Sign("", nil))
+	tol := DefaultTolerance
+	for _, tc := range []struct {
+		name   string
+		secret string
+		body   []byte
+		header string
+		now    time.Time
+		want   error
+	}{
+		{"good", "k", body, sig, at.Add(time.Minute), nil},
+		{"good, clock behind", "k", body, sig, at.Add(-time.Minute), nil},
+		{"rotated secret: two v1", "k", body, "t=1700000000,v1=00," + sig[len("t=1700000000,"):], at, nil},
+		{"replayed later", "k", body, sig, at.Add(tol + time.Second), ErrStale},
+		{"other secret", "other", body, sig, at, ErrBadSignature},
+		{"other body", "k", []byte(`{"a":2}`), sig, at, ErrBadSignature},
+		{"timestamp changed", "k", body, "t=1700000300" + sig[len("t=1700000000"):], at, ErrBadSignature},
+		{"old format", "k", body, "sha256=00", at, ErrBadSignature},
+		{"no timestamp", "k", body, sig[len("t=1700000000,"):], at, ErrBadSignature},
+	} {
+		if err := Verify(tc.secret, tc.body, tc.header, tc.now, tol); err != tc.want {
+			t.Errorf("%s: Verify = %v, want %v", tc.name, err, tc.want)
+		}
+	}
+}
+
+// TestEndedRecordNamesRecordings: the call.ended webhook's record is REST's record type and,
+// for a recorded call, carries the serverVideoId its recordings are listed under.
+func TestEndedRecordNamesRecordings(t *testing.T) {
+	rec := callflow.Record{ID: "c1", App: "o#a", Caller: "alice", Callee: "bob", Record: true}
+	p := PayloadOf(callflow.Event{Kind: callflow.EventEnded, CallID: "c1", App: "o#a", Seq: 5, Record: &rec})
+	if p.Data.Record == nil || p.Data.Record.ServerVideoID != store.ServerVideoIDOf("o#a", "c1") {
+		t.Fatalf("record %+v", p.Data.Record)
+	}
+	if got := RecordOf(store.CallRecord{ID: "c1", ServerVideoID: "v"}); got.ServerVideoID != "v" {
+		t.Fatalf("RecordOf lost serverVideoId: %+v", got)
 	}
 }

@@ -34,7 +34,9 @@ type CallData struct {
 	Record       *CallRecord `json:"record,omitempty"`      // ended
 }
 
-// CallRecord is the record of an ended call, as GET /{org}/{app}/calls shows it.
+// CallRecord is the record of an ended call: the one type of GET /{org}/{app}/calls
+// (api.Call) and of the call.ended webhook. Times are unix ms, 0 when the step never
+// happened; type, endReason and connectType are the protocol's numbers.
 type CallRecord struct {
 	ID           string `json:"id"`
 	Caller       string `json:"caller"`
@@ -53,6 +55,18 @@ type CallRecord struct {
 	EndReason    int    `json:"endReason"`
 	EndedBy      string `json:"endedBy"`
 	ConnectType  int    `json:"connectType"`
+	// ServerVideoID names the call's recordings (GET .../recordings?serverVideoId=); set
+	// for recorded calls.
+	ServerVideoID string `json:"serverVideoId,omitempty"`
+}
+
+// RecordOf is the record of a stored call.
+func RecordOf(c store.CallRecord) CallRecord {
+	return CallRecord{ID: c.ID, Caller: c.Caller, CallerDevice: c.CallerDevice, Callee: c.Callee,
+		CalleeDevice: c.CalleeDevice, Type: c.Type, Ext: c.Ext, Record: c.Record, MergeStream: c.MergeStream,
+		InvitedAt: millis(c.InvitedAt), RingingAt: millis(c.RingingAt), ConnectedAt: millis(c.ConnectedAt),
+		AcceptedAt: millis(c.AcceptedAt), EndedAt: millis(c.EndedAt), EndReason: c.EndReason, EndedBy: c.EndedBy,
+		ConnectType: c.ConnectType, ServerVideoID: c.ServerVideoID}
 }
 
 // EventType is the webhook type of a call step: "call." and its name.
@@ -88,7 +102,11 @@ func eventOf(ev callflow.Event) (store.WebhookEvent, error) {
 }
 
 func recordOf(c callflow.Record) CallRecord {
-	return CallRecord{
+	svid := ""
+	if c.Record {
+		svid = store.ServerVideoIDOf(c.App, c.ID)
+	}
+	return CallRecord{ServerVideoID: svid,
 		ID: c.ID, Caller: c.Caller, CallerDevice: c.CallerDevice, Callee: c.Callee,
 		CalleeDevice: c.CalleeDevice, Type: int(c.Type), Ext: c.Ext, Record: c.Record,
 		MergeStream: c.MergeStream, InvitedAt: millis(c.InvitedAt), RingingAt: millis(c.RingingAt),

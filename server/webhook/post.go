@@ -38,14 +38,15 @@ func NewHTTPClient(tr http.RoundTripper, timeout time.Duration) *http.Client {
 
 // Post makes one signed delivery attempt of body to url. It returns nil on a 2xx answer, a
 // *StatusError on any other answer, and the transport's error otherwise.
-func Post(ctx context.Context, hc *http.Client, url, secret, eventType, eventID string, body []byte) error {
+// at is when it is sent, which the signature covers.
+func Post(ctx context.Context, hc *http.Client, url, secret, eventType, eventID string, body []byte, at time.Time) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", userAgent)
-	req.Header.Set(SignatureHeader, Sign(secret, body))
+	req.Header.Set(SignatureHeader, Sign(secret, body, at))
 	req.Header.Set(EventHeader, eventType)
 	req.Header.Set(EventIDHeader, eventID)
 	resp, err := hc.Do(req)

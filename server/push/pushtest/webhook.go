@@ -3,6 +3,7 @@ package pushtest
 import (
 	"encoding/json"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -56,7 +57,8 @@ func (r *Receiver) Hooks() []Hook { return r.rec.all() }
 func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
 	r.Requests.Add(1)
 	body, _ := io.ReadAll(io.LimitReader(req.Body, 1<<20))
-	if !webhook.Verify(r.Secret, body, req.Header.Get(webhook.SignatureHeader)) {
+	// The push service may run on a fake clock: the signature is checked, not its age.
+	if webhook.Verify(r.Secret, body, req.Header.Get(webhook.SignatureHeader), time.Now(), math.MaxInt64) != nil {
 		r.BadSignatures.Add(1)
 		w.WriteHeader(http.StatusUnauthorized)
 		return
