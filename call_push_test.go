@@ -7,6 +7,7 @@ import (
 
 	"github.com/duet-rtc/duet"
 	"github.com/duet-rtc/duet/internal/clock"
+	"github.com/duet-rtc/duet/internal/leaktest"
 	"github.com/duet-rtc/duet/server"
 	"github.com/duet-rtc/duet/server/api"
 	"github.com/duet-rtc/duet/server/push/pushtest"
@@ -79,7 +80,7 @@ func TestOfflineCallPushOff(t *testing.T) {
 // CallRemoteOffline, bob logs in while it rings, receives the call and answers; the other
 // side of the push (a cancel) does not go to the device that answered.
 func TestOfflineCallPushedAndAnswered(t *testing.T) {
-	checkGoroutines(t)
+	leaktest.Check(t)
 	e := newPushEnv(t)
 	alice, recA := e.caller(t, true)
 	s, err := alice.CallManager().StartCall(ctxT(t), duet.CallTypeVoice, "bob", "nick=Alice")
@@ -185,7 +186,7 @@ func TestOfflineMessageAlert(t *testing.T) {
 // TestCallWebhooks: a webhook endpoint of the app receives a call's events in order, signed;
 // it is down at first and the outbox retries until it is up.
 func TestCallWebhooks(t *testing.T) {
-	checkGoroutines(t)
+	leaktest.Check(t)
 	rcv := pushtest.NewReceiver(t, "webhook-secret-0123456789")
 	srv := servertest.Start(t, func(c *server.Config) {
 		c.OutboundTLS = pushtest.TLSConfig(rcv.Server)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/duet-rtc/duet"
+	"github.com/duet-rtc/duet/internal/leaktest"
 	"github.com/duet-rtc/duet/media"
 	"github.com/duet-rtc/duet/server/api"
 	"github.com/duet-rtc/duet/server/recording"
@@ -40,7 +41,7 @@ func TestRecordedCall(t *testing.T) {
 			t.Skipf("%s not installed (apt-get install ffmpeg)", tool)
 		}
 	}
-	checkGoroutines(t)
+	leaktest.Check(t)
 	srv := servertest.Start(t)
 	dir := t.TempDir()
 	alice, recA := newClient(t, srv, "alice")

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/duet-rtc/duet"
+	"github.com/duet-rtc/duet/internal/leaktest"
 	"github.com/duet-rtc/duet/server/servertest"
 	"github.com/duet-rtc/duet/server/signal"
 )
@@ -86,7 +87,7 @@ func callbackActions(c *duet.Client) map[string]func(*duet.CallSession) {
 // TestCallbacksMayCallTheSDK: every public method may be called from every delegate
 // callback, Close and Logout included; nothing deadlocks and no goroutine is left.
 func TestCallbacksMayCallTheSDK(t *testing.T) {
-	checkGoroutines(t)
+	leaktest.Check(t)
 	srv := servertest.Start(t)
 	newLoggedOutClient(t, srv, "cb-alice")
 	newLoggedOutClient(t, srv, "cb-bob")
@@ -129,7 +130,7 @@ func TestCallbacksMayCallTheSDK(t *testing.T) {
 
 // TestCallbacksMayCloseOnRefusal: Close and Logout from TokenDidExpire and UpgradeRequired.
 func TestCallbacksMayCloseOnRefusal(t *testing.T) {
-	checkGoroutines(t)
+	leaktest.Check(t)
 	for _, on := range []string{"tokenExpired", "upgradeRequired"} {
 		for _, action := range []string{"Close", "Logout"} {
 			t.Run(on+"/"+action, func(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/duet-rtc/duet"
+	"github.com/duet-rtc/duet/internal/leaktest"
 	"github.com/duet-rtc/duet/server"
 	"github.com/duet-rtc/duet/server/servertest"
 )
@@ -85,7 +86,7 @@ func texts(ms []duet.Message) string {
 }
 
 func TestChatOnlineToEveryDevice(t *testing.T) {
-	checkGoroutines(t)
+	leaktest.Check(t)
 	srv := servertest.Start(t)
 	alice, _ := chatClient(t, srv, "alice", "a1")
 	_, phone := chatClient(t, srv, "bob", "phone")
@@ -123,7 +124,7 @@ func TestChatOnlineToEveryDevice(t *testing.T) {
 // TestChatOfflineBacklog: a few hundred messages to an offline user arrive, in order and
 // once each, when the user logs in (through the server's window and the SDK's acks).
 func TestChatOfflineBacklog(t *testing.T) {
-	checkGoroutines(t)
+	leaktest.Check(t)
 	srv := servertest.Start(t, func(c *server.Config) { c.DeviceRateLimit = -1 })
 	alice, _ := chatClient(t, srv, "alice", "a1")
 	bob, _ := newClient(t, srv, "bob")
@@ -150,7 +151,7 @@ func TestChatOfflineBacklog(t *testing.T) {
 // delivered to the delegates again when the SDK reconnects, whether or not the server got
 // their acknowledgements; later ones still arrive.
 func TestChatReconnectNoRepeats(t *testing.T) {
-	checkGoroutines(t)
+	leaktest.Check(t)
 	srv := servertest.Start(t)
 	alice, _ := chatClient(t, srv, "alice", "a1")
 	_, box := chatClient(t, srv, "bob", "phone")

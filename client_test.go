@@ -8,11 +8,12 @@ import (
 	"time"
 
 	"github.com/duet-rtc/duet"
+	"github.com/duet-rtc/duet/internal/leaktest"
 	"github.com/duet-rtc/duet/server/servertest"
 )
 
 func TestLoginLogout(t *testing.T) {
-	checkGoroutines(t) // first, so that its check runs after the server's cleanup
+	leaktest.Check(t) // first, so that its check runs after the server's cleanup
 	srv := servertest.Start(t)
 	logDir := t.TempDir()
 	c, rec := newClient(t, srv, "Alice", func(o *duet.Options) { o.LogDir = logDir })

@@ -6,6 +6,7 @@ import (
 
 	"github.com/duet-rtc/duet"
 	"github.com/duet-rtc/duet/internal/clock"
+	"github.com/duet-rtc/duet/internal/leaktest"
 	"github.com/duet-rtc/duet/server/servertest"
 )
 
@@ -14,7 +15,7 @@ import (
 // failure backoff), reconnect to the server that took the address and data folder over, and
 // their answered call goes on: no CallDidEnd, and the server relays between them again.
 func TestReconnectAfterDrain(t *testing.T) {
-	checkGoroutines(t) // first, so that its check runs after the server's cleanup
+	leaktest.Check(t) // first, so that its check runs after the server's cleanup
 	srv := servertest.Start(t)
 	clk := clock.NewFake(time.Now())
 	alice, recA := onClock(t, srv, "alice", clk)

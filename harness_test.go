@@ -2,8 +2,6 @@ package duet_test
 
 import (
 	"context"
-	"runtime"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -147,31 +145,6 @@ func login(t testing.TB, c *duet.Client, username string) {
 	if err := c.Login(ctxT(t), username, "pw-"+username); err != nil {
 		t.Fatalf("login %s: %v", username, err)
 	}
-}
-
-// checkGoroutines fails the test if goroutines started during it are still running when it
-// ends (after a bounded grace for those already exiting).
-func checkGoroutines(t *testing.T) {
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-			time.Sleep(20 * time.Millisecond)
-		}
-		if n := runtime.NumGoroutine(); n > before {
-			buf := make([]byte, 1<<20)
-			buf = buf[:runtime.Stack(buf, true)]
-			t.Errorf("goroutine leak: %d before, %d after\n%s", before, n, firstStacks(string(buf), 20))
-		}
-	})
-}
-
-func firstStacks(all string, n int) string {
-	parts := strings.Split(all, "\n\n")
-	if len(parts) > n {
-		parts = parts[:n]
-	}
-	return strings.Join(parts, "\n\n")
 }
 
 func ctxT(t testing.TB) context.Context {

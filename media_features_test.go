@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/duet-rtc/duet"
+	"github.com/duet-rtc/duet/internal/leaktest"
 	"github.com/duet-rtc/duet/media"
 	"github.com/duet-rtc/duet/server/servertest"
 	"github.com/thesyncim/gopus"
@@ -43,7 +44,7 @@ func acceptedCall(t *testing.T, alice, bob *duet.Client, recA, recB *recorder, t
 // TestCustomAudioCarriesTheTone: alice feeds a 1 kHz tone as PCM (the seed's voice
 // changer); bob decodes what arrives with gopus and finds the tone's frequency.
 func TestCustomAudioCarriesTheTone(t *testing.T) {
-	checkGoroutines(t)
+	leaktest.Check(t)
 	srv := servertest.Start(t)
 	alice, recA := newClient(t, srv, "alice")
 	bob, recB := newClient(t, srv, "bob")
@@ -132,7 +133,7 @@ func TestCustomAudioCarriesTheTone(t *testing.T) {
 // two sources differ in size) without renegotiation, and a voice pause stops alice's audio
 // at bob with the callback, until resumed.
 func TestSwitchCameraAndPauseVoice(t *testing.T) {
-	checkGoroutines(t)
+	leaktest.Check(t)
 	srv := servertest.Start(t)
 	alice, recA := newClient(t, srv, "alice")
 	bob, recB := newClient(t, srv, "bob")
@@ -212,7 +213,7 @@ func TestSwitchCameraAndPauseVoice(t *testing.T) {
 // 3–3.5 s after the last packet, Normal 3–5.5 s after media resumes clean. Each upper bound
 // gets 2 s of slack for a loaded two-core machine; lower bounds get none.
 func TestNetworkStatusUnderLossAndBlackout(t *testing.T) {
-	checkGoroutines(t)
+	leaktest.Check(t)
 	srv := servertest.Start(t)
 	n := newLossyNet(t, 20*time.Millisecond)
 	defer n.stop()

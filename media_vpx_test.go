@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/duet-rtc/duet"
+	"github.com/duet-rtc/duet/internal/leaktest"
 	"github.com/duet-rtc/duet/media"
 	"github.com/duet-rtc/duet/server/servertest"
 )
@@ -37,7 +38,7 @@ func measureKbps(t *testing.T, c *media.FrameCounter, warmUp, window time.Durati
 // cap, not trivially under it); and a receiver's own cap (100, asked through SDP and REMB)
 // holds an adaptive sender of 320x240 to it.
 func TestBitrateStaysUnderTheCap(t *testing.T) {
-	checkGoroutines(t)
+	leaktest.Check(t)
 	srv := servertest.Start(t)
 	alice, recA := newClient(t, srv, "alice")
 	bob, recB := newClient(t, srv, "bob")
@@ -124,7 +125,7 @@ func (c rgb) blue() bool  { return c.b > 150 && c.r < 90 && c.g < 90 }
 // the turned picture and the watermark in its corner, and so does alice's local snapshot.
 // After ClearVideoWatermark the corner is the picture again.
 func TestCustomVideoWatermarkAndSnapshots(t *testing.T) {
-	checkGoroutines(t)
+	leaktest.Check(t)
 	srv := servertest.Start(t)
 	alice, recA := newClient(t, srv, "alice")
 	bob, recB := newClient(t, srv, "bob")

@@ -13,6 +13,7 @@ import (
 	pionturn "github.com/pion/turn/v5"
 
 	"github.com/duet-rtc/duet"
+	"github.com/duet-rtc/duet/internal/leaktest"
 	"github.com/duet-rtc/duet/media"
 	"github.com/duet-rtc/duet/server/servertest"
 )
@@ -23,7 +24,7 @@ func relayOnly(o *duet.Options) { o.ICE.RelayOnly = true }
 // ConnectType Relay, media flows both ways through the relays, and the call record says
 // Relay.
 func TestRelayOnlyVideoCall(t *testing.T) {
-	checkGoroutines(t)
+	leaktest.Check(t)
 	srv := servertest.Start(t, servertest.WithTURN())
 	dir := t.TempDir()
 	alice, recA := newClient(t, srv, "alice", relayOnly)

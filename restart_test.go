@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/duet-rtc/duet"
+	"github.com/duet-rtc/duet/internal/leaktest"
 	"github.com/duet-rtc/duet/media"
 	"github.com/duet-rtc/duet/server/api"
 	"github.com/duet-rtc/duet/server/webhook"
@@ -172,7 +173,7 @@ func TestCallSurvivesServerTerm(t *testing.T) {
 }
 
 func callSurvivesRestart(t *testing.T, st serverStore, sig syscall.Signal) {
-	checkGoroutines(t)
+	leaktest.Check(t)
 	p := newServerProcess(t, st, restartFlags(20*time.Second, 10*time.Second)...)
 	p.start()
 	alice, recA := newClientAt(t, processAppKey, p.url(), "alice", device("alice-phone"))
@@ -236,7 +237,7 @@ func callSurvivesRestart(t *testing.T, st serverStore, sig syscall.Signal) {
 // and the call has one record, accepted after the restart.
 func TestRingingCallSurvivesRestart(t *testing.T) {
 	forEachStore(t, func(t *testing.T, st serverStore) {
-		checkGoroutines(t)
+		leaktest.Check(t)
 		p := newServerProcess(t, st, restartFlags(20*time.Second, 10*time.Second)...)
 		p.start()
 		alice, recA := newClientAt(t, processAppKey, p.url(), "alice", device("alice-phone"))
@@ -293,7 +294,7 @@ func TestRingingCallSurvivesRestart(t *testing.T) {
 // sides get CallDidEnd NoResponse (1), and the call has one record with that reason.
 func TestRingDeadlinePassesWhileDown(t *testing.T) {
 	forEachStore(t, func(t *testing.T, st serverStore) {
-		checkGoroutines(t)
+		leaktest.Check(t)
 		const ring = 2 * time.Second
 		p := newServerProcess(t, st, restartFlags(ring, 10*time.Second)...)
 		p.start()
@@ -328,7 +329,7 @@ func TestRingDeadlinePassesWhileDown(t *testing.T) {
 // ended by the server.
 func TestPartyNeverReturns(t *testing.T) {
 	forEachStore(t, func(t *testing.T, st serverStore) {
-		checkGoroutines(t)
+		leaktest.Check(t)
 		const grace = 3 * time.Second
 		p := newServerProcess(t, st, restartFlags(20*time.Second, grace)...)
 		p.start()
@@ -563,7 +564,7 @@ func TestCallsSurviveCrashLoop(t *testing.T) {
 }
 
 func crashLoop(t *testing.T, st serverStore) {
-	checkGoroutines(t)
+	leaktest.Check(t)
 	kills := envInt("DUET_CRASHLOOP", 5)
 	seed := int64(envInt("DUET_CRASHLOOP_SEED", int(time.Now().UnixNano()%1e9)))
 	t.Logf("%s: %d kills, seed %d (DUET_CRASHLOOP_SEED=%d repeats the schedule)", st.name, kills, seed, seed)

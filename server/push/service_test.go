@@ -5,11 +5,11 @@ import (
 	"encoding/json"
 	"log/slog"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/duet-rtc/duet/internal/leaktest"
 	"github.com/duet-rtc/duet/protocol"
 	"github.com/duet-rtc/duet/server/callflow"
 	"github.com/duet-rtc/duet/server/push"
@@ -33,7 +33,7 @@ type env struct {
 // servers.
 func newEnv(t *testing.T, tlsFrom *pushtest.APNs) *env {
 	t.Helper()
-	checkGoroutines(t)
+	leaktest.Check(t)
 	st, err := sqlite.Open(filepath.Join(t.TempDir(), "duet.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -417,18 +417,4 @@ func TestParseCredentialsAndRedact(t *testing.T) {
 			t.Errorf("error quotes a secret: %v", err)
 		}
 	}
-}
-
-func checkGoroutines(t *testing.T) {
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-			time.Sleep(10 * time.Millisecond)
-		}
-		if n := runtime.NumGoroutine(); n > before {
-			buf := make([]byte, 1<<16)
-			t.Errorf("goroutines: %d before, %d after\n%s", before, n, buf[:runtime.Stack(buf, true)])
-		}
-	})
 }

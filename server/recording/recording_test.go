@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"testing"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/pion/rtp/codecs"
 
 	"github.com/duet-rtc/duet/internal/clock"
+	"github.com/duet-rtc/duet/internal/leaktest"
 	"github.com/duet-rtc/duet/media"
 	"github.com/duet-rtc/duet/server/media/relay"
 	"github.com/duet-rtc/duet/server/store"
@@ -25,20 +25,6 @@ const (
 	testIVF = "../../testdata/media/pattern-320x240.ivf"
 	testOgg = "../../testdata/media/tone-440.ogg"
 )
-
-func checkGoroutines(t *testing.T) {
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-			time.Sleep(20 * time.Millisecond)
-		}
-		if n := runtime.NumGoroutine(); n > before {
-			buf := make([]byte, 1<<20)
-			t.Errorf("goroutine leak: %d before, %d after\n%s", before, n, buf[:runtime.Stack(buf, true)])
-		}
-	})
-}
 
 func openStore(t *testing.T) *sqlite.Store {
 	st, err := sqlite.Open(filepath.Join(t.TempDir(), "duet.db"))
@@ -126,7 +112,7 @@ func TestRecordAndMerge(t *testing.T) {
 	if _, err := exec.LookPath("ffmpeg"); err != nil {
 		t.Skip("ffmpeg not installed")
 	}
-	checkGoroutines(t)
+	leaktest.Check(t)
 	st := openStore(t)
 	dir := t.TempDir()
 	s, err := New(st, Config{Dir: dir, Logger: slog.New(slog.DiscardHandler)})
@@ -191,7 +177,7 @@ func TestRecordAndMerge(t *testing.T) {
 
 // TestMergeUnavailable: without ffmpeg, the merged row says so and the streams remain.
 func TestMergeUnavailable(t *testing.T) {
-	checkGoroutines(t)
+	leaktest.Check(t)
 	st := openStore(t)
 	s, err := New(st, Config{Dir: t.TempDir(), FFmpeg: "none", Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
@@ -211,7 +197,7 @@ func TestMergeUnavailable(t *testing.T) {
 // TestRetentionAndRecovery: rows left "recording" by a crash become interrupted at the next
 // start; the janitor deletes what expired on the clock, files included.
 func TestRetentionAndRecovery(t *testing.T) {
-	checkGoroutines(t)
+	leaktest.Check(t)
 	st := openStore(t)
 	dir := t.TempDir()
 	clk := clock.NewFake(time.Now())
@@ -260,7 +246,7 @@ func TestMergeVoice(t *testing.T) {
 	if _, err := exec.LookPath("ffmpeg"); err != nil {
 		t.Skip("ffmpeg not installed")
 	}
-	checkGoroutines(t)
+	leaktest.Check(t)
 	st := openStore(t)
 	dir := t.TempDir()
 	s, err := New(st, Config{Dir: dir, Logger: slog.New(slog.DiscardHandler)})

@@ -11,13 +11,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/duet-rtc/duet/internal/clock"
+	"github.com/duet-rtc/duet/internal/leaktest"
 	"github.com/duet-rtc/duet/server/callflow"
 	"github.com/duet-rtc/duet/server/store"
 	"github.com/duet-rtc/duet/server/store/sqlite"
@@ -151,20 +151,6 @@ func waitFor(t *testing.T, clk *clock.Fake, step time.Duration, cond func() bool
 	}
 }
 
-func checkGoroutines(t *testing.T) {
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-			time.Sleep(10 * time.Millisecond)
-		}
-		if n := runtime.NumGoroutine(); n > before {
-			buf := make([]byte, 1<<16)
-			t.Errorf("goroutines: %d before, %d after\n%s", before, n, buf[:runtime.Stack(buf, true)])
-		}
-	})
-}
-
 func quietLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 // store_ stores the outbox rows of evs, as the server's call-step commit does, and kicks o.
@@ -179,7 +165,7 @@ func store_(t *testing.T, st store.WebhookStore, o *Outbox, evs []callflow.Event
 // TestReceiverDownThenUp: events pile up while the receiver answers 503, then every one of
 // them arrives, in order per call, once it is back.
 func TestReceiverDownThenUp(t *testing.T) {
-	checkGoroutines(t)
+	leaktest.Check(t)
 	rcv := newReceiver(t, "s3cret")
 	st, _ := setupStore(t, rcv.srv.URL, "s3cret")
 	defer st.Close()
@@ -201,7 +187,7 @@ func TestReceiverDownThenUp(t *testing.T) {
 // TestOutboxSurvivesRestart: deliveries still pending when the outbox (and the store) close
 // are made after a new start on the same database.
 func TestOutboxSurvivesRestart(t *testing.T) {
-	checkGoroutines(t)
+	leaktest.Check(t)
 	rcv := newReceiver(t, "k")
 	st, path := setupStore(t, rcv.srv.URL, "k")
 	clk := clock.NewFake(t0)
@@ -227,7 +213,7 @@ func TestOutboxSurvivesRestart(t *testing.T) {
 // TestDeadLetters: a receiver that never accepts makes dead letters after MaxAttempts; the
 // later events of the call are then tried; retrying the dead letters delivers them.
 func TestDeadLetters(t *testing.T) {
-	checkGoroutines(t)
+	leaktest.Check(t)
 	rcv := newReceiver(t, "k")
 	st, _ := setupStore(t, rcv.srv.URL, "k")
 	defer st.Close()

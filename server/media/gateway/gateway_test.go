@@ -4,11 +4,11 @@ import (
 	"encoding/json"
 	"log/slog"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/duet-rtc/duet/internal/leaktest"
 	"github.com/duet-rtc/duet/internal/rtc"
 	"github.com/duet-rtc/duet/protocol"
 	"github.com/duet-rtc/duet/server/callflow"
@@ -17,20 +17,6 @@ import (
 	"github.com/duet-rtc/duet/server/route"
 	"github.com/duet-rtc/duet/server/store/sqlite"
 )
-
-func checkGoroutines(t *testing.T) {
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-			time.Sleep(20 * time.Millisecond)
-		}
-		if n := runtime.NumGoroutine(); n > before {
-			buf := make([]byte, 1<<20)
-			t.Errorf("goroutine leak: %d before, %d after\n%s", before, n, buf[:runtime.Stack(buf, true)])
-		}
-	})
-}
 
 // fakeCalls knows one recorded call c1 (alice's device a1 calls bob, ringing b1) and one
 // unrecorded call c2 of the same devices.
@@ -118,7 +104,7 @@ func code(env *protocol.Envelope) protocol.ErrorCode {
 }
 
 func TestGateway(t *testing.T) {
-	checkGoroutines(t)
+	leaktest.Check(t)
 	g, snd := newGateway(t)
 	a1 := route.Device{App: "o#a", User: "alice", ID: "a1"}
 	b1 := route.Device{App: "o#a", User: "bob", ID: "b1"}

@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -17,6 +16,8 @@ import (
 	"github.com/pion/rtp/codecs"
 
 	"github.com/duet-rtc/duet/media"
+
+	"github.com/duet-rtc/duet/internal/leaktest"
 )
 
 const (
@@ -150,25 +151,11 @@ func openSources(t *testing.T) (audio, video media.Source) {
 	return a, v
 }
 
-func checkGoroutines(t *testing.T) {
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-			time.Sleep(20 * time.Millisecond)
-		}
-		if n := runtime.NumGoroutine(); n > before {
-			buf := make([]byte, 1<<20)
-			t.Errorf("goroutine leak: %d before, %d after\n%s", before, n, buf[:runtime.Stack(buf, true)])
-		}
-	})
-}
-
 // TestRecordAudioVideo records 4 s of reordered Opus and VP8 and checks the file with
 // ffprobe: both streams, the picture size, durations within 0.2 s of what was sent.
 func TestRecordAudioVideo(t *testing.T) {
 	needFFprobe(t)
-	checkGoroutines(t)
+	leaktest.Check(t)
 	audio, video := openSources(t)
 	base := time.Now()
 	const d = 4 * time.Second
@@ -221,7 +208,7 @@ func TestRecordAudioVideo(t *testing.T) {
 // leave it, and checks that ffprobe reads it with the duration recorded so far.
 func TestRecordCutShort(t *testing.T) {
 	needFFprobe(t)
-	checkGoroutines(t)
+	leaktest.Check(t)
 	audio, video := openSources(t)
 	base := time.Now()
 	const d = 3 * time.Second
@@ -284,7 +271,7 @@ func TestRecordVoiceOnly(t *testing.T) {
 
 // TestRecordNothing: a stream that got no media makes no file and says so.
 func TestRecordNothing(t *testing.T) {
-	checkGoroutines(t)
+	leaktest.Check(t)
 	path := filepath.Join(t.TempDir(), "none.webm")
 	s := New(path, Options{Audio: true, Video: true})
 	s.WriteRTP(true, &rtp.Packet{Header: rtp.Header{SequenceNumber: 1}, Payload: []byte{0x10, 1, 2}}, time.Now())

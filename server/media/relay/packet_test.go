@@ -12,6 +12,8 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/duet-rtc/duet/protocol"
+
+	"github.com/duet-rtc/duet/internal/leaktest"
 )
 
 // rawPeer is a bare pion peer (no interceptors) in an audio call through the relay, so that
@@ -105,7 +107,7 @@ func rtcpOf(t *testing.T, what string, read func() ([]rtcp.Packet, interceptor.A
 // callee's NACK, receiver report and REMB about that stream reach the caller about its own.
 // Garbage from a routed address is dropped.
 func TestRelayForwardsRTCP(t *testing.T) {
-	checkGoroutines(t)
+	leaktest.Check(t)
 	r, err := New(Config{LoopbackOnly: true})
 	if err != nil {
 		t.Fatal(err)

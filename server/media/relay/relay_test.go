@@ -3,7 +3,6 @@ package relay
 import (
 	"context"
 	"net"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -12,6 +11,7 @@ import (
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 
+	"github.com/duet-rtc/duet/internal/leaktest"
 	"github.com/duet-rtc/duet/internal/rtc"
 	"github.com/duet-rtc/duet/media"
 	"github.com/duet-rtc/duet/protocol"
@@ -21,20 +21,6 @@ const (
 	testIVF = "../../../testdata/media/pattern-320x240.ivf"
 	testOgg = "../../../testdata/media/tone-440.ogg"
 )
-
-func checkGoroutines(t *testing.T) {
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-			time.Sleep(20 * time.Millisecond)
-		}
-		if n := runtime.NumGoroutine(); n > before {
-			buf := make([]byte, 1<<20)
-			t.Errorf("goroutine leak: %d before, %d after\n%s", before, n, buf[:runtime.Stack(buf, true)])
-		}
-	})
-}
 
 // device is an SDK peer connected to the relay, with counting sinks.
 type device struct {
@@ -152,7 +138,7 @@ func TestRelayForwardsTwoReaders(t *testing.T) {
 }
 
 func testRelayForwards(t *testing.T, cfg Config) {
-	checkGoroutines(t)
+	leaktest.Check(t)
 	r, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -216,7 +202,7 @@ func testRelayForwards(t *testing.T, cfg Config) {
 
 // TestRelayRejects: bad offers and unknown legs are errors, not panics.
 func TestRelayRejects(t *testing.T) {
-	checkGoroutines(t)
+	leaktest.Check(t)
 	r, err := New(Config{LoopbackOnly: true, MaxLegsPerCall: 1})
 	if err != nil {
 		t.Fatal(err)
