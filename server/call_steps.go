@@ -248,10 +248,14 @@ func (c *stepCommitter) Close() {
 
 // newStepCommitter builds the call flow's Output over the server's store, hub, webhook
 // outbox, push service and recordings.
-func (s *Server) newStepCommitter() *stepCommitter {
+func (s *Server) newStepCommitter() *stepCommitter { return s.newStepCommitterFor(s.hub) }
+
+// newStepCommitterFor is newStepCommitter delivering through to (in a cluster, to devices
+// on any node).
+func (s *Server) newStepCommitterFor(to route.Sender) *stepCommitter {
 	return newStepCommitter(s.store, &stepCommitter{
-		send:      s.hub.Send,
-		events:    s.msg.hooks.Events,
+		send:      to.Send,
+		events:    s.msg.hookEvents,
 		committed: s.msg.committed,
 		ended:     s.stampRecording,
 		clk:       s.cfg.Clock,

@@ -9,7 +9,6 @@ import (
 
 	"github.com/duet-rtc/duet/protocol"
 	"github.com/duet-rtc/duet/server/api"
-	"github.com/duet-rtc/duet/server/callflow"
 	"github.com/duet-rtc/duet/server/media/gateway"
 	"github.com/duet-rtc/duet/server/media/relay"
 	"github.com/duet-rtc/duet/server/recording"
@@ -61,7 +60,7 @@ func (s *Server) startMedia() error {
 }
 
 // startGateway connects the relay to the call flow and the hub.
-func (s *Server) startGateway(calls *callflow.Engine, hub *signal.Hub) {
+func (s *Server) startGateway(calls gateway.Calls, hub route.Sender) {
 	s.media.gateway.Store(gateway.New(gateway.Config{
 		Relay: s.media.relay, Recordings: s.media.recordings, Calls: calls, Sender: hub,
 		Logger: s.cfg.Logger.With("part", "gateway"),

@@ -77,4 +77,5 @@ type Backend interface {
 	PushStore
 	RecordingStore
 	WebhookStore
+	SettingStore
 }

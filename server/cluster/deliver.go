@@ -1,0 +1,43 @@
+package cluster
+
+import (
+	"github.com/nats-io/nats.go"
+
+	"github.com/duet-rtc/duet/server/route"
+)
+
+// Headers naming the device a frame or a text message is for.
+const (
+	hdrApp    = "Duet-App"
+	hdrUser   = "Duet-User"
+	hdrDevice = "Duet-Device"
+)
+
+// SendTo hands an encoded message to node for one of its devices. It does not wait: like
+// the hub's Send, delivery is best effort, and messages published by one node reach another
+// in the order they were sent.
+func (n *Node) SendTo(node string, dev route.Device, frame []byte) bool {
+	return n.publishFor(subjDevice(node), dev, frame)
+}
+
+// SendChat hands a stored text message (encoded by the chat service) to node for one of its
+// devices.
+func (n *Node) SendChat(node string, dev route.Device, data []byte) bool {
+	return n.publishFor(subjChat(node), dev, data)
+}
+
+func (n *Node) publishFor(subj string, dev route.Device, data []byte) bool {
+	m := nats.NewMsg(subj)
+	m.Header.Set(hdrApp, dev.App)
+	m.Header.Set(hdrUser, dev.User)
+	m.Header.Set(hdrDevice, dev.ID)
+	m.Data = data
+	return n.nc.PublishMsg(m) == nil
+}
+
+func deviceOf(m *nats.Msg) route.Device {
+	return route.Device{App: m.Header.Get(hdrApp), User: m.Header.Get(hdrUser), ID: m.Header.Get(hdrDevice)}
+}
+
+func (n *Node) onDevice(m *nats.Msg) { n.host.DeliverFrame(deviceOf(m), m.Data) }
+func (n *Node) onChat(m *nats.Msg)   { n.host.DeliverChat(deviceOf(m), m.Data) }
