@@ -248,15 +248,17 @@ func (c *stepCommitter) Close() {
 
 // newStepCommitter builds the call flow's Output over the server's store, hub, webhook
 // outbox, push service and recordings.
-func (s *Server) newStepCommitter() *stepCommitter { return s.newStepCommitterFor(s.hub) }
+func (s *Server) newStepCommitter() *stepCommitter {
+	return s.newStepCommitterFor(s.hub, s.msg.committed)
+}
 
 // newStepCommitterFor is newStepCommitter delivering through to (in a cluster, to devices
-// on any node).
-func (s *Server) newStepCommitterFor(to route.Sender) *stepCommitter {
+// on any node) and telling committed of every durable batch's events.
+func (s *Server) newStepCommitterFor(to route.Sender, committed func([]callflow.Event)) *stepCommitter {
 	return newStepCommitter(s.store, &stepCommitter{
 		send:      to.Send,
 		events:    s.msg.hookEvents,
-		committed: s.msg.committed,
+		committed: committed,
 		ended:     s.stampRecording,
 		clk:       s.cfg.Clock,
 		log:       s.cfg.Logger,

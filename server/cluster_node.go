@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"slices"
 	"sync"
 	"time"
@@ -23,8 +24,9 @@ import (
 // of its own, loaded from the store when the partition is taken. Toward the engines and the
 // chat it is the directory and the sender of the whole cluster.
 type clusterCalls struct {
-	s    *Server
-	node *cluster.Node
+	s     *Server
+	node  *cluster.Node
+	beats int // heartbeats, counted by the node's heartbeat goroutine
 
 	mu    sync.Mutex
 	parts map[int]*partitionCalls
@@ -191,7 +193,7 @@ func (c *clusterCalls) HandleForwarded(p int, req *cluster.Request) ([]byte, boo
 func (c *clusterCalls) Acquire(p int) {
 	s := c.s
 	pc := &partitionCalls{}
-	pc.steps = s.newStepCommitterFor(c)
+	pc.steps = s.newStepCommitterFor(c, c.committed)
 	pc.engine = callflow.New(s.engineConfig(), pc.steps, c, userDirectory{s.store})
 	pc.handler = s.withMedia(callRequests{func() *callflow.Engine { return pc.engine }, pc.steps.Healthy})
 	states := c.liveCallsOf(p)
@@ -294,6 +296,33 @@ func (c *clusterCalls) PresenceChanged(changes []cluster.Change) {
 	}
 }
 
+// topicWebhooks is the notice that webhook deliveries were stored: the node that delivers
+// them (the owner of partition 0) looks for due ones.
+const topicWebhooks = "webhooks"
+
+// Notified kicks this node's webhook outbox when another node stored deliveries.
+func (c *clusterCalls) Notified(topic string) {
+	if topic == topicWebhooks {
+		c.s.msg.kickHooks()
+	}
+}
+
+// Heartbeat looks for due webhook deliveries every 10 heartbeats, in case a notice was lost
+// while NATS was away.
+func (c *clusterCalls) Heartbeat() {
+	c.beats++
+	if c.beats%10 == 0 {
+		c.s.msg.kickHooks()
+	}
+}
+
+// committed is told every durable batch of a partition's steps: the node that delivers
+// webhooks hears of the new deliveries, and the push service sees the events.
+func (c *clusterCalls) committed(evs []callflow.Event) {
+	c.s.msg.committed(evs)
+	c.node.Notify(topicWebhooks)
+}
+
 // --- the cluster's devices (callflow.Directory, route.Sender) ---
 
 // OnlineDevices lists the user's devices connected here and on the other nodes.
@@ -386,4 +415,24 @@ func (c *clusterCalls) flush() {
 	for _, pc := range parts {
 		pc.steps.Flush()
 	}
+}
+
+// clusterHealth answers /healthz on a node: its id and partitions besides the counts, and
+// 503 while it is cut off from NATS (it decides nothing then; a load balancer should send
+// devices elsewhere).
+func (s *Server) clusterHealth(w http.ResponseWriter) {
+	n := s.cluster.node
+	status, code := "ok", http.StatusOK
+	if !n.Connected() {
+		status, code = "cluster unreachable", http.StatusServiceUnavailable
+	}
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(struct {
+		Status      string `json:"status"`
+		Connections int    `json:"connections"`
+		Calls       int    `json:"calls"`
+		Node        string `json:"node"`
+		Partitions  []int  `json:"partitions"`
+		Peers       int    `json:"peers"`
+	}{status, s.hub.Count(), s.activeCalls(), n.ID(), n.Owned(), len(n.Replica().Peers())})
 }

@@ -42,7 +42,7 @@ func (s *Server) startMedia() error {
 		dir = filepath.Join(cfg.DataDir, "recordings")
 	}
 	rec, err := recording.New(s.store, recording.Config{
-		Dir: dir, Retention: cfg.RecordingRetention, FFmpeg: cfg.FFmpeg, Clock: cfg.Clock,
+		Dir: dir, NoRecovery: cfg.clustered(), Retention: cfg.RecordingRetention, FFmpeg: cfg.FFmpeg, Clock: cfg.Clock,
 		Logger: cfg.Logger.With("part", "recording"),
 	})
 	if err != nil {

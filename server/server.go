@@ -193,6 +193,10 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if s.cluster != nil {
+		s.clusterHealth(w)
+		return
+	}
 	fmt.Fprintf(w, `{"status":"ok","connections":%d,"calls":%d}`+"\n", s.hub.Count(), s.activeCalls())
 }
 

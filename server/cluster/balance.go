@@ -148,6 +148,9 @@ func (n *Node) releaseAll(unlock bool) {
 	}
 }
 
+// Owned lists the partitions this node owns, in order.
+func (n *Node) Owned() []int { return n.owned() }
+
 // owned lists the partitions this node owns, in order.
 func (n *Node) owned() []int {
 	n.mu.Lock()

@@ -71,6 +71,7 @@ const (
 	subjPresence = "duet.presence.ev" // presenceEvent, to every node
 	subjBeat     = "duet.presence.hb" // heartbeat, to every node (same subscription: in order)
 	subjPresAll  = "duet.presence.*"
+	subjNotify   = "duet.notify" // a topic name, to every node
 )
 
 func subjSnapshot(node string) string { return "duet.node." + node + ".snapshot" }

@@ -41,3 +41,9 @@ func deviceOf(m *nats.Msg) route.Device {
 
 func (n *Node) onDevice(m *nats.Msg) { n.host.DeliverFrame(deviceOf(m), m.Data) }
 func (n *Node) onChat(m *nats.Msg)   { n.host.DeliverChat(deviceOf(m), m.Data) }
+
+// Notify tells every node (this one included) topic: something they may act on changed in
+// the store, such as new webhook deliveries for the node that delivers them.
+func (n *Node) Notify(topic string) { _ = n.nc.Publish(subjNotify, []byte(topic)) }
+
+func (n *Node) onNotify(m *nats.Msg) { n.host.Notified(string(m.Data)) }

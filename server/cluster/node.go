@@ -35,6 +35,10 @@ type Host interface {
 	// returns the reply frame (nil for none), or ok false when the node no longer owns p
 	// (the sender then tries the new owner).
 	HandleForwarded(p int, req *Request) (reply []byte, ok bool)
+	// Notified is told a topic another node (or this one) published with Notify.
+	Notified(topic string)
+	// Heartbeat is called on every heartbeat, after the partitions were balanced.
+	Heartbeat()
 }
 
 // Node is this server's membership of the cluster. Create it with Start; stop it with
@@ -119,6 +123,7 @@ func (n *Node) subscribe() error {
 		{subjSnapshot(n.cfg.NodeID), n.onSnapshotRequest},
 		{subjDevice(n.cfg.NodeID), n.onDevice},
 		{subjChat(n.cfg.NodeID), n.onChat},
+		{subjNotify, n.onNotify},
 	}
 	for _, s := range subs {
 		sub, err := n.nc.Subscribe(s.subj, s.cb)
@@ -258,6 +263,7 @@ func (n *Node) tick() {
 		n.host.PresenceChanged(changes)
 	}
 	n.balance()
+	n.host.Heartbeat()
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if !n.closed {

@@ -36,6 +36,8 @@ func (h *testHost) DeliverFrame(dev route.Device, frame []byte) bool {
 	return true
 }
 func (h *testHost) DeliverChat(route.Device, []byte) {}
+func (h *testHost) Notified(string)                  {}
+func (h *testHost) Heartbeat()                        {}
 func (h *testHost) PresenceChanged(ch []Change) {
 	h.mu.Lock()
 	defer h.mu.Unlock()

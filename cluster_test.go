@@ -1,0 +1,277 @@
+package duet_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/duet-rtc/duet"
+	"github.com/duet-rtc/duet/internal/natstest"
+	"github.com/duet-rtc/duet/server/cluster"
+	"github.com/duet-rtc/duet/server/store/postgres/pgtest"
+)
+
+// This file runs duet as a cluster the way an operator would: three NATS servers (with
+// JetStream, routed), one PostgreSQL database and three `duet server --cluster` nodes, all
+// separate processes on loopback. Tests kill nodes and NATS servers with SIGKILL.
+
+// testCluster is a running cluster.
+type testCluster struct {
+	t     *testing.T
+	nats  *natstest.Cluster
+	nodes []*serverProcess
+}
+
+// nodeHealth is a node's /healthz.
+type nodeHealth struct {
+	Status     string `json:"status"`
+	Calls      int    `json:"calls"`
+	Node       string `json:"node"`
+	Partitions []int  `json:"partitions"`
+	Peers      int    `json:"peers"`
+}
+
+// startTestCluster starts NATS, then the nodes one by one, and waits until every partition
+// has an owner.
+func startTestCluster(t *testing.T, flags ...string) *testCluster {
+	t.Helper()
+	db := pgtest.URL(t) // skips without DUET_TEST_POSTGRES
+	c := &testCluster{t: t, nats: natstest.Start(t, 3)}
+	urls := strings.Join(c.nats.URLs(), ",")
+	for i := range 3 {
+		id := fmt.Sprint("n", i+1)
+		p := newServerProcess(t, serverStore{name: id, url: db},
+			append([]string{"--cluster", urls, "--node-id", id}, flags...)...)
+		p.start()
+		c.nodes = append(c.nodes, p)
+	}
+	c.waitOwned(15 * time.Second)
+	return c
+}
+
+// health reads node i's /healthz; ok is false when it does not answer 200.
+func (c *testCluster) health(i int) (nodeHealth, bool) {
+	var h nodeHealth
+	if c.nodes[i].cmd == nil {
+		return h, false
+	}
+	resp, err := noKeepAlive.Get(c.nodes[i].url() + "/healthz")
+	if err != nil {
+		return h, false
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&h) != nil {
+		return h, false
+	}
+	return h, true
+}
+
+// owners maps each partition to the nodes (indexes) that say they own it.
+func (c *testCluster) owners() map[int][]int {
+	out := map[int][]int{}
+	for i := range c.nodes {
+		if h, ok := c.health(i); ok {
+			for _, p := range h.Partitions {
+				out[p] = append(out[p], i)
+			}
+		}
+	}
+	return out
+}
+
+// waitOwned waits until every partition has exactly one owner among the running nodes.
+func (c *testCluster) waitOwned(within time.Duration) {
+	c.t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		own := c.owners()
+		ok := len(own) == cluster.DefaultPartitions
+		for _, nodes := range own {
+			ok = ok && len(nodes) == 1
+		}
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("partitions not owned once each within %v: %v", within, own)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// ownerOf returns the node that owns app's calls.
+func (c *testCluster) ownerOf(app string) int {
+	c.t.Helper()
+	nodes := c.owners()[cluster.Partition(app, cluster.DefaultPartitions)]
+	if len(nodes) != 1 {
+		c.t.Fatalf("app %s's partition has owners %v", app, nodes)
+	}
+	return nodes[0]
+}
+
+// others returns the node indexes other than skip, in order.
+func others(skip int) []int {
+	var out []int
+	for i := range 3 {
+		if i != skip {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// TestClusterCall is the cluster's end-to-end test. The caller is on one node, the callee's
+// two devices on the other two (one of them the node that owns the app's calls): both ring,
+// one answers, the other is answered elsewhere, media flows. Busy works across nodes, and a
+// text message reaches each of the callee's devices exactly once. Then the owner node is
+// killed (the call goes on and another node takes it over from the store), the answering
+// device's node is killed and started again (the device comes back and the call resumes),
+// and one NATS server is killed. The call then ends Hangup on both sides with one record,
+// and its webhook events all arrive, in order.
+func TestClusterCall(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a cluster of processes")
+	}
+	checkGoroutines(t)
+	c := startTestCluster(t, append(restartFlags(20*time.Second, 10*time.Second),
+		"--webhook-min-backoff", "100ms", "--webhook-max-backoff", "1s")...)
+	const secret = "cluster-webhook-secret"
+	hooks, hookSrv := newHookLog(t, secret)
+	if _, err := c.nodes[0].admin().SetWebhook(ctxT(t), processAppKey, hookSrv.URL, secret); err != nil {
+		t.Fatal(err)
+	}
+	owner := c.ownerOf(processAppKey)
+	rest := others(owner)
+	callerNode, phoneNode := rest[0], rest[1]
+	t.Logf("owner n%d; alice on n%d, bob-phone on n%d, bob-tablet on n%d", owner+1, callerNode+1, phoneNode+1, owner+1)
+
+	alice, recA := newClientAt(t, processAppKey, c.nodes[callerNode].url(), "alice", device("alice-phone"))
+	phone, recP := newClientAt(t, processAppKey, c.nodes[phoneNode].url(), "bob", device("bob-phone"))
+	tablet, recT := newClientAt(t, processAppKey, c.nodes[owner].url(), "bob", device("bob-tablet"))
+	carol, recC := newClientAt(t, processAppKey, c.nodes[owner].url(), "carol", device("carol-phone"))
+	dave, _ := newClientAt(t, processAppKey, c.nodes[callerNode].url(), "dave", device("dave-phone"))
+	cs := counters(countingMedia(alice), countingMedia(phone))
+	parties := map[string]*recorder{"alice": recA, "bob": recP}
+
+	out, err := alice.CallManager().StartCall(ctxT(t), duet.CallTypeVideo, "bob", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := out.CallID()
+	in := recP.wait(t, "receive").session
+	if got := recT.wait(t, "receive").session.CallID(); got != id {
+		t.Fatalf("the tablet rang for %s, want %s", got, id)
+	}
+	recA.wait(t, "connect")
+	if err := phone.CallManager().AnswerIncomingCall(ctxT(t), id); err != nil {
+		t.Fatal(err)
+	}
+	recA.wait(t, "accept")
+	recP.wait(t, "accept")
+	if e := recT.wait(t, "end"); e.reason != duet.EndReasonAnsweredElsewhere {
+		t.Fatalf("the tablet's end reason %v, want AnsweredElsewhere", e.reason)
+	}
+	waitGrowth(t, "after the answer", cs, 20, 10*time.Second, parties)
+
+	// Busy across nodes: carol (on the owner) calls bob, who is in alice's call.
+	if _, err := carol.CallManager().StartCall(ctxT(t), duet.CallTypeVoice, "bob", ""); err != nil {
+		t.Fatal(err)
+	}
+	if e := recC.wait(t, "end"); e.reason != duet.EndReasonBusy {
+		t.Fatalf("carol's end reason %v, want Busy", e.reason)
+	}
+
+	// A text message from dave (on alice's node) to bob, whose devices are on the other two.
+	boxP, boxT := &msgLog{count: map[string]int{}}, &msgLog{count: map[string]int{}}
+	phone.ChatManager().AddDelegate(boxP, nil)
+	tablet.ChatManager().AddDelegate(boxT, nil)
+	m, err := dave.ChatManager().SendMessage(ctxT(t), "bob", "across the cluster", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := "dave/" + m.ID
+	waitFor(t, "the message on both of bob's devices", 10*time.Second, func() bool {
+		return boxP.deliveries(key) >= 1 && boxT.deliveries(key) >= 1
+	})
+	time.Sleep(300 * time.Millisecond) // asserting an absence: no second delivery follows
+	if p, tb := boxP.deliveries(key), boxT.deliveries(key); p != 1 || tb != 1 {
+		t.Fatalf("the message reached bob's phone %d and tablet %d times, want once each", p, tb)
+	}
+
+	// The owner dies. Media is peer to peer; another node takes the call over.
+	beforeA, beforeP := recA.callEvents(), recP.callEvents()
+	killedAt := time.Now()
+	c.nodes[owner].kill()
+	waitGrowth(t, "after the owner's death", cs, 20, 10*time.Second, parties)
+	newOwner := waitNewOwner(t, c, processAppKey, owner, 10*time.Second)
+	t.Logf("the owner's partition was taken over by n%d %v after the kill", newOwner+1, time.Since(killedAt).Round(time.Millisecond))
+	expectResumed(t, "alice", alice, recA, out, id, beforeA, duet.CallStatusAccepted)
+	expectResumed(t, "bob", phone, recP, in, id, beforeP, duet.CallStatusAccepted)
+
+	// The answering device's node dies and comes back: bob reconnects and the call resumes.
+	c.nodes[phoneNode].kill()
+	waitGrowth(t, "while bob's node is down", cs, 10, 5*time.Second, parties)
+	c.nodes[phoneNode].start()
+	waitConnected(t, phone)
+	waitGrowth(t, "after bob's node came back", cs, 20, 10*time.Second, parties)
+	expectResumed(t, "alice", alice, recA, out, id, beforeA, duet.CallStatusAccepted)
+	expectResumed(t, "bob", phone, recP, in, id, beforeP, duet.CallStatusAccepted)
+
+	// One NATS server dies: the nodes move to the others.
+	c.nats.Kill(0)
+	waitGrowth(t, "after a NATS server died", cs, 20, 10*time.Second, parties)
+
+	// Hang up: through the cluster, after all of that.
+	if err := alice.CallManager().EndCall(ctxT(t), id, duet.EndReasonHangup); err != nil {
+		t.Fatal(err)
+	}
+	if e := recP.wait(t, "end"); e.reason != duet.EndReasonHangup {
+		t.Fatalf("bob's end reason %v, want Hangup", e.reason)
+	}
+	if e := recA.wait(t, "end"); e.reason != duet.EndReasonHangup {
+		t.Fatalf("alice's end reason %v, want Hangup", e.reason)
+	}
+	rec := onlyRecord(t, c.nodes[callerNode], id)
+	if rec.EndReason != int(duet.EndReasonHangup) || rec.EndedBy != "alice" || rec.CalleeDevice != "bob-phone" ||
+		rec.AcceptedAt == 0 || rec.AcceptedAt > ms(killedAt) {
+		t.Fatalf("call record %+v", rec)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for hooks.check(id) != nil && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := hooks.check(id); err != nil {
+		t.Fatalf("webhooks: %v", err)
+	}
+}
+
+// waitNewOwner waits until a node other than old owns app's partition and returns it.
+func waitNewOwner(t *testing.T, c *testCluster, app string, old int, within time.Duration) int {
+	t.Helper()
+	p := cluster.Partition(app, cluster.DefaultPartitions)
+	deadline := time.Now().Add(within)
+	for {
+		if nodes := c.owners()[p]; len(nodes) == 1 && nodes[0] != old {
+			return nodes[0]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no node took partition %d over within %v: %v", p, within, c.owners())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitFor polls ok until it holds or within passes.
+func waitFor(t *testing.T, what string, within time.Duration, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v", what, within)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
