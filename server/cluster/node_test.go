@@ -37,7 +37,7 @@ func (h *testHost) DeliverFrame(dev route.Device, frame []byte) bool {
 }
 func (h *testHost) DeliverChat(route.Device, []byte) {}
 func (h *testHost) Notified(string)                  {}
-func (h *testHost) Heartbeat()                        {}
+func (h *testHost) Heartbeat()                       {}
 func (h *testHost) PresenceChanged(ch []Change) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
