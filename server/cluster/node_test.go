@@ -73,6 +73,12 @@ func (h *testHost) ownedCount() int {
 // testCluster starts a NATS cluster and returns a function that starts nodes on it, on
 // a fresh PostgreSQL database.
 func testCluster(t *testing.T) func(id string) (*Node, *testHost) {
+	start, _ := testClusterNATS(t)
+	return start
+}
+
+// testClusterNATS is testCluster that also returns the NATS cluster, to kill it.
+func testClusterNATS(t *testing.T) (func(id string) (*Node, *testHost), *natstest.Cluster) {
 	if testing.Short() {
 		t.Skip("runs nats-server processes")
 	}
@@ -88,7 +94,7 @@ func testCluster(t *testing.T) func(id string) (*Node, *testHost) {
 		}
 		t.Cleanup(n.Close)
 		return n, h
-	}
+	}, nc
 }
 
 func eventually(t *testing.T, what string, within time.Duration, ok func() bool) {
@@ -211,4 +217,17 @@ func TestPresenceAndForwarding(t *testing.T) {
 	if last.Online {
 		t.Fatalf("n2's last change for the device %+v; want it gone", last)
 	}
+}
+
+// TestCutOffNodeStopsDeciding: a node that loses NATS gives its partitions up (it could not
+// hear the other nodes, so it must not decide alone) and takes its share again when NATS is
+// back.
+func TestCutOffNodeStopsDeciding(t *testing.T) {
+	start, nc := testClusterNATS(t)
+	_, h := start("n1")
+	eventually(t, "n1 owns every partition", 10*time.Second, func() bool { return h.ownedCount() == 16 })
+	nc.Kill(0)
+	eventually(t, "n1 gives every partition up", 10*time.Second, func() bool { return h.ownedCount() == 0 })
+	nc.Restart(0)
+	eventually(t, "n1 owns every partition again", 15*time.Second, func() bool { return h.ownedCount() == 16 })
 }
