@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -274,4 +275,31 @@ func waitFor(t *testing.T, what string, within time.Duration, ok func() bool) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// TestClusterFailoverTime measures how long a call owner takes to fail over, as a process
+// test (its nodes are processes that are killed): the node that owns the demo app's
+// partition is SIGKILLed and the clock runs until another node serves that partition (its
+// /healthz lists it). The killed node is started again between rounds, untimed.
+// DUET_FAILOVER_ROUNDS sets the rounds (default 3); the log gives each and the median.
+func TestClusterFailoverTime(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a cluster of processes")
+	}
+	c := startTestCluster(t)
+	rounds := envInt("DUET_FAILOVER_ROUNDS", 3)
+	var took []time.Duration
+	for range rounds {
+		owner := c.ownerOf(processAppKey)
+		killed := time.Now()
+		c.nodes[owner].kill()
+		waitNewOwner(t, c, processAppKey, owner, 10*time.Second)
+		took = append(took, time.Since(killed))
+		c.nodes[owner].start()
+		c.waitOwned(15 * time.Second)
+	}
+	sorted := slices.Clone(took)
+	slices.Sort(sorted)
+	t.Logf("owner failover (kill → another node serves the partition; heartbeat 500 ms): %v, median %v",
+		took, sorted[len(sorted)/2].Round(time.Millisecond))
 }
