@@ -193,7 +193,8 @@ func (c *clusterCalls) HandleForwarded(p int, req *cluster.Request) ([]byte, boo
 func (c *clusterCalls) Acquire(p int) {
 	s := c.s
 	pc := &partitionCalls{}
-	pc.steps = s.newStepCommitterFor(c, c.committed)
+	class, key, pid := c.node.Fence(p)
+	pc.steps = s.newStepCommitterFor(c, c.committed, &store.Fence{Class: class, Key: key, PID: pid})
 	pc.engine = callflow.New(s.engineConfig(), pc.steps, c, userDirectory{s.store})
 	pc.handler = s.withMedia(callRequests{func() *callflow.Engine { return pc.engine }, pc.steps.Healthy})
 	states := c.liveCallsOf(p)

@@ -23,6 +23,15 @@ type Leases struct {
 
 	mu   sync.Mutex
 	conn *pgx.Conn // nil until connected, and after it failed
+	pid  uint32    // the session's backend process, which holds the locks
+}
+
+// Fence returns what a commit checks to be sure this node still holds partition p
+// (store.CallBatch.Fence): the lock's keys and the session holding it now.
+func (l *Leases) Fence(p int) (class, key int32, pid uint32) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return lockClass, int32(p), l.pid
 }
 
 // NewLeases returns leases on the PostgreSQL database at url (the store's).
@@ -44,7 +53,7 @@ func (l *Leases) check(ctx context.Context) (lost bool, err error) {
 	if err != nil {
 		return lost, fmt.Errorf("cluster: leases: %w", err)
 	}
-	l.conn = conn
+	l.conn, l.pid = conn, conn.PgConn().PID()
 	return lost, nil
 }
 

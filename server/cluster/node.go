@@ -105,6 +105,10 @@ func Start(cfg Config, host Host, leases *Leases) (*Node, error) {
 	return n, nil
 }
 
+// Fence returns what a commit of partition p's steps checks (store.CallBatch.Fence): the
+// partition's lock and the session that holds it.
+func (n *Node) Fence(p int) (class, key int32, pid uint32) { return n.leases.Fence(p) }
+
 // ID is the node's id.
 func (n *Node) ID() string { return n.cfg.NodeID }
 
