@@ -52,7 +52,7 @@ func BenchmarkClusterCallCycle(b *testing.B) {
 
 // startBenchCluster starts n nodes on one fresh PostgreSQL database, joined by a 3-server
 // NATS cluster when clustered, and waits until every partition is owned.
-func startBenchCluster(b *testing.B, n int, clustered bool) []*servertest.Server {
+func startBenchCluster(b testing.TB, n int, clustered bool) []*servertest.Server {
 	b.Helper()
 	url := pgtest.URL(b)
 	var natsURLs []string
@@ -80,7 +80,7 @@ func startBenchCluster(b *testing.B, n int, clustered bool) []*servertest.Server
 }
 
 // waitPartitions waits until the nodes own every partition between them.
-func waitPartitions(b *testing.B, nodes []*servertest.Server) {
+func waitPartitions(b testing.TB, nodes []*servertest.Server) {
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		owned := 0
