@@ -1,6 +1,7 @@
 package duet_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -11,7 +12,9 @@ import (
 
 	"github.com/duet-rtc/duet"
 	"github.com/duet-rtc/duet/internal/natstest"
+	"github.com/duet-rtc/duet/server/api"
 	"github.com/duet-rtc/duet/server/cluster"
+	"github.com/duet-rtc/duet/server/store"
 	"github.com/duet-rtc/duet/server/store/postgres/pgtest"
 )
 
@@ -302,4 +305,69 @@ func TestClusterFailoverTime(t *testing.T) {
 	slices.Sort(sorted)
 	t.Logf("owner failover (kill → another node serves the partition; heartbeat 500 ms): %v, median %v",
 		took, sorted[len(sorted)/2].Round(time.Millisecond))
+}
+
+// TestClusterRecordedCall: a recorded call between parties on two nodes runs its relay on
+// the node that owns the call (the third one here); media flows both ways through it, and
+// after the hang-up the recordings are listed, and downloaded, through the other nodes.
+func TestClusterRecordedCall(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a cluster of processes")
+	}
+	checkGoroutines(t)
+	c := startTestCluster(t)
+	owner := c.ownerOf(processAppKey)
+	rest := others(owner)
+	alice, recA := newClientAt(t, processAppKey, c.nodes[rest[0]].url(), "alice", device("alice-phone"))
+	bob, recB := newClientAt(t, processAppKey, c.nodes[rest[1]].url(), "bob", device("bob-phone"))
+	cs := counters(countingMedia(alice), countingMedia(bob))
+	parties := map[string]*recorder{"alice": recA, "bob": recB}
+	out, err := alice.CallManager().StartCall(ctxT(t), duet.CallTypeVideo, "bob", "", duet.WithRecord(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := recB.wait(t, "receive").session
+	if err := bob.CallManager().AnswerIncomingCall(ctxT(t), in.CallID()); err != nil {
+		t.Fatal(err)
+	}
+	recA.wait(t, "accept")
+	recB.wait(t, "accept")
+	waitGrowth(t, "through the owner's relay", cs, 30, 15*time.Second, parties)
+	svid := out.ServerVideoID()
+	if svid == "" || out.ConnectType() != duet.ConnectTypeRelay {
+		t.Fatalf("serverVideoId %q, connect type %v; want a relayed call", svid, out.ConnectType())
+	}
+	if err := alice.CallManager().EndCall(ctxT(t), out.CallID(), duet.EndReasonHangup); err != nil {
+		t.Fatal(err)
+	}
+	recB.wait(t, "end")
+	for _, i := range rest {
+		rc := c.recordings(t, i)
+		var all []api.Recording
+		waitFor(t, fmt.Sprintf("the recordings listed through n%d", i+1), 20*time.Second, func() bool {
+			all, _, err = rc.List(ctxT(t), api.RecordingQuery{ServerVideoID: svid, Type: store.RecordTypeStream})
+			done := err == nil && len(all) == 2
+			for _, r := range all {
+				done = done && r.Status != store.RecordingActive
+			}
+			return done
+		})
+		for _, r := range all {
+			var buf bytes.Buffer
+			n, err := rc.Download(ctxT(t), r.ID, 0, &buf)
+			if err != nil || n != r.Size || n == 0 {
+				t.Fatalf("download of %s (%d bytes) through n%d: %d bytes, %v", r.ID, r.Size, i+1, n, err)
+			}
+		}
+	}
+}
+
+// recordings returns a recording client of node i, with an app token of the demo app.
+func (c *testCluster) recordings(t *testing.T, i int) *api.RecordingClient {
+	t.Helper()
+	tok, err := c.nodes[i].admin().AppToken(ctxT(t), processAppKey, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &api.RecordingClient{BaseURL: c.nodes[i].url(), AppKey: processAppKey, Token: tok.AccessToken, HTTP: noKeepAlive}
 }

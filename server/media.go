@@ -82,6 +82,10 @@ func (s *Server) stopMedia() {
 
 // recordingRoutes mounts the recording REST endpoints.
 func (s *Server) recordingRoutes(a *api.API) {
+	if s.cluster != nil {
+		a.RecordingRoutes(s.mux, clusterRecordings{s.media.recordings, s.cluster})
+		return
+	}
 	a.RecordingRoutes(s.mux, s.media.recordings)
 }
 

@@ -72,7 +72,10 @@ const (
 	subjBeat     = "duet.presence.hb" // heartbeat, to every node (same subscription: in order)
 	subjPresAll  = "duet.presence.*"
 	subjNotify   = "duet.notify" // a topic name, to every node
+	subjAskAll   = "duet.ask.*"  // questions to every node; those that know answer
 )
+
+func subjAsk(topic string) string { return "duet.ask." + topic }
 
 func subjSnapshot(node string) string { return "duet.node." + node + ".snapshot" }
 func subjDevice(node string) string   { return "duet.node." + node + ".device" }

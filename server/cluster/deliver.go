@@ -1,6 +1,9 @@
 package cluster
 
 import (
+	"strings"
+	"time"
+
 	"github.com/nats-io/nats.go"
 
 	"github.com/duet-rtc/duet/server/route"
@@ -47,3 +50,20 @@ func (n *Node) onChat(m *nats.Msg)   { n.host.DeliverChat(deviceOf(m), m.Data) }
 func (n *Node) Notify(topic string) { _ = n.nc.Publish(subjNotify, []byte(topic)) }
 
 func (n *Node) onNotify(m *nats.Msg) { n.host.Notified(string(m.Data)) }
+
+// Ask asks every node (this one included) a question on topic and returns the first answer:
+// a node answers only if it knows (Host.Answer). It waits up to timeout when none does.
+func (n *Node) Ask(topic string, question []byte, timeout time.Duration) ([]byte, error) {
+	m, err := n.nc.Request(subjAsk(topic), question, timeout)
+	if err != nil {
+		return nil, err
+	}
+	return m.Data, nil
+}
+
+func (n *Node) onAsk(m *nats.Msg) {
+	topic := strings.TrimPrefix(m.Subject, "duet.ask.")
+	if answer, ok := n.host.Answer(topic, m.Data); ok {
+		_ = m.Respond(answer)
+	}
+}

@@ -39,6 +39,9 @@ type Host interface {
 	Notified(topic string)
 	// Heartbeat is called on every heartbeat, after the partitions were balanced.
 	Heartbeat()
+	// Answer answers a question another node asked with Ask, or reports false to stay
+	// silent (another node may know).
+	Answer(topic string, question []byte) (answer []byte, ok bool)
 }
 
 // Node is this server's membership of the cluster. Create it with Start; stop it with
@@ -128,6 +131,7 @@ func (n *Node) subscribe() error {
 		{subjDevice(n.cfg.NodeID), n.onDevice},
 		{subjChat(n.cfg.NodeID), n.onChat},
 		{subjNotify, n.onNotify},
+		{subjAskAll, n.onAsk},
 	}
 	for _, s := range subs {
 		sub, err := n.nc.Subscribe(s.subj, s.cb)

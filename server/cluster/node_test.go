@@ -35,9 +35,10 @@ func (h *testHost) DeliverFrame(dev route.Device, frame []byte) bool {
 	h.frames[dev] = append(h.frames[dev], frame)
 	return true
 }
-func (h *testHost) DeliverChat(route.Device, []byte) {}
-func (h *testHost) Notified(string)                  {}
-func (h *testHost) Heartbeat()                       {}
+func (h *testHost) DeliverChat(route.Device, []byte)     {}
+func (h *testHost) Notified(string)                      {}
+func (h *testHost) Heartbeat()                           {}
+func (h *testHost) Answer(string, []byte) ([]byte, bool) { return nil, false }
 func (h *testHost) PresenceChanged(ch []Change) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
