@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/duet-rtc/duet/protocol"
 	"github.com/duet-rtc/duet/server/callflow"
 	"github.com/duet-rtc/duet/server/cluster"
@@ -63,7 +65,24 @@ func (s *Server) startCluster() error {
 	s.cluster.mu.Lock()
 	s.cluster.node = node
 	s.cluster.mu.Unlock()
+	s.clusterMetrics(node)
 	return nil
+}
+
+// clusterMetrics shows the node's part of the cluster in /metrics.
+func (s *Server) clusterMetrics(n *cluster.Node) {
+	gauge := func(name, help string, f func() float64) {
+		s.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f))
+	}
+	gauge("duet_cluster_partitions_owned", "Partitions whose calls this node decides.", func() float64 { return float64(len(n.Owned())) })
+	gauge("duet_cluster_peers", "Other nodes this node hears from.", func() float64 { return float64(len(n.Replica().Peers())) })
+	gauge("duet_cluster_remote_devices", "Devices connected to the other nodes.", func() float64 { return float64(n.Replica().Count()) })
+	gauge("duet_cluster_nats_connected", "1 while the node's NATS connection is up.", func() float64 {
+		if n.Connected() {
+			return 1
+		}
+		return 0
+	})
 }
 
 func (c *clusterCalls) partitionOf(app string) int {
@@ -112,7 +131,10 @@ func (c *clusterCalls) DeviceOffline(dev route.Device) {
 // HandleMessage has the owner of the device's calls handle a call.* or call.media message.
 func (c *clusterCalls) HandleMessage(dev route.Device, env *protocol.Envelope) *protocol.Envelope {
 	if pc := c.local(c.partitionOf(dev.App)); pc != nil {
-		return pc.handler.HandleMessage(dev, env)
+		if reply, ok := pc.handle(dev, env); ok {
+			return reply
+		}
+		// The partition was given up meanwhile: its new owner decides.
 	}
 	frame, err := env.Encode()
 	if err != nil {
@@ -173,7 +195,10 @@ func (c *clusterCalls) HandleForwarded(p int, req *cluster.Request) ([]byte, boo
 		if err := json.Unmarshal(req.Frame, &env); err != nil {
 			return nil, true
 		}
-		reply := pc.handler.HandleMessage(req.Device.Device, &env)
+		reply, ok := pc.handle(req.Device.Device, &env)
+		if !ok {
+			return nil, false
+		}
 		if reply == nil {
 			return nil, true
 		}
@@ -184,6 +209,20 @@ func (c *clusterCalls) HandleForwarded(p int, req *cluster.Request) ([]byte, boo
 		return b, true
 	}
 	return nil, true
+}
+
+// handle has the partition's engine handle a message. ok is false when the engine was closed
+// (the partition given up) and refused it: nothing was decided, and the request can go to
+// the new owner.
+func (pc *partitionCalls) handle(dev route.Device, env *protocol.Envelope) (*protocol.Envelope, bool) {
+	if pc.engine.Closed() {
+		return nil, false
+	}
+	reply := pc.handler.HandleMessage(dev, env)
+	if reply != nil && reply.Error != nil && reply.Error.Code == protocol.CodeServerShutdown && pc.engine.Closed() {
+		return nil, false
+	}
+	return reply, true
 }
 
 // Acquire takes partition p: its live calls are read from the store and restored into an

@@ -2,6 +2,8 @@ package server_test
 
 import (
 	"context"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -64,5 +66,15 @@ func TestClusterGlareAndBusy(t *testing.T) {
 	var ended protocol.CallEnded
 	if err != nil || env.DecodeDataLoose(&ended) != nil || ended.Reason != protocol.EndBusy {
 		t.Fatalf("c's call: %+v, %v; want ended Busy", ended, err)
+	}
+
+	// Each node shows its part of the cluster in /metrics.
+	for i, n := range nodes {
+		status, body := n.Do(http.MethodGet, "/metrics", "", nil)
+		if status != http.StatusOK || !strings.Contains(string(body), "duet_cluster_peers 2") ||
+			!strings.Contains(string(body), "duet_cluster_nats_connected 1") ||
+			!strings.Contains(string(body), "duet_cluster_partitions_owned") {
+			t.Fatalf("node %d's /metrics (%d) lacks the cluster gauges", i+1, status)
+		}
 	}
 }

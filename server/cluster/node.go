@@ -223,6 +223,10 @@ func (n *Node) onPresence(m *nats.Msg) {
 		if json.Unmarshal(m.Data, &hb) != nil {
 			return
 		}
+		if hb.Node == n.cfg.NodeID && hb.Boot != n.boot {
+			n.log.Error("cluster: another node runs with this node id; give every node its own --node-id")
+			return
+		}
 		node = hb.Node
 		needSync = n.replica.applyHeartbeat(hb, now)
 	}
