@@ -118,6 +118,8 @@ func benchClusterCycles(b *testing.B, nodes []*servertest.Server, cross bool) {
 		if ps[i].callee, err = dialDevice(ctx, to.URL, userToken(b, to, fmt.Sprintf("callee%d", i)), "d"); err != nil {
 			b.Fatal(err)
 		}
+		p := ps[i]
+		b.Cleanup(func() { p.caller.ws.CloseNow(); p.callee.ws.CloseNow() }) // before the nodes stop
 	}
 	var next atomic.Int64
 	var wg sync.WaitGroup

@@ -49,7 +49,26 @@ func (n *Node) onChat(m *nats.Msg)   { n.host.DeliverChat(deviceOf(m), m.Data) }
 // the store, such as new webhook deliveries for the node that delivers them.
 func (n *Node) Notify(topic string) { _ = n.nc.Publish(subjNotify, []byte(topic)) }
 
-func (n *Node) onNotify(m *nats.Msg) { n.host.Notified(string(m.Data)) }
+// topicRebalance is the node's own notice that it gave a partition up to spread them: the
+// others balance at once rather than at their next heartbeat.
+const topicRebalance = "cluster.rebalance"
+
+func (n *Node) onNotify(m *nats.Msg) {
+	if topic := string(m.Data); topic != topicRebalance {
+		n.host.Notified(topic)
+		return
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return // Close waits for the goroutines added before it
+	}
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		n.balance()
+	}()
+}
 
 // Ask asks every node (this one included) a question on topic and returns the first answer:
 // a node answers only if it knows (Host.Answer). It waits up to timeout when none does.
