@@ -371,3 +371,45 @@ func (c *testCluster) recordings(t *testing.T, i int) *api.RecordingClient {
 	}
 	return &api.RecordingClient{BaseURL: c.nodes[i].url(), AppKey: processAppKey, Token: tok.AccessToken, HTTP: noKeepAlive}
 }
+
+// TestClusterChatInOrder: a stream of text messages sent through one node to a user whose
+// two devices are on the other two reaches each device exactly once and in order, while the
+// node of one of them is killed and started again mid-stream.
+func TestClusterChatInOrder(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a cluster of processes")
+	}
+	checkGoroutines(t)
+	c := startTestCluster(t)
+	dave, _ := newClientAt(t, processAppKey, c.nodes[0].url(), "dave", device("dave-phone"))
+	phone, _ := newClientAt(t, processAppKey, c.nodes[1].url(), "bob", device("bob-phone"))
+	tablet, _ := newClientAt(t, processAppKey, c.nodes[2].url(), "bob", device("bob-tablet"))
+	boxP, boxT := newInbox(), newInbox()
+	phone.ChatManager().AddDelegate(boxP, nil)
+	tablet.ChatManager().AddDelegate(boxT, nil)
+	const n = 60
+	var want []string
+	for i := range n {
+		if i == n/3 {
+			c.nodes[2].kill() // the tablet's node
+		}
+		if i == 2*n/3 {
+			c.nodes[2].start()
+		}
+		text := fmt.Sprintf("m%02d", i)
+		if _, err := dave.ChatManager().SendMessage(ctxT(t), "bob", text, nil); err != nil {
+			t.Fatalf("send %s: %v", text, err)
+		}
+		want = append(want, text)
+	}
+	for name, box := range map[string]*inbox{"phone": boxP, "tablet": boxT} {
+		var got []string
+		for _, m := range box.waitN(t, n) {
+			got = append(got, m.Text)
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("bob's %s got %v, want each of %d messages once, in order", name, got, n)
+		}
+		box.none(t, 300*time.Millisecond)
+	}
+}
