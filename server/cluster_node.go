@@ -340,11 +340,34 @@ func (c *clusterCalls) PresenceChanged(changes []cluster.Change) {
 // them (the owner of partition 0) looks for due ones.
 const topicWebhooks = "webhooks"
 
-// Notified kicks this node's webhook outbox when another node stored deliveries.
-func (c *clusterCalls) Notified(topic string) {
-	if topic == topicWebhooks {
+// topicKick closes a user's connections on every node (kickNotice).
+const topicKick = "kick"
+
+// kickNotice names a user whose connections every node closes, and why.
+type kickNotice struct {
+	App    string             `json:"app"`
+	User   string             `json:"user"`
+	Reason protocol.EndReason `json:"reason"`
+}
+
+// Notified acts on the notices of the cluster: new webhook deliveries kick this node's
+// outbox (if it delivers them), a kick closes the user's connections here.
+func (c *clusterCalls) Notified(topic string, data []byte) {
+	switch topic {
+	case topicWebhooks:
 		c.s.msg.kickHooks()
+	case topicKick:
+		var k kickNotice
+		if json.Unmarshal(data, &k) == nil {
+			c.s.hub.Kick(k.App, k.User, k.Reason)
+		}
 	}
+}
+
+// kick closes the user's connections on every node.
+func (c *clusterCalls) kick(app, user string, reason protocol.EndReason) {
+	b, _ := json.Marshal(kickNotice{App: app, User: user, Reason: reason})
+	c.node.Notify(topicKick, b)
 }
 
 // Heartbeat looks for due webhook deliveries every 10 heartbeats, in case a notice was lost
@@ -360,7 +383,7 @@ func (c *clusterCalls) Heartbeat() {
 // webhooks hears of the new deliveries, and the push service sees the events.
 func (c *clusterCalls) committed(evs []callflow.Event) {
 	c.s.msg.committed(evs)
-	c.node.Notify(topicWebhooks)
+	c.node.Notify(topicWebhooks, nil)
 }
 
 // --- the cluster's devices (callflow.Directory, route.Sender) ---

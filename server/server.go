@@ -96,7 +96,7 @@ func (s *Server) assemble(ctx context.Context) error {
 	} else if err := s.assembleSingle(ctx); err != nil {
 		return err
 	}
-	s.accounts.OnUserDeleted = func(app, user string) { s.hub.Kick(app, user, protocol.EndDestroy) }
+	s.accounts.OnUserDeleted = func(app, user string) { s.kick(app, user, protocol.EndDestroy) }
 
 	token, err := s.loadAdminToken()
 	if err != nil {
@@ -198,6 +198,15 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	fmt.Fprintf(w, `{"status":"ok","connections":%d,"calls":%d}`+"\n", s.hub.Count(), s.activeCalls())
+}
+
+// kick closes every connection of the user, on every node of a cluster.
+func (s *Server) kick(app, user string, reason protocol.EndReason) {
+	if s.cluster != nil {
+		s.cluster.kick(app, user, reason)
+		return
+	}
+	s.hub.Kick(app, user, reason)
 }
 
 // activeCalls is the number of live calls decided here.
