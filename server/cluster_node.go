@@ -382,7 +382,7 @@ func (c *clusterCalls) Heartbeat() {
 // committed is told every durable batch of a partition's steps: the node that delivers
 // webhooks hears of the new deliveries, and the push service sees the events.
 func (c *clusterCalls) committed(evs []callflow.Event) {
-	c.s.msg.committed(evs)
+	c.s.committed(evs)
 	c.node.Notify(topicWebhooks, nil)
 }
 

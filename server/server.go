@@ -39,6 +39,7 @@ type Server struct {
 	steps      *stepCommitter   // makes the call flow's steps durable, then delivers them
 	cluster    *clusterCalls    // nil unless Config.Cluster is set
 	msg        *messaging
+	observer   *callObserver // call logs and metrics, from stored steps
 	turn       *turn.Server // nil when TURN is off
 	media      *mediaParts  // recorded calls: relay, recordings, gateway
 	registry   *prometheus.Registry
@@ -85,6 +86,7 @@ func (s *Server) assemble(ctx context.Context) error {
 	cfg := s.cfg
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.accounts = account.New(s.store, cfg.Clock)
+	s.observer = newCallObserver(cfg.Logger, s.registry)
 	s.msg = s.newMessaging()
 	if err := s.startMedia(); err != nil {
 		return err
