@@ -21,6 +21,8 @@ type callObserver struct {
 	setup     prometheus.Histogram     // invite → accept
 	duration  *prometheus.HistogramVec // accept → end, answered calls, by type
 	ringing   prometheus.Histogram     // invite → first ring
+	webhooks  *prometheus.CounterVec   // webhook attempts by outcome
+	pushes    *prometheus.CounterVec   // call pushes by outcome
 }
 
 func newCallObserver(log *slog.Logger, reg prometheus.Registerer) *callObserver {
@@ -48,8 +50,26 @@ func newCallObserver(log *slog.Logger, reg prometheus.Registerer) *callObserver 
 			Buckets: []float64{5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200},
 		}, []string{"type"}),
 	}
-	reg.MustRegister(o.started, o.ended, o.connected, o.ringing, o.setup, o.duration)
+	o.webhooks = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "duet_webhook_attempts_total", Help: "Webhook delivery attempts, by outcome: delivered, retry, dead.",
+	}, []string{"outcome"})
+	o.pushes = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "duet_call_pushes_total", Help: "Offline pushes of invites, by outcome: sent (a provider accepted one) or failed.",
+	}, []string{"outcome"})
+	reg.MustRegister(o.started, o.ended, o.connected, o.ringing, o.setup, o.duration, o.webhooks, o.pushes)
 	return o
+}
+
+// webhookOutcome counts one webhook attempt (webhook.Config.Outcome).
+func (o *callObserver) webhookOutcome(outcome string) { o.webhooks.WithLabelValues(outcome).Inc() }
+
+// pushed counts one invite push.
+func (o *callObserver) pushed(ok bool) {
+	if ok {
+		o.pushes.WithLabelValues("sent").Inc()
+	} else {
+		o.pushes.WithLabelValues("failed").Inc()
+	}
 }
 
 // observe logs and counts the events of one stored batch.

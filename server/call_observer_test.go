@@ -5,12 +5,14 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/duet-rtc/duet/server"
+	"github.com/duet-rtc/duet/server/api"
 	"github.com/duet-rtc/duet/server/servertest"
 )
 
@@ -42,6 +44,13 @@ func TestCallLogAndMetrics(t *testing.T) {
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
+	hooks := make(chan struct{}, 16)
+	endpoint := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hooks <- struct{}{} }))
+	defer endpoint.Close()
+	admin := &api.AdminClient{BaseURL: srv.URL, Token: srv.AdminToken()}
+	if _, err := admin.SetWebhook(ctx, srv.AppKey, endpoint.URL, "a-webhook-secret-of-some-length"); err != nil {
+		t.Fatal(err)
+	}
 	caller, err := dialDevice(ctx, srv.URL, userToken(t, srv, "alice"), "a1")
 	if err != nil {
 		t.Fatal(err)
@@ -55,6 +64,17 @@ func TestCallLogAndMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv.FlushCallRecords()
+	<-hooks // the call's first event reached the endpoint; its outcome is counted after the reply
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		_, body := srv.Do(http.MethodGet, "/metrics", "", nil)
+		if strings.Contains(string(body), `duet_webhook_attempts_total{outcome="delivered"}`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no delivered webhook attempt counted")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 
 	out := logs.String()
 	for _, want := range []string{`msg="call invited"`, `msg="call accepted"`, `msg="call ended"`, "reason=hangup", "endedBy=alice", "duration=", "connectType=none"} {

@@ -150,8 +150,15 @@ func (s *Server) engineConfig() callflow.Config {
 	cfg := s.cfg
 	return callflow.Config{
 		RingTimeout: cfg.RingTimeout, ReconnectGrace: cfg.ReconnectGrace, Clock: cfg.Clock, Logger: cfg.Logger,
-		Pusher: s.msg.push.PushCall, ICEServers: s.iceServers(),
+		Pusher: s.pushCall, ICEServers: s.iceServers(),
 	}
+}
+
+// pushCall is the call flow's Pusher: the push service's, counted.
+func (s *Server) pushCall(app, callee string, inv protocol.CallIncoming, offlineText string) bool {
+	ok := s.msg.push.PushCall(app, callee, inv, offlineText)
+	s.observer.pushed(ok)
+	return ok
 }
 
 func (s *Server) routes() {
