@@ -40,8 +40,8 @@ type Server struct {
 	cluster    *clusterCalls    // nil unless Config.Cluster is set
 	msg        *messaging
 	observer   *callObserver // call logs and metrics, from stored steps
-	turn       *turn.Server // nil when TURN is off
-	media      *mediaParts  // recorded calls: relay, recordings, gateway
+	turn       *turn.Server  // nil when TURN is off
+	media      *mediaParts   // recorded calls: relay, recordings, gateway
 	registry   *prometheus.Registry
 	mux        *http.ServeMux
 	httpServer *http.Server

@@ -34,6 +34,7 @@ func (l pionLogger) Trace(msg string)                  { l.logf(levelTrace, "%s"
 func (l pionLogger) Tracef(format string, args ...any) { l.logf(levelTrace, format, args...) }
 func (l pionLogger) Debug(msg string)                  { l.logf(slog.LevelDebug, "%s", msg) }
 func (l pionLogger) Debugf(format string, args ...any) { l.logf(slog.LevelDebug, format, args...) }
+
 // pion's info and warnings go to debug: a successful call makes pion warn about candidate
 // pairs, closed streams and pipes as connections come and go, none of which an operator can
 // act on (duet logs each call's own outcome). pion's errors go to warn: they may be why a
