@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/duet-rtc/duet/internal/device"
 	"github.com/duet-rtc/duet/internal/rtc"
 	"github.com/duet-rtc/duet/media"
 	"github.com/duet-rtc/duet/protocol"
@@ -732,8 +733,8 @@ func (m *CallManager) liveCallIDs() []string {
 }
 
 // connected is called on each (re)connect of the device connection.
-func (m *CallManager) connected(conn *deviceConn) {
-	boot := conn.welcome.Boot
+func (m *CallManager) connected(conn *device.Conn) {
+	boot := conn.Welcome.Boot
 	m.mu.Lock()
 	restarted := m.boot != "" && boot != "" && boot != m.boot
 	m.boot = boot

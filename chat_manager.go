@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/duet-rtc/duet/protocol"
+
+	"github.com/duet-rtc/duet/internal/device"
 )
 
 // Message is a text message (the seed's EMMessage with a text body).
@@ -123,7 +125,7 @@ func (m *ChatManager) SendMessage(ctx context.Context, to, text string, ext map[
 	for attempt := 1; ; attempt++ {
 		conn, err := m.c.current()
 		if err == nil {
-			err = conn.request(ctx, protocol.TypeChatSend, req, &sent)
+			err = conn.Request(ctx, protocol.TypeChatSend, req, &sent)
 		}
 		if err == nil {
 			break
@@ -138,7 +140,7 @@ func (m *ChatManager) SendMessage(ctx context.Context, to, text string, ext map[
 
 // waitNewConn waits until the client has a connection other than old (nil: any), and
 // reports false when it is logged out or ctx ends first.
-func (c *Client) waitNewConn(ctx context.Context, old *deviceConn) bool {
+func (c *Client) waitNewConn(ctx context.Context, old *device.Conn) bool {
 	for {
 		c.mu.Lock()
 		conn, stop, ch := c.conn, c.stop, c.connectedCh

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/duet-rtc/duet/internal/clock"
+	"github.com/duet-rtc/duet/internal/device"
 	"github.com/duet-rtc/duet/protocol"
 )
 
@@ -28,7 +29,7 @@ type Client struct {
 	mu          sync.Mutex
 	username    string
 	token       string
-	conn        *deviceConn // nil while disconnected
+	conn        *device.Conn // nil while disconnected
 	state       ConnectionState
 	stop        context.CancelFunc // stops the supervisor; nil when logged out
 	stopped     chan struct{}      // closed when the supervisor exits
@@ -192,17 +193,17 @@ func (c *Client) connect(ctx context.Context, token string) error {
 	if c.closed { // closed while dialling
 		c.mu.Unlock()
 		stop()
-		conn.close()
+		conn.Close()
 		return ErrClosed
 	}
-	c.username = conn.welcome.Username
+	c.username = conn.Welcome.Username
 	c.token = token
 	c.stop = stop
 	c.stopped = make(chan struct{})
 	stopped := c.stopped
 	c.mu.Unlock()
 	c.setConn(conn) // connected when Login returns, not when the supervisor gets to it
-	c.log.Info("logged in", "user", conn.welcome.Username, "app", conn.welcome.AppKey)
+	c.log.Info("logged in", "user", conn.Welcome.Username, "app", conn.Welcome.AppKey)
 	go c.supervise(runCtx, conn, stopped)
 	return nil
 }
@@ -211,7 +212,7 @@ func (c *Client) connect(ctx context.Context, token string) error {
 // or refused. A loss waits out the jittered exponential backoff; a goodbye with retryAfter
 // (the server drains for a restart) waits that long instead, on the client's clock, and
 // resets the backoff.
-func (c *Client) supervise(ctx context.Context, conn *deviceConn, stopped chan struct{}) {
+func (c *Client) supervise(ctx context.Context, conn *device.Conn, stopped chan struct{}) {
 	defer close(stopped)
 	backoff := newBackoff()
 	for {
@@ -219,20 +220,20 @@ func (c *Client) supervise(ctx context.Context, conn *deviceConn, stopped chan s
 		if ctx.Err() != nil {
 			return
 		}
-		if reason := conn.kickReason(); reason >= 0 {
+		if reason := conn.KickReason(); reason >= 0 {
 			c.kicked(reason)
 			return
 		}
 		c.nextNode()
 		wait := c.backoffWait(backoff)
-		if after, ok := conn.retryAfter(); ok {
+		if after, ok := conn.RetryAfter(); ok {
 			// Not a failure: the calls stay as they are, and the server that comes back (or
 			// another one) resumes them when the reconnect's hello lists them.
 			c.log.Info("server restarting; reconnecting after its retry-after", "retryAfter", after)
 			backoff.reset()
 			wait = c.serverWait(after)
 		} else {
-			c.log.Warn("connection lost; reconnecting", "err", conn.err)
+			c.log.Warn("connection lost; reconnecting", "err", conn.Err())
 		}
 		if conn = c.reconnect(ctx, backoff, wait); conn == nil {
 			return
@@ -241,23 +242,23 @@ func (c *Client) supervise(ctx context.Context, conn *deviceConn, stopped chan s
 }
 
 // serve makes conn the live connection and returns when it ends or ctx does.
-func (c *Client) serve(ctx context.Context, conn *deviceConn) {
+func (c *Client) serve(ctx context.Context, conn *device.Conn) {
 	c.setConn(conn)
 	c.calls.connected(conn)
 	pinger := c.startPinger(ctx, conn)
 	select {
-	case <-conn.done:
+	case <-conn.Done():
 	case <-ctx.Done():
 	}
 	pinger()
-	conn.close()
+	conn.Close()
 	c.setConn(nil)
 }
 
 // reconnect waits wait, then dials until it gets a connection, waiting the backoff (or the
 // server's Retry-After) between attempts. It returns nil when the login ends instead:
 // stopped, auto-reconnect off, or the token refused.
-func (c *Client) reconnect(ctx context.Context, b *backoff, wait pause) *deviceConn {
+func (c *Client) reconnect(ctx context.Context, b *backoff, wait pause) *device.Conn {
 	for {
 		if c.opts.DisableAutoReconnect || !wait.sleep(ctx) {
 			c.endLogin()
@@ -284,7 +285,7 @@ func (c *Client) reconnect(ctx context.Context, b *backoff, wait pause) *deviceC
 		c.log.Debug("reconnect failed", "err", err)
 		c.nextNode()
 		wait = c.backoffWait(b)
-		if after, ok := retryAfterOf(err); ok {
+		if after, ok := device.RetryAfterOf(err); ok {
 			wait = c.serverWait(after) // the server drains: it said when to come back
 		}
 	}
@@ -296,7 +297,7 @@ func (c *Client) currentToken() string {
 	return c.token
 }
 
-func (c *Client) setConn(conn *deviceConn) {
+func (c *Client) setConn(conn *device.Conn) {
 	c.mu.Lock()
 	c.conn = conn
 	state := ConnectionDisconnected
@@ -343,7 +344,7 @@ func (c *Client) endLogin() {
 
 // startPinger sends a ping every pingEvery and closes the connection when a ping gets no
 // reply within one interval. It returns a function that stops it.
-func (c *Client) startPinger(ctx context.Context, conn *deviceConn) func() {
+func (c *Client) startPinger(ctx context.Context, conn *device.Conn) func() {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
@@ -356,17 +357,17 @@ func (c *Client) startPinger(ctx context.Context, conn *deviceConn) func() {
 			case <-ctx.Done():
 				t.Stop()
 				return
-			case <-conn.done:
+			case <-conn.Done():
 				t.Stop()
 				return
 			case <-fired:
 			}
 			pctx, pcancel := context.WithTimeout(ctx, interval)
-			err := conn.request(pctx, protocol.TypePing, nil, nil)
+			err := conn.Request(pctx, protocol.TypePing, nil, nil)
 			pcancel()
 			if err != nil && ctx.Err() == nil {
 				c.log.Warn("heartbeat failed; dropping the connection", "err", err)
-				conn.ws.CloseNow()
+				conn.CloseNow()
 				return
 			}
 		}
@@ -386,8 +387,8 @@ func (c *Client) pingInterval() time.Duration {
 // pingEvery is the wait before the next ping on conn: the interval the server granted, or
 // a shorter one the app set since (CallOptions.PingInterval takes effect at the next ping;
 // a longer one waits for the next connection, whose hello asks for it).
-func (c *Client) pingEvery(conn *deviceConn) time.Duration {
-	granted := time.Duration(conn.welcome.PingInterval) * time.Second
+func (c *Client) pingEvery(conn *device.Conn) time.Duration {
+	granted := time.Duration(conn.Welcome.PingInterval) * time.Second
 	if granted <= 0 {
 		granted = c.opts.PingInterval
 	}
@@ -403,7 +404,7 @@ func (c *Client) dialOptions() *Options {
 }
 
 // current returns the live connection or an error saying why there is none.
-func (c *Client) current() (*deviceConn, error) {
+func (c *Client) current() (*device.Conn, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.stop == nil {
@@ -421,7 +422,7 @@ func (c *Client) request(ctx context.Context, typ string, body, out any) error {
 	if err != nil {
 		return err
 	}
-	return conn.request(ctx, typ, body, out)
+	return conn.Request(ctx, typ, body, out)
 }
 
 // send sends a one-way message on the live connection.
@@ -430,7 +431,7 @@ func (c *Client) send(ctx context.Context, typ string, body any) error {
 	if err != nil {
 		return err
 	}
-	return conn.send(ctx, typ, body)
+	return conn.Send(ctx, typ, body)
 }
 
 // Logout ends the user's calls, revokes the token on the server and disconnects. It

@@ -1,8 +1,9 @@
 package duet
 
 import (
-	"github.com/duet-rtc/duet/protocol"
 	"testing"
+
+	"github.com/duet-rtc/duet/internal/device"
 )
 
 // serverFrameSeeds are frames a server sends, well-formed and not.
@@ -27,13 +28,13 @@ var serverFrameSeeds = []string{
 }
 
 // newFuzzClient is a logged-out client whose handlers the fuzz target drives directly.
-func newFuzzClient(tb testing.TB) (*Client, *deviceConn) {
+func newFuzzClient(tb testing.TB) (*Client, *device.Conn) {
 	c, err := NewClient(Options{AppKey: "org#app", ServerURL: "http://127.0.0.1:1", ICE: ICEOptions{LoopbackOnly: true}})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { c.Close() })
-	conn := &deviceConn{log: c.log, onMsg: c.dispatch, pending: map[string]chan *protocol.Envelope{}, kicked: -1, after: -1}
+	conn := device.NewForTest(c.log, c.dispatch)
 	return c, conn
 }
 
@@ -44,14 +45,14 @@ func FuzzServerFrame(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	c, conn := newFuzzClient(f)
-	incoming, _ := decodeServerFrame([]byte(serverFrameSeeds[0]))
+	incoming, _ := device.DecodeFrame([]byte(serverFrameSeeds[0]))
 	f.Fuzz(func(t *testing.T, frame []byte) {
-		env, err := decodeServerFrame(frame)
+		env, err := device.DecodeFrame(frame)
 		if err != nil {
 			return
 		}
-		conn.handle(incoming) // a call for the frame to act on
-		conn.handle(env)
+		conn.Handle(incoming) // a call for the frame to act on
+		conn.Handle(env)
 		c.calls.endAllLocally(EndReasonHangup)
 	})
 }
@@ -61,10 +62,10 @@ func FuzzServerFrame(f *testing.F) {
 func TestSignalWithoutBodyDoesNotPanic(t *testing.T) {
 	_, conn := newFuzzClient(t)
 	for _, s := range serverFrameSeeds {
-		env, err := decodeServerFrame([]byte(s))
+		env, err := device.DecodeFrame([]byte(s))
 		if err != nil {
 			t.Fatalf("seed %s: %v", s, err)
 		}
-		conn.handle(env)
+		conn.Handle(env)
 	}
 }

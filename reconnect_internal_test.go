@@ -2,8 +2,6 @@ package duet
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -16,40 +14,6 @@ import (
 	"github.com/duet-rtc/duet/protocol"
 )
 
-// A 503 with Retry-After (a server that drains) is "come back then", not a failure: the
-// dial error carries the wait, is not an auth error, and has the code ServerBusy. A 503
-// without a usable Retry-After falls back to the backoff.
-func TestDialDuringDrain(t *testing.T) {
-	for _, tc := range []struct {
-		header string
-		after  time.Duration
-		ok     bool
-	}{
-		{"2", 2 * time.Second, true},
-		{"", 0, false},
-		{"0", 0, false},
-		{"61", 0, false},
-		{"Fri, 04 Dec 2026 18:00:00 GMT", 0, false},
-	} {
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-			if tc.header != "" {
-				w.Header().Set("Retry-After", tc.header)
-			}
-			http.Error(w, "server restarting", http.StatusServiceUnavailable)
-		}))
-		o := Options{AppKey: "a#b", ServerURL: srv.URL}
-		if err := o.normalize(); err != nil {
-			t.Fatal(err)
-		}
-		_, err := dialDevice(context.Background(), &o, "tok", nil, slog.New(slog.DiscardHandler), nil)
-		srv.Close()
-		after, ok := retryAfterOf(err)
-		if after != tc.after || ok != tc.ok || isAuthError(err) || ErrorCodeOf(err) != protocol.CodeServerBusy {
-			t.Errorf("Retry-After %q: %v (code %d), after %v %v; want %v %v", tc.header, err, ErrorCodeOf(err), after, ok, tc.after, tc.ok)
-		}
-	}
-}
-
 // The spread added to a retry-after is under half of it and under a second.
 func TestWithSpread(t *testing.T) {
 	for _, d := range []time.Duration{0, time.Millisecond, time.Second, 10 * time.Second} {
@@ -58,25 +22,6 @@ func TestWithSpread(t *testing.T) {
 			if got < d || got-d >= max(min(d/2, maxSpread), 1) {
 				t.Fatalf("withSpread(%v) = %v", d, got)
 			}
-		}
-	}
-}
-
-// A goodbye's retryAfter is kept when valid; a bad one (or none) leaves the backoff.
-func TestGoodbyeRetryAfter(t *testing.T) {
-	for body, want := range map[string]time.Duration{
-		`{"reason":"server restart","retryAfter":1500}`: 1500 * time.Millisecond,
-		`{"reason":"server shutdown"}`:                  -1,
-		`{"reason":"x","retryAfter":60001}`:             -1,
-		`{"reason":"x","retryAfter":-5}`:                -1,
-		`{"reason":"x","retryAfter":"soon"}`:            -1,
-		`{"reason":"x","retryAfter":1,"later":true}`:    time.Millisecond,
-	} {
-		c := &deviceConn{log: slog.New(slog.NewTextHandler(io.Discard, nil)), after: -1}
-		c.onGoodbye(&protocol.Envelope{Type: protocol.TypeGoodbye, Data: []byte(body)})
-		got, ok := c.retryAfter()
-		if got != want || ok != (want >= 0) {
-			t.Errorf("goodbye %s: retryAfter %v %v, want %v", body, got, ok, want)
 		}
 	}
 }
@@ -189,5 +134,13 @@ func waitTimer(t *testing.T, clk *clock.Fake) {
 			t.Fatal("the supervisor armed no timer")
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// writeEnvelope writes env on ws, as a server does.
+func writeEnvelope(ctx context.Context, ws *websocket.Conn, env *protocol.Envelope) {
+	b, err := env.Encode()
+	if err == nil {
+		_ = ws.Write(ctx, websocket.MessageText, b)
 	}
 }
