@@ -12,6 +12,7 @@ import (
 
 	"github.com/duet-rtc/duet/internal/clock"
 	"github.com/duet-rtc/duet/internal/device"
+	"github.com/duet-rtc/duet/internal/rest"
 	"github.com/duet-rtc/duet/protocol"
 )
 
@@ -22,6 +23,7 @@ type Client struct {
 	log       *slog.Logger
 	logCloser io.Closer
 	clk       clock.Clock
+	rest      *rest.Client
 	queue     *SerialQueue // default delegate queue
 	calls     *CallManager
 	chat      *ChatManager
@@ -51,6 +53,7 @@ func NewClient(opts Options) (*Client, error) {
 		return nil, err
 	}
 	c := &Client{opts: opts, clk: opts.Clock, queue: NewSerialQueue(), connectedCh: make(chan struct{}), node: firstNode(opts.nodes)}
+	c.rest = &rest.Client{HTTP: opts.HTTPClient, AppPath: opts.appPath()}
 	c.log, c.logCloser = newLogger(opts)
 	c.calls = newCallManager(c)
 	c.chat = newChatManager(c)
