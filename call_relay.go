@@ -2,19 +2,18 @@ package duet
 
 import (
 	"context"
-	"sync"
 	"time"
 
+	"github.com/duet-rtc/duet/internal/relayleg"
 	"github.com/duet-rtc/duet/internal/rtc"
 	"github.com/duet-rtc/duet/protocol"
 )
 
 // Recorded calls go through the server's media relay: instead of one peer connection per
 // remote device, each party's device has one peer connection to the server (a relay leg),
-// which forwards the media to the other party and records it. The device offers with a
-// call.media request; the reply carries the server's answer and the call's serverVideoId;
-// candidates trickle as call.media messages. Pre-connect holds as for direct calls: the leg
-// connects while the call rings and carries media only once the call is accepted.
+// which forwards the media to the other party and records it; internal/relayleg negotiates
+// it. Pre-connect holds as for direct calls: the leg connects while the call rings and
+// carries media only once the call is accepted.
 //
 // The relay leg lives in CallSession.peers like a direct leg, so accepting, sending,
 // pausing and ending need nothing special. The callee keys it by the caller's device, as a
@@ -42,26 +41,10 @@ func (m *CallManager) newRelayPeer(s *CallSession, key string) (*rtc.Peer, error
 		ICEServers: s.iceServers, LoopbackOnly: ice.LoopbackOnly, IPFilter: ice.IPFilter, RelayOnly: ice.RelayOnly,
 		Audio: true, Video: s.callType == CallTypeVideo, Logger: m.log,
 	}
-	var (
-		peer    *rtc.Peer
-		candMu  sync.Mutex
-		offered bool
-		early   []protocol.ICECandidate
-	)
-	sendCandidate := func(c protocol.ICECandidate) {
-		m.sendMedia(s, protocol.CallMedia{CallID: s.callID, Candidate: &c})
-	}
+	var peer *rtc.Peer
+	leg := relayleg.New(s.callID, signaller{m.c}, m.log)
 	p, err := rtc.NewPeer(cfg, rtc.Events{
-		OnLocalCandidate: func(c protocol.ICECandidate) {
-			candMu.Lock()
-			if !offered {
-				early = append(early, c)
-				candMu.Unlock()
-				return
-			}
-			candMu.Unlock()
-			sendCandidate(c)
-		},
+		OnLocalCandidate: leg.LocalCandidate,
 		OnConnected: func(protocol.ConnectType) {
 			if k := s.keyOf(&peer); k != "" {
 				m.peerConnected(s, k, protocol.ConnectRelay)
@@ -97,38 +80,15 @@ func (m *CallManager) newRelayPeer(s *CallSession, key string) (*rtc.Peer, error
 		p.SetSinks(audio, video)
 	}
 	go func() {
-		offer, err := p.CreateOffer()
+		svid, err := leg.Negotiate(p)
 		if err != nil {
-			m.log.Error("relay leg: cannot create offer", "call", s.callID, "err", err)
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-		defer cancel()
-		var reply protocol.CallMedia
-		if err := m.c.request(ctx, protocol.TypeCallMedia, protocol.CallMedia{CallID: s.callID, Description: &offer}, &reply); err != nil {
-			m.log.Warn("relay leg: offer refused", "call", s.callID, "err", err)
+			m.log.Warn("relay leg: negotiation failed", "call", s.callID, "err", err)
 			m.relayFailed(s, p, err)
-			return
-		}
-		if reply.Description == nil {
-			m.relayFailed(s, p, &Error{Code: protocol.CodeServerUnknown, Message: "the relay sent no answer"})
 			return
 		}
 		s.mu.Lock()
-		s.serverVideoID = reply.ServerVideoID
+		s.serverVideoID = svid
 		s.mu.Unlock()
-		candMu.Lock()
-		offered = true
-		pending := early
-		early = nil
-		candMu.Unlock()
-		for _, c := range pending {
-			sendCandidate(c)
-		}
-		if _, err := p.HandleDescription(*reply.Description); err != nil {
-			m.log.Warn("relay leg: bad answer", "call", s.callID, "err", err)
-			m.relayFailed(s, p, err)
-		}
 	}()
 	return p, nil
 }
@@ -195,12 +155,15 @@ func (m *CallManager) relayAccepted(s *CallSession, device string) {
 	}
 }
 
-func (m *CallManager) sendMedia(s *CallSession, cm protocol.CallMedia) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := m.c.send(ctx, protocol.TypeCallMedia, cm); err != nil {
-		m.log.Debug("call.media not sent", "call", s.callID, "err", err)
-	}
+// signaller lets a relay leg send call.media on the client's live connection.
+type signaller struct{ c *Client }
+
+func (g signaller) Request(ctx context.Context, typ string, body, out any) error {
+	return g.c.request(ctx, typ, body, out)
+}
+
+func (g signaller) Send(ctx context.Context, typ string, body any) error {
+	return g.c.send(ctx, typ, body)
 }
 
 // restartRelay offers a recorded call's relay leg again after the server restarted (its
