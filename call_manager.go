@@ -166,9 +166,9 @@ func (m *CallManager) StartCall(ctx context.Context, t CallType, remoteName, ext
 	s.opts = co // the options the invite was made with
 	s.willRecord = cfg.record
 	s.iceServers = reply.ICEServers
-	m.register(s)
+	m.register(s) //nolint:contextcheck // early messages are handled as the reader would, without StartCall's context
 	if s.willRecord {
-		m.startRelay(s) // recorded: one leg to the server's relay (call_relay.go)
+		m.startRelay(s) //nolint:contextcheck // recorded: one leg to the server's relay (call_relay.go), outliving StartCall
 	}
 	return s, nil
 }

@@ -113,8 +113,7 @@ func TestGlareFromSDK(t *testing.T) {
 
 	// A device in an accepted call is still refused at once.
 	newClient(t, srv, "gl-carol")
-	out, err = alice.CallManager().StartCall(ctxT(t), duet.CallTypeVoice, "gl-bob", "")
-	if err != nil {
+	if _, err = alice.CallManager().StartCall(ctxT(t), duet.CallTypeVoice, "gl-bob", ""); err != nil {
 		t.Fatal(err)
 	}
 	in := recB.wait(t, "receive").session

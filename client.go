@@ -191,7 +191,7 @@ func (c *Client) connect(ctx context.Context, token string) error {
 	if err != nil {
 		return err
 	}
-	runCtx, stop := context.WithCancel(context.Background())
+	runCtx, stop := context.WithCancel(context.Background()) //nolint:contextcheck // the login outlives Login's context
 	c.mu.Lock()
 	if c.closed { // closed while dialling
 		c.mu.Unlock()
@@ -207,7 +207,7 @@ func (c *Client) connect(ctx context.Context, token string) error {
 	c.mu.Unlock()
 	c.setConn(conn) // connected when Login returns, not when the supervisor gets to it
 	c.log.Info("logged in", "user", conn.Welcome.Username, "app", conn.Welcome.AppKey)
-	go c.supervise(runCtx, conn, stopped)
+	go c.supervise(runCtx, conn, stopped) //nolint:contextcheck // the login outlives Login's context; Logout stops it
 	return nil
 }
 
@@ -247,7 +247,7 @@ func (c *Client) supervise(ctx context.Context, conn *device.Conn, stopped chan 
 // serve makes conn the live connection and returns when it ends or ctx does.
 func (c *Client) serve(ctx context.Context, conn *device.Conn) {
 	c.setConn(conn)
-	c.calls.connected(conn)
+	c.calls.connected(conn) //nolint:contextcheck // relay legs negotiate on their own goroutines, bounded by their own timeouts
 	pinger := c.startPinger(ctx, conn)
 	select {
 	case <-conn.Done():

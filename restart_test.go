@@ -141,7 +141,7 @@ func restartFlags(ring, grace time.Duration) []string {
 // onlyRecord returns the one call record of id, failing the test if there is not exactly one.
 func onlyRecord(t *testing.T, p *serverProcess, id string) api.Call {
 	t.Helper()
-	recs := p.waitCallRecord(t, id, 10*time.Second)
+	p.waitCallRecord(t, id, 10*time.Second)
 	time.Sleep(200 * time.Millisecond) // asserting an absence: no second record follows
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -149,7 +149,8 @@ func onlyRecord(t *testing.T, p *serverProcess, id string) api.Call {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if recs = recordsOf(all, id); len(recs) != 1 {
+	recs := recordsOf(all, id)
+	if len(recs) != 1 {
 		t.Fatalf("call %s has %d records, want exactly 1: %+v", id, len(recs), recs)
 	}
 	return recs[0]

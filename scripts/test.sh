@@ -41,6 +41,9 @@ if [ -n "$unformatted" ]; then echo "gofmt would change:"; echo "$unformatted"; 
 echo "== go vet"
 go vet ./...
 
+echo "== golangci-lint (pinned, .golangci.yml; the client half of the tree, see scripts/lint.sh)"
+bash scripts/lint.sh
+
 echo "== go build (CGO_ENABLED=0)"
 CGO_ENABLED=0 go build ./...
 

@@ -50,6 +50,9 @@ var ErrClosed = &protocol.Error{Code: protocol.CodeNetworkUnavailable, Message: 
 // message but replies, kicked and goodbye, on the connection's reader goroutine.
 func Dial(ctx context.Context, url string, hc *http.Client, hello protocol.Hello, log *slog.Logger, onMsg func(*protocol.Envelope)) (*Conn, error) {
 	ws, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPClient: hc})
+	if resp != nil && resp.Body != nil && err != nil {
+		resp.Body.Close() // a refused upgrade: only its status and Retry-After matter
+	}
 	if err != nil {
 		return nil, dialError(resp, err)
 	}
@@ -72,7 +75,7 @@ func Dial(ctx context.Context, url string, hc *http.Client, hello protocol.Hello
 		ws.CloseNow()
 		return nil, err
 	}
-	go c.readLoop()
+	go c.readLoop() //nolint:contextcheck // the connection outlives the dial's context
 	return c, nil
 }
 

@@ -166,7 +166,7 @@ func (c *Cluster) Kill(i int) {
 		return
 	}
 	_ = s.cmd.Process.Signal(syscall.SIGKILL)
-	<-s.exited
+	<-s.exited //nolint:errcheck // the kill is why it exited
 	s.cmd = nil
 }
 
