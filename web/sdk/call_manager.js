@@ -22,7 +22,7 @@ const warm = (s) => (s.type === CallType.Video ? { warmVideo: true } : {});
 /**
  * @typedef {Object} CallManagerDelegate every method is optional
  * @property {(s: CallSession) => void} [callDidReceive] a call rings this device; the SDK is already pre-connecting
- * @property {(s: CallSession) => void} [callDidConnect] the media transport is up (usually while ringing)
+ * @property {(s: CallSession) => void} [callDidConnect] the media transport is up (usually while ringing); once per call, before or after callDidAccept
  * @property {(s: CallSession) => void} [callDidAccept] the callee accepted (both sides)
  * @property {(s: CallSession, reason: number, error: DuetError|null) => void} [callDidEnd] the call ended; error when it failed
  * @property {(s: CallSession, status: number) => void} [callStateDidChange] the peer paused or resumed a stream ({@link StreamStatus})
@@ -112,7 +112,11 @@ export class CallManager {
    */
   async startCall(type, remoteName, ext = '', opts = {}) {
     this._client._requireLogin();
-    if (this._sessions.size > 0) throw new DuetError(ErrorCode.CallBusy, 'this device is already in a call');
+    // A call from remoteName still ringing here is no reason to refuse: the server answers it
+    // with this invite (glare, PROTOCOL.md rule 7) and the reply names it.
+    const remote = String(remoteName || '').toLowerCase();
+    const busy = [...this._sessions.values()].some((o) => o.isCaller || o.remoteName !== remote || o.status === CallStatus.Accepted || o.ended);
+    if (busy) throw new DuetError(ErrorCode.CallBusy, 'this device is already in a call');
     if (type !== CallType.Voice && type !== CallType.Video) throw new DuetError(ErrorCode.BadMessage, `unknown call type ${type}`);
     if (!USERNAME.test(remoteName || '')) throw new DuetError(ErrorCode.InvalidUsername, 'bad callee username');
     if (new TextEncoder().encode(ext).length > 4096) throw new DuetError(ErrorCode.BadMessage, 'ext longer than 4096 bytes');
@@ -394,9 +398,12 @@ export class CallManager {
 
   _peerConnected(s, device, ct) {
     if (s._ended) return;
-    const first = s._status === CallStatus.Connecting;
+    // The first leg up reports the call connected, once, whether the call was accepted
+    // before (an answer on callDidReceive, a glare) or after.
+    const first = !s._didConnect && !s._ended;
     if (first) {
-      s._status = CallStatus.Connected;
+      s._didConnect = true;
+      if (s._status === CallStatus.Connecting) s._status = CallStatus.Connected;
       s._connectType = ct;
     } else if (device === s.remoteDevice) {
       s._connectType = ct;
