@@ -235,7 +235,8 @@ func (c *clusterCalls) Acquire(p int) {
 	class, key, pid := c.node.Fence(p)
 	pc.steps = s.newStepCommitterFor(c, c.committed, &store.Fence{Class: class, Key: key, PID: pid})
 	pc.engine = callflow.New(s.engineConfig(), pc.steps, c, userDirectory{s.store})
-	pc.handler = s.withMedia(callRequests{func() *callflow.Engine { return pc.engine }, pc.steps.Healthy})
+	engine := func() *callflow.Engine { return pc.engine }
+	pc.handler = s.withMedia(s.withQuality(callRequests{engine, pc.steps.Healthy}, engine))
 	states := c.liveCallsOf(p)
 	pc.engine.Restore(states)
 	c.mu.Lock()

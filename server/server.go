@@ -21,6 +21,7 @@ import (
 	"github.com/duet-rtc/duet/server/account"
 	"github.com/duet-rtc/duet/server/api"
 	"github.com/duet-rtc/duet/server/callflow"
+	"github.com/duet-rtc/duet/server/quality"
 	"github.com/duet-rtc/duet/server/signal"
 	"github.com/duet-rtc/duet/server/store"
 	"github.com/duet-rtc/duet/server/store/sqlite"
@@ -40,6 +41,7 @@ type Server struct {
 	cluster    *clusterCalls    // nil unless Config.Cluster is set
 	msg        *messaging
 	observer   *callObserver // call logs and metrics, from stored steps
+	quality    *quality.Service
 	turn       *turn.Server  // nil when TURN is off
 	media      *mediaParts   // recorded calls: relay, recordings, gateway
 	registry   *prometheus.Registry
@@ -87,6 +89,7 @@ func (s *Server) assemble(ctx context.Context) error {
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.accounts = account.New(s.store, cfg.Clock)
 	s.observer = newCallObserver(cfg.Logger, s.registry)
+	s.quality = quality.New(quality.Config{Store: s.store, Clock: cfg.Clock, Logger: cfg.Logger, Retention: cfg.QualityRetention})
 	s.msg = s.newMessaging()
 	if err := s.startMedia(); err != nil {
 		return err
@@ -122,7 +125,8 @@ func (s *Server) assemble(ctx context.Context) error {
 // its steps stored by one committer, and the live calls of the last run restored.
 func (s *Server) assembleSingle(ctx context.Context) error {
 	var calls *callflow.Engine
-	s.hub = signal.NewHub(s.hubConfig(), tokenAuth{s.accounts}, s.withMedia(s.msg.handler(callRequests{func() *callflow.Engine { return calls }, s.healthyStore})))
+	engine := func() *callflow.Engine { return calls }
+	s.hub = signal.NewHub(s.hubConfig(), tokenAuth{s.accounts}, s.withMedia(s.msg.handler(s.withQuality(callRequests{engine, s.healthyStore}, engine))))
 	s.steps = s.newStepCommitter()
 	calls = callflow.New(s.engineConfig(), s.steps, s.hub, userDirectory{s.store})
 	s.calls = calls
@@ -168,6 +172,7 @@ func (s *Server) routes() {
 	s.messagingRoutes()
 	apis := api.New(s.accounts, s.store, s.adminToken, s.cfg.Logger)
 	apis.Routes(s.mux)
+	apis.QualityRoutes(s.mux, s.quality)
 	s.recordingRoutes(apis)
 	// The web app (demo and browser SDK) takes every other GET; the routes above are more
 	// specific patterns, so they still win.
@@ -323,6 +328,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	_ = s.httpServer.Shutdown(ctx)
 	s.msg.close()
+	s.quality.Close()
 	s.stopMedia()
 	var turnErr error
 	if s.turn != nil {
