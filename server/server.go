@@ -42,8 +42,8 @@ type Server struct {
 	msg        *messaging
 	observer   *callObserver // call logs and metrics, from stored steps
 	quality    *quality.Service
-	turn       *turn.Server  // nil when TURN is off
-	media      *mediaParts   // recorded calls: relay, recordings, gateway
+	turn       *turn.Server // nil when TURN is off
+	media      *mediaParts  // recorded calls: relay, recordings, gateway
 	registry   *prometheus.Registry
 	mux        *http.ServeMux
 	httpServer *http.Server
