@@ -190,6 +190,8 @@ func (c *clusterCalls) HandleForwarded(p int, req *cluster.Request) ([]byte, boo
 		pc.handler.DeviceOnline(req.Device, req.Resume)
 	case cluster.OpOffline:
 		c.offline(pc, req.Device.Device)
+	case cluster.OpOperatorEnd:
+		return pc.operatorEnd(req.Device.App, req.Frame), true
 	case cluster.OpMessage:
 		var env protocol.Envelope
 		if err := json.Unmarshal(req.Frame, &env); err != nil {

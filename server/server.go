@@ -173,6 +173,7 @@ func (s *Server) routes() {
 	apis := api.New(s.accounts, s.store, s.adminToken, s.cfg.Logger)
 	apis.Routes(s.mux)
 	apis.QualityRoutes(s.mux, s.quality)
+	apis.LiveCallRoutes(s.mux, liveCallAdmin{s})
 	s.recordingRoutes(apis)
 	// The web app (demo and browser SDK) takes every other GET; the routes above are more
 	// specific patterns, so they still win.
