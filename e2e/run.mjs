@@ -460,7 +460,7 @@ async function recordedCall(contexts) {
  * (`duet message send`).
  */
 async function textMessages(contexts) {
-  const listen = spawn(DUET_BIN, ['message', 'listen', '--user', 'golisten', '--password', 'pw', '--register',
+  const listen = spawn(DUET_BIN, ['message', 'listen', '--json', '--user', 'golisten', '--password', 'pw', '--register',
     '--server', BASE, '--count', '2', '--timeout', '60s'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
