@@ -19,8 +19,8 @@ func main() {
 // rootCommand builds the whole command tree.
 func rootCommand() *cobra.Command {
 	root := &cobra.Command{
-		Use:           "duet",
-		Short:         "duet: self-hosted 1-on-1 audio and video calls",
+		Use:   "duet",
+		Short: "duet: self-hosted 1-on-1 audio and video calls",
 		Long: `duet: self-hosted 1-on-1 audio and video calls.
 
 Exit status: 0 success (a server stopped by SIGTERM or SIGINT included); 1 any other error;
