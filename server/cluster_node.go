@@ -55,18 +55,17 @@ func (s *Server) startCluster() error {
 	if cc.DatabaseURL == "" {
 		return fmt.Errorf("cluster: a node needs the PostgreSQL store (--store postgres://...)")
 	}
-	node, err := cluster.Start(cluster.Config{
+	node, err := cluster.New(cluster.Config{
 		NodeID: cc.NodeID, NATS: cc.NATS, Partitions: cc.Partitions, Heartbeat: cc.Heartbeat,
 		NodeTimeout: cc.NodeTimeout, Clock: s.cfg.Clock, Logger: s.cfg.Logger,
 	}, s.cluster, cluster.NewLeases(cc.DatabaseURL))
 	if err != nil {
 		return err
 	}
-	s.cluster.mu.Lock()
+	// Kept before Start: the node calls back into clusterCalls from then on.
 	s.cluster.node = node
-	s.cluster.mu.Unlock()
 	s.clusterMetrics(node)
-	return nil
+	return node.Start()
 }
 
 // clusterMetrics shows the node's part of the cluster in /metrics.
@@ -190,6 +189,8 @@ func (c *clusterCalls) HandleForwarded(p int, req *cluster.Request) ([]byte, boo
 		pc.handler.DeviceOnline(req.Device, req.Resume)
 	case cluster.OpOffline:
 		c.offline(pc, req.Device.Device)
+	case cluster.OpOperatorEnd:
+		return pc.operatorEnd(req.Device.App, req.Frame), true
 	case cluster.OpMessage:
 		var env protocol.Envelope
 		if err := json.Unmarshal(req.Frame, &env); err != nil {
@@ -235,7 +236,8 @@ func (c *clusterCalls) Acquire(p int) {
 	class, key, pid := c.node.Fence(p)
 	pc.steps = s.newStepCommitterFor(c, c.committed, &store.Fence{Class: class, Key: key, PID: pid})
 	pc.engine = callflow.New(s.engineConfig(), pc.steps, c, userDirectory{s.store})
-	pc.handler = s.withMedia(callRequests{func() *callflow.Engine { return pc.engine }, pc.steps.Healthy})
+	engine := func() *callflow.Engine { return pc.engine }
+	pc.handler = s.withMedia(s.withQuality(callRequests{engine, pc.steps.Healthy}, engine))
 	states := c.liveCallsOf(p)
 	pc.engine.Restore(states)
 	c.mu.Lock()

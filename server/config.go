@@ -61,6 +61,8 @@ type Config struct {
 	// OutboundTLS configures the server's outbound HTTPS: push providers and webhooks. nil
 	// uses the system's roots; tests set RootCAs to trust their local servers.
 	OutboundTLS *tls.Config
+	// QualityRetention is how long the quality samples of calls are kept; default 30 days.
+	QualityRetention time.Duration
 	// MessageRetention is how long text messages are kept, delivered or not; default 7 days.
 	MessageRetention time.Duration
 	// WebhookMinBackoff and WebhookMaxBackoff bound the waits between attempts of a webhook
@@ -80,6 +82,9 @@ type Config struct {
 	// decided by the owner of their app's partition, devices may connect to any node. It
 	// needs the PostgreSQL store (Store, and Cluster.DatabaseURL for its leases).
 	Cluster ClusterConfig
+	// AllowedOrigins are the origins whose pages may use the browser SDK and the client REST
+	// API (CORS), besides the server's own and PublicURL's; "*" allows any (New warns).
+	AllowedOrigins []string
 	// Clock drives every timer; default the wall clock. Tests pass a clock.Fake.
 	Clock clock.Clock
 	// Logger receives the server log; default slog.Default().

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,6 +22,8 @@ import (
 	"github.com/duet-rtc/duet/server/account"
 	"github.com/duet-rtc/duet/server/api"
 	"github.com/duet-rtc/duet/server/callflow"
+	"github.com/duet-rtc/duet/server/cors"
+	"github.com/duet-rtc/duet/server/quality"
 	"github.com/duet-rtc/duet/server/signal"
 	"github.com/duet-rtc/duet/server/store"
 	"github.com/duet-rtc/duet/server/store/sqlite"
@@ -40,8 +43,9 @@ type Server struct {
 	cluster    *clusterCalls    // nil unless Config.Cluster is set
 	msg        *messaging
 	observer   *callObserver // call logs and metrics, from stored steps
-	turn       *turn.Server  // nil when TURN is off
-	media      *mediaParts   // recorded calls: relay, recordings, gateway
+	quality    *quality.Service
+	turn       *turn.Server // nil when TURN is off
+	media      *mediaParts  // recorded calls: relay, recordings, gateway
 	registry   *prometheus.Registry
 	mux        *http.ServeMux
 	httpServer *http.Server
@@ -66,8 +70,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		st, own = db, true
 	}
 	s := &Server{cfg: cfg, store: st, ownStore: own, registry: prometheus.NewRegistry(), mux: http.NewServeMux()}
+	if slices.Contains(cfg.AllowedOrigins, "*") {
+		cfg.Logger.Warn("pages of any origin may use this server's SDK and client API (--allowed-origins *); list your apps' origins instead")
+	}
 	// Made here, not in Serve, so that Shutdown never races Serve for the field.
-	s.httpServer = &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second}
+	s.httpServer = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	if err := s.startTURN(); err != nil {
 		s.closeStore()
 		return nil, err
@@ -87,6 +94,7 @@ func (s *Server) assemble(ctx context.Context) error {
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.accounts = account.New(s.store, cfg.Clock)
 	s.observer = newCallObserver(cfg.Logger, s.registry)
+	s.quality = quality.New(quality.Config{Store: s.store, Clock: cfg.Clock, Logger: cfg.Logger, Retention: cfg.QualityRetention})
 	s.msg = s.newMessaging()
 	if err := s.startMedia(); err != nil {
 		return err
@@ -122,7 +130,8 @@ func (s *Server) assemble(ctx context.Context) error {
 // its steps stored by one committer, and the live calls of the last run restored.
 func (s *Server) assembleSingle(ctx context.Context) error {
 	var calls *callflow.Engine
-	s.hub = signal.NewHub(s.hubConfig(), tokenAuth{s.accounts}, s.withMedia(s.msg.handler(callRequests{func() *callflow.Engine { return calls }, s.healthyStore})))
+	engine := func() *callflow.Engine { return calls }
+	s.hub = signal.NewHub(s.hubConfig(), tokenAuth{s.accounts}, s.withMedia(s.msg.handler(s.withQuality(callRequests{engine, s.healthyStore}, engine))))
 	s.steps = s.newStepCommitter()
 	calls = callflow.New(s.engineConfig(), s.steps, s.hub, userDirectory{s.store})
 	s.calls = calls
@@ -168,6 +177,8 @@ func (s *Server) routes() {
 	s.messagingRoutes()
 	apis := api.New(s.accounts, s.store, s.adminToken, s.cfg.Logger)
 	apis.Routes(s.mux)
+	apis.QualityRoutes(s.mux, s.quality)
+	apis.LiveCallRoutes(s.mux, liveCallAdmin{s})
 	s.recordingRoutes(apis)
 	// The web app (demo and browser SDK) takes every other GET; the routes above are more
 	// specific patterns, so they still win.
@@ -266,8 +277,11 @@ func (s *Server) sharedSecret(name, prefix string) (string, error) {
 	return v, nil
 }
 
-// Handler is the server's HTTP handler (REST, /ws, /healthz, /metrics, the web app).
-func (s *Server) Handler() http.Handler { return s.mux }
+// Handler is the server's HTTP handler (REST, /ws, /healthz, /metrics, the web app), with
+// the pages of the allowed origins let in (Config.AllowedOrigins).
+func (s *Server) Handler() http.Handler {
+	return cors.Policy{Origins: s.cfg.AllowedOrigins, PublicURL: s.cfg.PublicURL}.Handler(s.mux)
+}
 
 // AdminToken is the token of the admin API.
 func (s *Server) AdminToken() string { return s.adminToken }
@@ -323,6 +337,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	_ = s.httpServer.Shutdown(ctx)
 	s.msg.close()
+	s.quality.Close()
 	s.stopMedia()
 	var turnErr error
 	if s.turn != nil {
