@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/duet-rtc/duet/internal/clock"
+	"github.com/duet-rtc/duet/server/limit"
 	"github.com/duet-rtc/duet/server/store"
 	"github.com/duet-rtc/duet/server/turn"
 )
@@ -76,6 +77,21 @@ type Config struct {
 	// long a restart or deploy takes. Default 1 s, at most 60 s; negative sends goodbye
 	// without retryAfter, so that devices reconnect with their own backoff.
 	DrainRetryAfter time.Duration
+	// ReadHeaderTimeout, ReadTimeout, WriteTimeout and IdleTimeout bound each HTTP
+	// connection (see http.Server): defaults 10 s for the request line and headers, 60 s
+	// for a whole request (bodies are at most 64 KiB: a phone on a poor 2G link sends that
+	// in about 30 s), 60 s for a response (recording downloads get 60 s per write instead)
+	// and 90 s for a keep-alive connection between requests. A WebSocket is freed from
+	// them once upgraded: its hello has signal's HelloTimeout, then the heartbeat.
+	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	// MaxPendingConnsPerAddr bounds the connections one source address may hold before they
+	// authenticate (REST keep-alives, WebSockets before their hello is accepted); more are
+	// answered 503 and closed. Default 64; negative turns the bound off. Addresses of
+	// TrustedProxies are not bounded.
+	MaxPendingConnsPerAddr int
+	// TrustedProxies are reverse proxies whose X-Forwarded-For names the client, for the
+	// per-address limits (connections, login and registration throttling).
+	TrustedProxies limit.Proxies
 	// Clock drives every timer; default the wall clock. Tests pass a clock.Fake.
 	Clock clock.Clock
 	// Logger receives the server log; default slog.Default().
@@ -101,10 +117,37 @@ func (c *Config) setDefaults() {
 	if c.DemoApp == "" {
 		c.DemoApp = "demo#duet"
 	}
+	c.setConnDefaults()
 	if c.Clock == nil {
 		c.Clock = clock.Real{}
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+}
+
+// Defaults of the connection limits.
+const (
+	DefaultReadHeaderTimeout      = 10 * time.Second
+	DefaultReadTimeout            = 60 * time.Second
+	DefaultWriteTimeout           = 60 * time.Second
+	DefaultIdleTimeout            = 90 * time.Second
+	DefaultMaxPendingConnsPerAddr = 64
+)
+
+func (c *Config) setConnDefaults() {
+	c.ReadHeaderTimeout = orDefault(c.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+	c.ReadTimeout = orDefault(c.ReadTimeout, DefaultReadTimeout)
+	c.WriteTimeout = orDefault(c.WriteTimeout, DefaultWriteTimeout)
+	c.IdleTimeout = orDefault(c.IdleTimeout, DefaultIdleTimeout)
+	if c.MaxPendingConnsPerAddr == 0 {
+		c.MaxPendingConnsPerAddr = DefaultMaxPendingConnsPerAddr
+	}
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
 }

@@ -65,7 +65,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, store: st, ownStore: own, registry: prometheus.NewRegistry(), mux: http.NewServeMux()}
 	// Made here, not in Serve, so that Shutdown never races Serve for the field.
-	s.httpServer = &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second}
+	s.httpServer = s.newHTTPServer()
 	if err := s.startTURN(); err != nil {
 		s.closeStore()
 		return nil, err
@@ -200,7 +200,7 @@ func (s *Server) FlushCallRecords() { s.steps.Flush() }
 
 // Serve accepts connections on ln until Shutdown.
 func (s *Server) Serve(ln net.Listener) error {
-	err := s.httpServer.Serve(ln)
+	err := s.httpServer.Serve(s.limitListener(ln))
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}

@@ -63,6 +63,9 @@ func (c *conn) hello(typ websocket.MessageType, frame []byte) {
 		return
 	}
 	c.flushFromReader() // the welcome goes out before the handler hears of the device
+	if a, ok := c.nc.(authenticatedConn); ok {
+		a.Authenticated() // no longer counted against its address (server/limit)
+	}
 	hub.m.logins.Inc()
 	hub.log.Debug("signal: device online", "remote", c.nc.RemoteAddr(), "app", app, "user", user, "device", h.DeviceID)
 	c.callHandler(func() { hub.handler.DeviceOnline(dev, h.Calls) })
@@ -93,6 +96,10 @@ func (c *conn) authenticate(token string) (app, user string, err error) {
 func errVersion(v int) error {
 	return protocol.NewError(protocol.CodeUnsupportedVersion, "protocol version %d is not supported; this server speaks %d", v, protocol.Version)
 }
+
+// authenticatedConn is a socket that counts against its source address's limit of
+// unauthenticated connections until told otherwise (server/limit.Conn).
+type authenticatedConn interface{ Authenticated() }
 
 var errEmptyIdentity = errors.New("the Authenticator returned an empty app or user")
 
