@@ -16,20 +16,37 @@ import (
 type tokenAuth struct{ acct *account.Service }
 
 func (a tokenAuth) Authenticate(ctx context.Context, token string) (string, string, error) {
+	app, user, _, err := a.AuthenticateSession(ctx, token)
+	return app, user, err
+}
+
+// AuthenticateSession names the token's hash as the session, so that revoking the token
+// closes the connections it opened (see revocations).
+func (a tokenAuth) AuthenticateSession(ctx context.Context, token string) (string, string, string, error) {
 	t, err := a.acct.Authenticate(ctx, token)
 	if err != nil {
 		// The hub treats a bare *protocol.Error as the device's fault and anything else as
 		// the server's; account wraps its coded errors, so unwrap them here.
 		var pe *protocol.Error
 		if errors.As(err, &pe) && pe.Code != protocol.CodeDatabase {
-			return "", "", pe
+			return "", "", "", pe
 		}
-		return "", "", err
+		return "", "", "", err
 	}
 	if t.Kind != store.TokenUser {
-		return "", "", protocol.NewError(protocol.CodeInvalidToken, "an app token cannot log a device in")
+		return "", "", "", protocol.NewError(protocol.CodeInvalidToken, "an app token cannot log a device in")
 	}
-	return t.App, t.Username, nil
+	return t.App, t.Username, t.Hash, nil
+}
+
+// kickRevoked closes the live connections of revoked tokens: TokenRevoked (11) when the
+// user logged out or changed the password, BeenKicked (9) when an operator revoked them.
+func (s *Server) kickRevoked(r account.Revocation) {
+	reason := protocol.EndTokenRevoked
+	if r.Operator {
+		reason = protocol.EndBeenKicked
+	}
+	s.hub.KickSession(r.App, r.User, r.TokenHash, reason)
 }
 
 // userDirectory tells the call flow whether a callee exists.

@@ -101,6 +101,7 @@ func (s *Server) assemble(ctx context.Context) error {
 		return err
 	}
 	s.accounts.OnUserDeleted = func(app, user string) { s.hub.Kick(app, user, protocol.EndDestroy) }
+	s.accounts.OnTokensRevoked = s.kickRevoked
 
 	token, err := s.loadAdminToken()
 	if err != nil {

@@ -191,16 +191,24 @@ func (s *Service) AuthenticateUser(ctx context.Context, appKey, token string) (s
 	return s.AuthenticateFor(ctx, appKey, token, store.TokenUser)
 }
 
-// Revoke deletes a token (logout). CodeInvalidToken if it is unknown.
+// Revoke deletes a token (logout), then calls OnTokensRevoked for a user token.
+// CodeInvalidToken if it is unknown.
 func (s *Service) Revoke(ctx context.Context, token string) error {
 	if token == "" || len(token) > maxTokenLen {
 		return protocol.NewError(protocol.CodeInvalidToken, "unknown token")
 	}
 	hash := HashToken(token)
+	t, _ := s.cache.get(hash)
+	if t.Hash == "" {
+		t, _ = s.st.GetToken(ctx, hash) // whose it is, for the hook; DeleteToken decides
+	}
 	err := s.st.DeleteToken(ctx, hash)
 	s.cache.drop(hash)
 	if err != nil {
 		return storeError("delete token", err, protocol.NewError(protocol.CodeInvalidToken, "unknown token"), nil)
+	}
+	if t.Username != "" {
+		s.revoked(Revocation{App: t.App, User: t.Username, TokenHash: hash})
 	}
 	return nil
 }

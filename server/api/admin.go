@@ -95,6 +95,25 @@ func (a *API) adminDeleteUser(w http.ResponseWriter, r *http.Request, start time
 	return a.deleteAndReply(w, r, start, app.Key)
 }
 
+// adminRevokeTokens: DELETE /admin/v1/apps/{org}/{app}/users/{name}/tokens revokes every
+// token of the user and closes its devices' connections (kicked, BeenKicked): an operator's
+// kick of a stolen or abusive login.
+func (a *API) adminRevokeTokens(w http.ResponseWriter, r *http.Request, start time.Time) error {
+	app, err := a.adminApp(r)
+	if err != nil {
+		return err
+	}
+	u, err := a.acct.GetUser(r.Context(), app.Key, r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	if err := a.acct.RevokeUserTokens(r.Context(), app.Key, u.Username); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, respond(a, r, app, "delete", "/users/"+u.Username+"/tokens", start, []User{userOf(u)}))
+	return nil
+}
+
 // appTokenRequest is the optional body of POST /admin/v1/apps/{org}/{app}/token.
 type appTokenRequest struct {
 	TTL int64 `json:"ttl"` // seconds; 0: 60 days

@@ -98,6 +98,16 @@ func (c *AdminClient) DeleteUser(ctx context.Context, appKey, username string) e
 	return c.do(ctx, http.MethodDelete, path, nil, nil)
 }
 
+// RevokeTokens revokes every token of a user and disconnects its devices (kicked,
+// BeenKicked).
+func (c *AdminClient) RevokeTokens(ctx context.Context, appKey, username string) error {
+	path, err := appPath(appKey, "/users/"+url.PathEscape(username)+"/tokens")
+	if err != nil {
+		return err
+	}
+	return c.do(ctx, http.MethodDelete, path, nil, nil)
+}
+
 // AppToken issues an app token of appKey valid for ttl (0: 60 days), rounded down to
 // seconds.
 func (c *AdminClient) AppToken(ctx context.Context, appKey string, ttl time.Duration) (TokenResponse, error) {

@@ -69,6 +69,7 @@ func New(acct *account.Service, st store.Store, adminToken string, logger *slog.
 		{"GET /admin/v1/apps/{org}/{app}/users", a.adminListUsers},
 		{"POST /admin/v1/apps/{org}/{app}/users", a.adminCreateUsers},
 		{"DELETE /admin/v1/apps/{org}/{app}/users/{name}", a.adminDeleteUser},
+		{"DELETE /admin/v1/apps/{org}/{app}/users/{name}/tokens", a.adminRevokeTokens},
 		{"POST /admin/v1/apps/{org}/{app}/token", a.adminAppToken},
 	}
 	a.mux = http.NewServeMux()

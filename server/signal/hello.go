@@ -39,7 +39,8 @@ func (c *conn) hello(typ websocket.MessageType, frame []byte) {
 		return
 	}
 
-	app, user, err := c.authenticate(h.Token)
+	kicks := c.hub.kicks.Load()
+	app, user, session, err := c.authenticate(h.Token)
 	if err != nil {
 		c.refuse(env.ID, err)
 		return
@@ -58,7 +59,7 @@ func (c *conn) hello(typ websocket.MessageType, frame []byte) {
 		Boot:         hub.cfg.Boot,
 	}))
 	timeout := int64(float64(interval) * HeartbeatFactor)
-	if !hub.register(c, dev, welcome, timeout) {
+	if !hub.register(c, dev, session, welcome, timeout) {
 		// The hub is shutting down or this connection is closing already.
 		return
 	}
@@ -69,15 +70,36 @@ func (c *conn) hello(typ websocket.MessageType, frame []byte) {
 	hub.m.logins.Inc()
 	hub.log.Debug("signal: device online", "remote", c.nc.RemoteAddr(), "app", app, "user", user, "device", h.DeviceID)
 	c.callHandler(func() { hub.handler.DeviceOnline(dev, h.Calls) })
+	if hub.kicks.Load() != kicks {
+		// Checked after DeviceOnline so that the handler sees the usual online/offline pair.
+		c.recheck(h.Token)
+	}
 }
+
+// recheck checks the token of a connection just registered again, after a kick that came
+// while it was being authenticated: a revoked token is kicked now (TokenRevoked), as
+// KickSession would have done had the connection been registered then.
+func (c *conn) recheck(token string) {
+	if _, _, _, err := c.authenticate(token); err == nil || protocol.CodeOf(err) == protocol.CodeServerBusy {
+		return
+	}
+	c.closeWith(kickedRevoked, CloseKicked, "kicked: "+protocol.EndTokenRevoked.String(), dropKicked)
+}
+
+// kickedRevoked is the frame of a connection whose token was revoked.
+var kickedRevoked, _ = protocol.NewMessage(protocol.TypeKicked, "", protocol.Kicked{Reason: protocol.EndTokenRevoked}).Encode()
 
 // authenticate asks the Authenticator, bounded by HelloTimeout. A refusal that is not a
 // *protocol.Error is the server's own failure: it is logged and the device told to retry.
-func (c *conn) authenticate(token string) (app, user string, err error) {
+func (c *conn) authenticate(token string) (app, user, session string, err error) {
 	hub := c.hub
 	ctx, cancel := context.WithTimeout(hub.ctx, hub.cfg.HelloTimeout)
 	defer cancel()
-	app, user, err = hub.auth.Authenticate(ctx, token)
+	if sa, ok := hub.auth.(SessionAuthenticator); ok {
+		app, user, session, err = sa.AuthenticateSession(ctx, token)
+	} else {
+		app, user, err = hub.auth.Authenticate(ctx, token)
+	}
 	if err == nil && (app == "" || user == "") {
 		err = errEmptyIdentity
 	}
@@ -88,9 +110,9 @@ func (c *conn) authenticate(token string) (app, user string, err error) {
 			}
 			err = protocol.NewError(protocol.CodeServerBusy, "authentication is unavailable; try again later")
 		}
-		return "", "", err
+		return "", "", "", err
 	}
-	return app, user, nil
+	return app, user, session, nil
 }
 
 func errVersion(v int) error {

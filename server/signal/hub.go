@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/coder/websocket"
 
@@ -22,6 +23,13 @@ type Authenticator interface {
 	// error is taken as the server's own failure, logged, and the device is told to try again
 	// later.
 	Authenticate(ctx context.Context, token string) (app, user string, err error)
+}
+
+// SessionAuthenticator is an Authenticator that also names the session a token opens (the
+// token's hash, say), so that the hub can close exactly the connections of a revoked token
+// (Hub.KickSession). The hub uses it when its Authenticator implements it.
+type SessionAuthenticator interface {
+	AuthenticateSession(ctx context.Context, token string) (app, user, session string, err error)
 }
 
 // Handler receives the lifecycle and the messages of devices: the call flow implements it.
@@ -64,6 +72,9 @@ type Hub struct {
 	leaving map[route.Device]chan struct{} // devices whose DeviceOffline is running
 	online  int                            // registered connections
 	closed  bool                           // Shutdown has begun
+	// kicks counts KickSession calls (changed under mu): a hello whose authentication
+	// straddles one checks its token again.
+	kicks atomic.Uint64
 
 	// wg counts connection goroutines: readers, and writers while they run.
 	wg sync.WaitGroup
@@ -207,9 +218,23 @@ func (h *Hub) Count() int {
 // Kick closes every connection of the user: each device gets kicked with reason (Destroy
 // when the user was deleted, BeenKicked...), then the close. DeviceOffline follows for each.
 func (h *Hub) Kick(app, user string, reason protocol.EndReason) {
-	h.mu.RLock()
-	list := slices.Clone(h.users[userKey{app, user}])
-	h.mu.RUnlock()
+	h.KickSession(app, user, "", reason)
+}
+
+// KickSession is Kick for the connections that authenticated with session (see
+// SessionAuthenticator) only; "" kicks them all. A connection whose hello is still being
+// checked is not in the hub yet: the Authenticator must refuse a revoked token by the time
+// KickSession is called, so that such a hello fails on its own.
+func (h *Hub) KickSession(app, user, session string, reason protocol.EndReason) {
+	h.mu.Lock()
+	h.kicks.Add(1) // a hello authenticated before this and registered after sees it
+	var list []*conn
+	for _, c := range h.users[userKey{app, user}] {
+		if session == "" || c.session == session {
+			list = append(list, c)
+		}
+	}
+	h.mu.Unlock()
 	if len(list) == 0 {
 		return
 	}
@@ -267,9 +292,9 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 // lock so that nothing sent to dev can precede welcome; the reader writes it. A connection
 // already holding dev is kicked (LoginOtherDevice) and replaced. register reports false when
 // c or the hub is closing.
-func (h *Hub) register(c *conn, dev route.Online, welcome []byte, timeout int64) bool {
+func (h *Hub) register(c *conn, dev route.Online, session string, welcome []byte, timeout int64) bool {
 	for {
-		ok, leaving := h.tryRegister(c, dev, welcome, timeout)
+		ok, leaving := h.tryRegister(c, dev, session, welcome, timeout)
 		if leaving == nil {
 			return ok
 		}
@@ -284,7 +309,7 @@ func (h *Hub) register(c *conn, dev route.Online, welcome []byte, timeout int64)
 
 // tryRegister is one attempt of register. It returns the channel to wait on when the device
 // is still leaving.
-func (h *Hub) tryRegister(c *conn, dev route.Online, welcome []byte, timeout int64) (bool, chan struct{}) {
+func (h *Hub) tryRegister(c *conn, dev route.Online, session string, welcome []byte, timeout int64) (bool, chan struct{}) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if ch, ok := h.leaving[dev.Device]; ok {
@@ -296,7 +321,7 @@ func (h *Hub) tryRegister(c *conn, dev route.Online, welcome []byte, timeout int
 	c.mu.Lock()
 	ok := c.state == stateOpen
 	if ok {
-		c.dev, c.caps, c.timeout = dev.Device, dev.Capabilities, timeout
+		c.dev, c.caps, c.timeout, c.session = dev.Device, dev.Capabilities, timeout, session
 		ok = c.queueLocked(welcome)
 	}
 	c.mu.Unlock()

@@ -17,13 +17,14 @@ export const CallType = Object.freeze({ Voice: 0, Video: 1 });
 export const CallStatus = Object.freeze({ Disconnected: 0, Connecting: 2, Connected: 3, Accepted: 4 });
 
 /**
- * Why a call ended (EMCallEndReason). AnsweredElsewhere (10) is duet's addition.
+ * Why a call ended (EMCallEndReason). AnsweredElsewhere (10) and TokenRevoked (11, a kick
+ * reason) are duet's additions.
  * @readonly
  * @enum {number}
  */
 export const EndReason = Object.freeze({
   Hangup: 0, NoResponse: 1, Decline: 2, Busy: 3, Failed: 4, Unsupported: 5, RemoteOffline: 6,
-  LoginOtherDevice: 7, Destroy: 8, BeenKicked: 9, AnsweredElsewhere: 10,
+  LoginOtherDevice: 7, Destroy: 8, BeenKicked: 9, AnsweredElsewhere: 10, TokenRevoked: 11,
   NotEnable: 101, ServiceArrearages: 102, ServiceForbidden: 103,
 });
 
