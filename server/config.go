@@ -89,6 +89,10 @@ type Config struct {
 	// answered 503 and closed. Default 64; negative turns the bound off. Addresses of
 	// TrustedProxies are not bounded.
 	MaxPendingConnsPerAddr int
+	// SignupBurst is how many users one address may register at once without the app token
+	// (each costs a password hash); after that one every 10 s. Default 30; negative: no
+	// bound (benchmarks that register many users from one address).
+	SignupBurst int
 	// TrustedProxies are reverse proxies whose X-Forwarded-For names the client, for the
 	// per-address limits (connections, login and registration throttling).
 	TrustedProxies limit.Proxies

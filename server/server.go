@@ -124,6 +124,7 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
 	s.messagingRoutes()
 	apis := api.New(s.accounts, s.store, s.adminToken, s.cfg.Logger)
+	apis.Limits = s.apiLimits()
 	apis.Routes(s.mux)
 	s.recordingRoutes(apis)
 	// The web app (demo and browser SDK) takes every other GET; the routes above are more

@@ -33,6 +33,9 @@ type API struct {
 	nowFn  func() time.Time
 	routes []route
 	mux    *http.ServeMux // for ServeHTTP
+
+	// Limits throttles logins and registrations; set it before serving.
+	Limits Limits
 }
 
 type route struct {

@@ -97,13 +97,14 @@ func (b *Backoff) Failures(key string) int {
 	return 0
 }
 
-// delay is the wait after the nth failure.
+// delay is the wait after the nth failure: none for the first Free-1, then Base after the
+// Free-th, doubling.
 func (b *Backoff) delay(n int) time.Duration {
-	if n <= b.cfg.Free {
+	if n < b.cfg.Free {
 		return 0
 	}
 	d := b.cfg.Base
-	for i := b.cfg.Free + 1; i < n && d < b.cfg.Max; i++ {
+	for i := b.cfg.Free; i < n && d < b.cfg.Max; i++ {
 		d *= 2
 	}
 	return min(d, b.cfg.Max)

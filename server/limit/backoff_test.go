@@ -15,10 +15,7 @@ func TestBackoffDoublesAndCaps(t *testing.T) {
 			t.Fatalf("free attempt %d refused: wait %v", i, w)
 		}
 	}
-	// The 4th attempt is allowed; the 5th must wait 1 s, then 2, 4, 8, 8.
-	if w := b.Try("k"); w != 0 {
-		t.Fatalf("4th attempt refused: %v", w)
-	}
+	// The 4th must wait 1 s, then 2, 4, 8, 8.
 	for _, want := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 8 * time.Second} {
 		if w := b.Try("k"); w != want {
 			t.Fatalf("wait %v, want %v", w, want)
@@ -38,7 +35,7 @@ func TestBackoffDoublesAndCaps(t *testing.T) {
 
 func TestBackoffSucceeded(t *testing.T) {
 	clk := clock.NewFake(time.Unix(1000, 0))
-	b := NewBackoff(BackoffConfig{Free: 1, Base: time.Second, Max: time.Minute, Forget: time.Hour}, clk)
+	b := NewBackoff(BackoffConfig{Free: 2, Base: time.Second, Max: time.Minute, Forget: time.Hour}, clk)
 	b.Try("k")
 	b.Try("k")
 	b.Succeeded("k", false) // takes one back: one failure left, which is free
@@ -50,6 +47,7 @@ func TestBackoffSucceeded(t *testing.T) {
 		t.Fatalf("failures %d after reset", n)
 	}
 	// A quiet key is forgotten.
+	b.Try("q")
 	b.Try("q")
 	b.Try("q")
 	clk.Advance(time.Hour)
@@ -88,5 +86,24 @@ func TestBuckets(t *testing.T) {
 	}
 	if w := b.Take("b", 4); w != 0 {
 		t.Fatalf("another key refused: %v", w)
+	}
+}
+
+func TestSeen(t *testing.T) {
+	clk := clock.NewFake(time.Unix(1000, 0))
+	s := NewSeen(time.Hour, 2, clk)
+	s.Add("a")
+	if !s.Has("a") || s.Has("b") {
+		t.Fatal("Has")
+	}
+	clk.Advance(time.Minute)
+	s.Add("b")
+	s.Add("c") // full: the oldest goes
+	if s.Has("a") || !s.Has("b") || !s.Has("c") {
+		t.Fatal("pruning")
+	}
+	clk.Advance(time.Hour)
+	if s.Has("b") {
+		t.Fatal("kept past the ttl")
 	}
 }
