@@ -26,6 +26,8 @@ const (
 	ErrorCallBusy           = protocol.CodeCallBusy
 	ErrorCallRemoteOffline  = protocol.CodeCallRemoteOffline
 	ErrorCallConnectFailed  = protocol.CodeCallConnectFailed
+	ErrorTooManyAttempts    = protocol.CodeTooManyAttempts // login throttled: retry later
+	ErrorTooManyDevices     = protocol.CodeTooManyDevices  // the user's device limit is reached
 )
 
 // ErrorCodeOf returns the code of err (0 for nil, ErrorGeneral for an uncoded error).

@@ -72,6 +72,10 @@ type Config struct {
 	// DeviceRateLimit is how many messages per second one device connection may send
 	// (default: the hub's, 50/s with bursts); negative turns the limit off (benchmarks).
 	DeviceRateLimit float64
+	// MaxDevicesPerUser is how many devices one user may have connected at once (phones,
+	// tablets, browsers); the hello of one more is refused with code 913. Default 10;
+	// negative: no limit (then a callee with many devices can overflow a caller's queue).
+	MaxDevicesPerUser int
 	// DrainRetryAfter is how long Shutdown asks devices to wait before they reconnect
 	// (goodbye.retryAfter, and Retry-After on upgrades refused during the drain): about how
 	// long a restart or deploy takes. Default 1 s, at most 60 s; negative sends goodbye
@@ -122,6 +126,9 @@ func (c *Config) setDefaults() {
 		c.DemoApp = "demo#duet"
 	}
 	c.setConnDefaults()
+	if c.MaxDevicesPerUser == 0 {
+		c.MaxDevicesPerUser = DefaultMaxDevicesPerUser
+	}
 	if c.Clock == nil {
 		c.Clock = clock.Real{}
 	}
@@ -132,6 +139,7 @@ func (c *Config) setDefaults() {
 
 // Defaults of the connection limits.
 const (
+	DefaultMaxDevicesPerUser      = 10
 	DefaultReadHeaderTimeout      = 10 * time.Second
 	DefaultReadTimeout            = 60 * time.Second
 	DefaultWriteTimeout           = 60 * time.Second

@@ -10,6 +10,7 @@ import (
 
 	"github.com/duet-rtc/duet/server/api"
 	"github.com/duet-rtc/duet/server/limit"
+	"github.com/duet-rtc/duet/server/signal"
 )
 
 // newHTTPServer makes the node's http.Server with every connection timeout set, so that a
@@ -81,4 +82,15 @@ func (s *Server) apiLimits() api.Limits {
 		l.Signups = limit.NewBuckets(signupRate, burst, s.cfg.Clock)
 	}
 	return l
+}
+
+// sendQueueFor sizes a device's send queue for a user device limit: an invite puts its reply
+// and one call.ringing per callee device in the caller's queue at once, and each of those
+// devices then answers the caller's offer and trickles its candidates, so the queue leaves
+// four frames per possible callee device on top of the hub's default.
+func sendQueueFor(maxDevices int) int {
+	if maxDevices <= 0 {
+		return 0 // the hub's default
+	}
+	return signal.DefaultSendQueue + 4*maxDevices
 }

@@ -89,7 +89,8 @@ func (s *Server) assemble(ctx context.Context) error {
 		return err
 	}
 	var calls *callflow.Engine
-	s.hub = signal.NewHub(signal.Config{Clock: cfg.Clock, Logger: cfg.Logger, Metrics: s.registry, RateLimit: cfg.DeviceRateLimit, Boot: rand.Text(), DrainRetryAfter: cfg.DrainRetryAfter}, tokenAuth{s.accounts}, s.withMedia(s.msg.handler(callRequests{func() *callflow.Engine { return calls }, s.healthyStore})))
+	s.hub = signal.NewHub(signal.Config{Clock: cfg.Clock, Logger: cfg.Logger, Metrics: s.registry, RateLimit: cfg.DeviceRateLimit, Boot: rand.Text(), DrainRetryAfter: cfg.DrainRetryAfter,
+		MaxDevices: cfg.MaxDevicesPerUser, SendQueue: sendQueueFor(cfg.MaxDevicesPerUser)}, tokenAuth{s.accounts}, s.withMedia(s.msg.handler(callRequests{func() *callflow.Engine { return calls }, s.healthyStore})))
 	s.steps = s.newStepCommitter()
 	calls = callflow.New(callflow.Config{
 		RingTimeout: cfg.RingTimeout, ReconnectGrace: cfg.ReconnectGrace, Clock: cfg.Clock, Logger: cfg.Logger,

@@ -59,8 +59,10 @@ func (c *conn) hello(typ websocket.MessageType, frame []byte) {
 		Boot:         hub.cfg.Boot,
 	}))
 	timeout := int64(float64(interval) * HeartbeatFactor)
-	if !hub.register(c, dev, session, welcome, timeout) {
-		// The hub is shutting down or this connection is closing already.
+	if err := hub.register(c, dev, session, welcome, timeout); err != nil {
+		if err != errClosing { // else the hub is shutting down or this connection closing
+			c.refuse(env.ID, err)
+		}
 		return
 	}
 	c.flushFromReader() // the welcome goes out before the handler hears of the device

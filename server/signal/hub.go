@@ -2,6 +2,7 @@ package signal
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -290,13 +291,14 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 
 // register makes c the connection of dev and queues welcome to it, in one step under the hub
 // lock so that nothing sent to dev can precede welcome; the reader writes it. A connection
-// already holding dev is kicked (LoginOtherDevice) and replaced. register reports false when
-// c or the hub is closing.
-func (h *Hub) register(c *conn, dev route.Online, session string, welcome []byte, timeout int64) bool {
+// already holding dev is kicked (LoginOtherDevice) and replaced. register fails with
+// errClosing when c or the hub is closing, and with CodeTooManyDevices when the user has
+// MaxDevices other devices connected.
+func (h *Hub) register(c *conn, dev route.Online, session string, welcome []byte, timeout int64) error {
 	for {
-		ok, leaving := h.tryRegister(c, dev, session, welcome, timeout)
+		leaving, err := h.tryRegister(c, dev, session, welcome, timeout)
 		if leaving == nil {
-			return ok
+			return err
 		}
 		// The device's previous connection is going offline: let the handler hear that before
 		// it hears this one come online.
@@ -307,16 +309,26 @@ func (h *Hub) register(c *conn, dev route.Online, session string, welcome []byte
 	}
 }
 
+// errClosing: the connection or the hub is closing; the device needs no answer.
+var errClosing = errors.New("signal: closing")
+
 // tryRegister is one attempt of register. It returns the channel to wait on when the device
 // is still leaving.
-func (h *Hub) tryRegister(c *conn, dev route.Online, session string, welcome []byte, timeout int64) (bool, chan struct{}) {
+func (h *Hub) tryRegister(c *conn, dev route.Online, session string, welcome []byte, timeout int64) (chan struct{}, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if ch, ok := h.leaving[dev.Device]; ok {
-		return false, ch
+		return ch, nil
 	}
 	if h.closed {
-		return false, nil
+		return nil, errClosing
+	}
+	k := userKey{dev.App, dev.User}
+	list := h.users[k]
+	i := slices.IndexFunc(list, func(o *conn) bool { return o.dev.ID == dev.ID })
+	if i < 0 && h.cfg.MaxDevices > 0 && liveCount(list) >= h.cfg.MaxDevices {
+		return nil, protocol.NewError(protocol.CodeTooManyDevices,
+			"user %q has %d devices connected, the most this server allows", dev.User, h.cfg.MaxDevices)
 	}
 	c.mu.Lock()
 	ok := c.state == stateOpen
@@ -326,12 +338,10 @@ func (h *Hub) tryRegister(c *conn, dev route.Online, session string, welcome []b
 	}
 	c.mu.Unlock()
 	if !ok {
-		return false, nil
+		return nil, errClosing
 	}
 
-	k := userKey{dev.App, dev.User}
-	list := h.users[k]
-	if i := slices.IndexFunc(list, func(o *conn) bool { return o.dev.ID == dev.ID }); i >= 0 {
+	if i >= 0 {
 		old := list[i]
 		old.registered = false
 		list = slices.Delete(list, i, i+1)
@@ -341,7 +351,18 @@ func (h *Hub) tryRegister(c *conn, dev route.Online, session string, welcome []b
 	c.registered = true
 	h.users[k] = append(list, c)
 	h.online++
-	return true, nil
+	return nil, nil
+}
+
+// liveCount counts the connections of list that are not being closed.
+func liveCount(list []*conn) int {
+	n := 0
+	for _, c := range list {
+		if !c.closing.Load() {
+			n++
+		}
+	}
+	return n
 }
 
 // unregister forgets c. When c was the registered connection of its device it reports true
