@@ -97,6 +97,9 @@ type Config struct {
 	// (each costs a password hash); after that one every 10 s. Default 30; negative: no
 	// bound (benchmarks that register many users from one address).
 	SignupBurst int
+	// MetricsToken, if set, must come as "Authorization: Bearer <token>" on /metrics (401
+	// otherwise); "" leaves /metrics open, for a scraper on a private network.
+	MetricsToken string
 	// TrustedProxies are reverse proxies whose X-Forwarded-For names the client, for the
 	// per-address limits (connections, login and registration throttling).
 	TrustedProxies limit.Proxies

@@ -2,6 +2,8 @@ package server
 
 import (
 	"cmp"
+	"crypto/sha256"
+	"crypto/subtle"
 	"net"
 	"net/http"
 	"time"
@@ -93,4 +95,22 @@ func sendQueueFor(maxDevices int) int {
 		return 0 // the hub's default
 	}
 	return signal.DefaultSendQueue + 4*maxDevices
+}
+
+// guardMetrics requires Config.MetricsToken on /metrics when it is set: the metrics tell
+// how many devices and calls the server has, which is nobody else's business.
+func (s *Server) guardMetrics(h http.Handler) http.Handler {
+	if s.cfg.MetricsToken == "" {
+		return h
+	}
+	want := sha256.Sum256([]byte("Bearer " + s.cfg.MetricsToken))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got := sha256.Sum256([]byte(r.Header.Get("Authorization")))
+		if subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+			http.Error(w, "metrics token required", http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }

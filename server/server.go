@@ -122,7 +122,7 @@ func (s *Server) assemble(ctx context.Context) error {
 func (s *Server) routes() {
 	s.mux.Handle("GET /ws", s.hub)
 	s.mux.HandleFunc("GET /healthz", s.healthz)
-	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
+	s.mux.Handle("GET /metrics", s.guardMetrics(promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{})))
 	s.messagingRoutes()
 	apis := api.New(s.accounts, s.store, s.adminToken, s.cfg.Logger)
 	apis.Limits = s.apiLimits()

@@ -24,7 +24,7 @@ func serverCommand() *cobra.Command {
 	var cfg server.Config
 	var logLevel, ringTimeout, grace, retryAfter, shutdownTimeout string
 	var turnPublicIP, turnRelayIP, turnSecret, turnPorts, turnAllow string
-	var storeSpec string
+	var storeSpec, proxies string
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run the duet server (embedded SQLite in the data folder or PostgreSQL with --store, demo app on first start)",
@@ -40,6 +40,9 @@ func serverCommand() *cobra.Command {
 				return err
 			}
 			if err := checkMessagingFlags(&cfg); err != nil {
+				return err
+			}
+			if err := checkLimitFlags(&cfg, proxies); err != nil {
 				return err
 			}
 			timeout, err := drainFlags(&cfg, retryAfter, shutdownTimeout)
@@ -77,6 +80,7 @@ func serverCommand() *cobra.Command {
 	f.StringVar(&cfg.AdminToken, "admin-token", envOr("DUET_ADMIN_TOKEN", ""), "admin API token (DUET_ADMIN_TOKEN; default: DATA/admin-token, created on first start)")
 	addMediaFlags(f, &cfg)
 	addMessagingFlags(f, &cfg)
+	addLimitFlags(f, &cfg, &proxies)
 	f.StringVar(&cfg.TURN.Addr, "turn-addr", envOr("DUET_TURN_ADDR", "127.0.0.1:3478"), "TURN listen address, UDP and TCP; empty turns TURN off (DUET_TURN_ADDR)")
 	f.StringVar(&turnPublicIP, "turn-public-ip", envOr("DUET_TURN_PUBLIC_IP", ""), "IP clients reach TURN at, put in the turn: URLs and relay addresses (DUET_TURN_PUBLIC_IP; default the relay IP)")
 	f.StringVar(&turnRelayIP, "turn-relay-ip", envOr("DUET_TURN_RELAY_IP", ""), "IP relay sockets bind to (DUET_TURN_RELAY_IP; default the host of --turn-addr)")
