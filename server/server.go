@@ -52,7 +52,7 @@ type Server struct {
 // server, when configured, is already listening.
 func New(ctx context.Context, cfg Config) (*Server, error) {
 	cfg.setDefaults()
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+	if err := secureDir(cfg.DataDir); err != nil {
 		return nil, fmt.Errorf("data folder: %w", err)
 	}
 	st, own := cfg.Store, false

@@ -50,6 +50,7 @@ func serverCommand() *cobra.Command {
 				return err
 			}
 			cfg.Logger = newLogger(logLevel)
+			privateUmask()
 			st, err := storeurl.Open(cmd.Context(), storeSpec, cfg.DataDir)
 			if err != nil {
 				return &exitError{code: exitStore, err: fmt.Errorf("cannot open the store %s: %w", storeName(storeSpec, cfg.DataDir), err)}
