@@ -103,6 +103,11 @@ func (s *Server) assemble(ctx context.Context) error {
 	}
 	s.accounts.OnUserDeleted = func(app, user string) { s.hub.Kick(app, user, protocol.EndDestroy) }
 	s.accounts.OnTokensRevoked = s.kickRevoked
+	if n, err := s.accounts.HashClientSecrets(ctx); err != nil {
+		return fmt.Errorf("hash client secrets: %w", err)
+	} else if n > 0 {
+		cfg.Logger.Info("client secrets stored in clear are now hashed", "apps", n)
+	}
 
 	token, err := s.loadAdminToken()
 	if err != nil {

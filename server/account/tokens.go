@@ -89,8 +89,7 @@ func (s *Service) AppToken(ctx context.Context, appKey, clientID, clientSecret s
 		return Issued{}, err
 	}
 	idOK := subtle.ConstantTimeCompare([]byte(HashToken(clientID)), []byte(HashToken(app.ClientID)))
-	secretOK := subtle.ConstantTimeCompare([]byte(HashToken(clientSecret)), []byte(HashToken(app.ClientSecret)))
-	if idOK&secretOK != 1 {
+	if idOK != 1 || !secretMatches(app.ClientSecret, clientSecret) {
 		return Issued{}, protocol.NewError(protocol.CodeUserAuthFailed, "wrong client_id or client_secret")
 	}
 	return s.issue(ctx, app, store.TokenApp, "", ttl)
