@@ -22,9 +22,9 @@ const (
 
 // App is one application: a namespace of users, keyed "org#app" as in the seed.
 type App struct {
-	Key          string // "org#app"
-	Org, Name    string
-	ClientID     string
+	Key       string // "org#app"
+	Org, Name string
+	ClientID  string
 	// ClientSecret is the secret as stored: its hash (account.HashSecret), or the secret
 	// itself in rows from before secrets were hashed.
 	ClientSecret string
