@@ -97,6 +97,10 @@ type Config struct {
 	// (each costs a password hash); after that one every 10 s. Default 30; negative: no
 	// bound (benchmarks that register many users from one address).
 	SignupBurst int
+	// SecretKey encrypts the secrets the store must keep readable (webhook secrets, push
+	// credentials); "" uses DataDir/secret-key, made on first start. Nodes sharing one
+	// PostgreSQL store must all be given the same key.
+	SecretKey string
 	// MetricsToken, if set, must come as "Authorization: Bearer <token>" on /metrics (401
 	// otherwise); "" leaves /metrics open, for a scraper on a private network.
 	MetricsToken string

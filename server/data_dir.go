@@ -1,10 +1,15 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/duet-rtc/duet/server/seal"
+	"github.com/duet-rtc/duet/server/store"
+	"github.com/duet-rtc/duet/server/store/sqlite"
 )
 
 // secureDir makes dir and everything in it private to the server's user: folders 0700,
@@ -38,4 +43,27 @@ func secureDir(dir string) error {
 		}
 		return nil
 	})
+}
+
+// sealStore wraps st so that webhook secrets and push credentials are stored encrypted
+// with the key of Config.SecretKey or DATA/secret-key, and seals what an older server left
+// in clear.
+func sealStore(ctx context.Context, cfg Config, st store.Backend) (store.Backend, error) {
+	key, err := seal.LoadKey(cfg.DataDir, cfg.SecretKey)
+	if err != nil {
+		return st, err
+	}
+	if _, embedded := st.(*sqlite.Store); cfg.SecretKey == "" && !embedded {
+		cfg.Logger.Warn("secrets are sealed with the key in the data folder; nodes that share this store need the same --secret-key",
+			"file", filepath.Join(cfg.DataDir, seal.KeyFile))
+	}
+	sealed := seal.NewStore(st, key)
+	n, err := sealed.Reseal(ctx)
+	if err != nil {
+		return st, fmt.Errorf("seal stored secrets: %w", err)
+	}
+	if n > 0 {
+		cfg.Logger.Info("secrets stored in clear are now sealed", "count", n)
+	}
+	return sealed, nil
 }

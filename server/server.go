@@ -63,6 +63,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		}
 		st, own = db, true
 	}
+	st, err := sealStore(ctx, cfg, st)
+	if err != nil {
+		if own {
+			st.Close()
+		}
+		return nil, err
+	}
 	s := &Server{cfg: cfg, store: st, ownStore: own, registry: prometheus.NewRegistry(), mux: http.NewServeMux()}
 	// Made here, not in Serve, so that Shutdown never races Serve for the field.
 	s.httpServer = s.newHTTPServer()
