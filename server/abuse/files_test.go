@@ -2,10 +2,12 @@ package abuse_test
 
 import (
 	"io/fs"
+	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/duet-rtc/duet/protocol"
 	"github.com/duet-rtc/duet/server"
 	"github.com/duet-rtc/duet/server/servertest"
 )
@@ -50,4 +52,15 @@ func checkPrivate(t *testing.T, dir string) {
 	if n != 1 {
 		t.Fatalf("%d databases in %s", n, dir)
 	}
+}
+
+func TestPathSegmentUsernamesRefused(t *testing.T) {
+	s := servertest.Start(t)
+	for _, name := range []string{".", ".."} {
+		status, _, code := from(s, "127.0.0.1").post(t, appPath(s)+"/users", "", map[string]string{"username": name, "password": "pw"})
+		if status != http.StatusBadRequest || code != protocol.CodeInvalidUsername {
+			t.Errorf("register %q: HTTP %d code %d, want 400 and %d", name, status, code, protocol.CodeInvalidUsername)
+		}
+	}
+	s.AddUser("...", "pw") // not a path segment: fine
 }

@@ -92,6 +92,11 @@ func (s *Service) createUsers(ctx context.Context, app store.App, reqs []NewUser
 		if err != nil {
 			return nil, err
 		}
+		if name == "." || name == ".." {
+			// Valid characters, but a path segment: /users/.. is another URL, so such a user
+			// could never be fetched or deleted through the REST API.
+			return nil, protocol.NewError(protocol.CodeInvalidUsername, "username %q is a path segment", name)
+		}
 		if seen[name] {
 			return nil, protocol.NewError(protocol.CodeUserAlreadyExist, "username %q appears twice", name)
 		}
