@@ -11,8 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
+
+	"github.com/duet-rtc/duet/internal/clock"
 	"github.com/duet-rtc/duet/server"
 	"github.com/duet-rtc/duet/server/servertest"
+	"github.com/duet-rtc/duet/server/signal"
 )
 
 // short sets the HTTP timeouts low enough for a test to see them act; the defaults are
@@ -148,5 +152,31 @@ func TestAuthenticatedDevicesDoNotCount(t *testing.T) {
 		if err := d.ping(); err != nil {
 			t.Fatalf("ping: %v", err)
 		}
+	}
+}
+
+// TestSilentWebSocketIsCut: an upgraded connection that never says hello is closed after
+// the hello timeout (10 s, on the server's clock), and frees its address's slot.
+func TestSilentWebSocketIsCut(t *testing.T) {
+	clk := clock.NewFake(time.Now())
+	s := servertest.Start(t, servertest.WithClock(clk))
+	ws, err := dialFrom(t, s, "127.0.0.2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &device{t: t, ws: ws}
+	done := make(chan websocket.CloseError, 1)
+	go func() {
+		_, ce, _ := d.closed()
+		done <- ce
+	}()
+	clk.Advance(signal.DefaultHelloTimeout)
+	select {
+	case ce := <-done:
+		if ce.Code != signal.CloseTimeout {
+			t.Fatalf("closed with %d %q, want %d", ce.Code, ce.Reason, signal.CloseTimeout)
+		}
+	case <-time.After(wait):
+		t.Fatal("a WebSocket without hello is still open after the hello timeout")
 	}
 }
