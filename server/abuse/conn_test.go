@@ -133,7 +133,10 @@ func TestPendingConnectionsPerAddress(t *testing.T) {
 	if err := d.ping(); err != nil {
 		t.Fatalf("ping: %v", err)
 	}
-	if el := time.Since(start); el > 2*time.Second {
+	el := time.Since(start)
+	t.Logf("%d idle connections held from one address, the next refused with 503; meanwhile a user elsewhere logged in, connected and pinged in %v",
+		server.DefaultMaxPendingConnsPerAddr, el)
+	if el > 2*time.Second {
 		t.Fatalf("a real user waited %v", el)
 	}
 }
