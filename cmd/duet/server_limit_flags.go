@@ -23,6 +23,8 @@ func addLimitFlags(f *pflag.FlagSet, cfg *server.Config, proxies *string) {
 		"comma-separated addresses or networks of reverse proxies whose X-Forwarded-For names the client, for the per-address limits (DUET_TRUSTED_PROXIES)")
 	f.StringVar(&cfg.SecretKey, "secret-key", envOr("DUET_SECRET_KEY", ""),
 		"key (16+ characters) that encrypts stored webhook secrets and push credentials; nodes sharing a PostgreSQL store need the same (DUET_SECRET_KEY; default DATA/secret-key, created on first start)")
+	f.BoolVar(&cfg.NoDemoApp, "no-demo-app", envOr("DUET_NO_DEMO_APP", "") != "",
+		"do not create the demo app (demo#duet, open registration) on first start (DUET_NO_DEMO_APP)")
 	f.StringVar(&cfg.MetricsToken, "metrics-token", envOr("DUET_METRICS_TOKEN", ""),
 		"bearer token /metrics requires; empty leaves /metrics open (DUET_METRICS_TOKEN)")
 	f.DurationVar(&cfg.IdleTimeout, "http-idle-timeout", envDurationOr("DUET_HTTP_IDLE_TIMEOUT", server.DefaultIdleTimeout),
