@@ -26,6 +26,14 @@ install_debs
 source scripts/with-postgres.sh
 start_test_postgres
 
+# nats-server for the cluster tests, built once from the module's pinned version (the go.mod
+# tool) rather than by every test package; internal/natstest runs it from DUET_NATS_SERVER.
+echo "== nats-server (pinned module, for the cluster tests)"
+nats_dir=$(mktemp -d /tmp/duet-nats.XXXXXX)
+trap 'rc=$?; stop_test_postgres; rm -rf "$nats_dir"; exit $rc' EXIT
+go build -o "$nats_dir/nats-server" github.com/nats-io/nats-server/v2
+export DUET_NATS_SERVER="$nats_dir/nats-server"
+
 echo "== gofmt"
 unformatted=$(gofmt -l .)
 if [ -n "$unformatted" ]; then echo "gofmt would change:"; echo "$unformatted"; exit 1; fi

@@ -39,15 +39,6 @@ func (a tokenAuth) AuthenticateSession(ctx context.Context, token string) (strin
 	return t.App, t.Username, t.Hash, nil
 }
 
-// kickRevoked closes the live connections of revoked tokens: TokenRevoked (11) when the
-// user logged out or changed the password, BeenKicked (9) when an operator revoked them.
-func (s *Server) kickRevoked(r account.Revocation) {
-	reason := protocol.EndTokenRevoked
-	if r.Operator {
-		reason = protocol.EndBeenKicked
-	}
-	s.hub.KickSession(r.App, r.User, r.TokenHash, reason)
-}
 
 // userDirectory tells the call flow whether a callee exists.
 type userDirectory struct{ st store.Store }

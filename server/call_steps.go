@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -32,6 +33,9 @@ type stepCommitter struct {
 	committed func([]callflow.Event)
 	// ended stamps what the media side knows (serverVideoId) on an ended call's record.
 	ended func(*store.CallRecord)
+	// fence, when set, is put on every batch: a node of a cluster stores a partition's steps
+	// only while it holds the partition (store.CallBatch.Fence).
+	fence *store.Fence
 	clk   clock.Clock
 	log   *slog.Logger
 
@@ -139,6 +143,12 @@ func (c *stepCommitter) commitOpen() {
 		if err == nil {
 			break
 		}
+		if errors.Is(err, store.ErrFenced) {
+			// Another node owns these calls now: what this batch decided never happened.
+			c.log.Error("call steps dropped: this node no longer owns their calls", "calls", len(batch.Save), "ended", len(batch.End))
+			c.drop(id)
+			return
+		}
 		c.healthy.Store(false)
 		c.log.Error("storing call steps failed; retrying", "calls", len(batch.Save), "ended", len(batch.End),
 			"attempt", attempt, "err", err)
@@ -183,6 +193,28 @@ func (c *stepCommitter) release(id uint64) {
 	c.cond.Broadcast()
 }
 
+// drop forgets the messages that waited for batch id (and earlier ones) without delivering
+// them: their batch was not stored and never will be.
+func (c *stepCommitter) drop(id uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.durable = id
+	kept := c.waiting[:0]
+	for _, w := range c.waiting {
+		if w.batch > id {
+			kept = append(kept, w)
+		}
+	}
+	clear(c.waiting[len(kept):])
+	c.waiting = kept
+	for dev, batch := range c.held {
+		if batch <= id {
+			delete(c.held, dev)
+		}
+	}
+	c.cond.Broadcast()
+}
+
 // batchOf converts a step's durable part to the store's terms.
 func (c *stepCommitter) batchOf(b *callflow.Step) store.CallBatch {
 	type key struct{ app, id string }
@@ -214,6 +246,7 @@ func (c *stepCommitter) batchOf(b *callflow.Step) store.CallBatch {
 	if c.events != nil {
 		out.Events = c.events(b.Events)
 	}
+	out.Fence = c.fence
 	return out
 }
 
@@ -249,10 +282,17 @@ func (c *stepCommitter) Close() {
 // newStepCommitter builds the call flow's Output over the server's store, hub, webhook
 // outbox, push service and recordings.
 func (s *Server) newStepCommitter() *stepCommitter {
+	return s.newStepCommitterFor(s.hub, s.msg.committed, nil)
+}
+
+// newStepCommitterFor is newStepCommitter delivering through to (in a cluster, to devices
+// on any node) and telling committed of every durable batch's events.
+func (s *Server) newStepCommitterFor(to route.Sender, committed func([]callflow.Event), fence *store.Fence) *stepCommitter {
 	return newStepCommitter(s.store, &stepCommitter{
-		send:      s.hub.Send,
-		events:    s.msg.hooks.Events,
-		committed: s.msg.committed,
+		fence:     fence,
+		send:      to.Send,
+		events:    s.msg.hookEvents,
+		committed: committed,
 		ended:     s.stampRecording,
 		clk:       s.cfg.Clock,
 		log:       s.cfg.Logger,

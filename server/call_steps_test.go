@@ -83,3 +83,31 @@ func TestStepsWaitForTheirCommitPerDevice(t *testing.T) {
 		t.Fatalf("afterwards: %v", got)
 	}
 }
+
+// fencedStore refuses every commit as a store does once another node owns the calls.
+type fencedStore struct{ store.LiveCallStore }
+
+func (fencedStore) CommitCalls(context.Context, store.CallBatch, time.Time) error {
+	return store.ErrFenced
+}
+
+// A batch whose fence fails is dropped: its messages are never delivered (what it decided
+// did not happen), Flush returns, and later steps that store nothing still go out.
+func TestFencedStepsAreDropped(t *testing.T) {
+	d := &delivered{}
+	c := newStepCommitter(fencedStore{}, &stepCommitter{send: d.send, clk: clock.Real{}, log: slog.New(slog.DiscardHandler)})
+	defer c.Close()
+	a := route.Device{App: "x#y", User: "alice", ID: "a1"}
+	c.Apply(&callflow.Step{
+		Sends: []callflow.Send{{To: a, Msg: callflow.Message{Type: protocol.TypeCallEnded, Body: &protocol.CallRef{CallID: "c1"}}}},
+		Ends:  []callflow.Record{{ID: "c1", App: "x#y", Caller: "alice", Callee: "bob"}},
+	})
+	c.Flush()
+	if got := d.list(); len(got) != 0 {
+		t.Fatalf("delivered %v from a fenced batch", got)
+	}
+	c.Apply(&callflow.Step{Sends: []callflow.Send{{To: a, Msg: callflow.Message{Type: protocol.TypeCallSignal, Body: &protocol.CallRef{CallID: "c2"}}}}})
+	if got := d.list(); len(got) != 1 || got[0] != "a1:call.signal" {
+		t.Fatalf("afterwards: %v", got)
+	}
+}

@@ -107,6 +107,10 @@ type Config struct {
 	// TrustedProxies are reverse proxies whose X-Forwarded-For names the client, for the
 	// per-address limits (connections, login and registration throttling).
 	TrustedProxies limit.Proxies
+	// Cluster, when its NATS list is set, makes this server one node of a cluster: calls are
+	// decided by the owner of their app's partition, devices may connect to any node. It
+	// needs the PostgreSQL store (Store, and Cluster.DatabaseURL for its leases).
+	Cluster ClusterConfig
 	// Clock drives every timer; default the wall clock. Tests pass a clock.Fake.
 	Clock clock.Clock
 	// Logger receives the server log; default slog.Default().
@@ -170,3 +174,23 @@ func orDefault(d, def time.Duration) time.Duration {
 	}
 	return d
 }
+
+// ClusterConfig makes a server a node of a cluster (docs/ARCHITECTURE.md, "Cluster").
+type ClusterConfig struct {
+	// NATS lists the URLs of the cluster's NATS servers; empty runs a single node.
+	NATS []string
+	// NodeID names this node: unique in the cluster and stable across its restarts.
+	NodeID string
+	// DatabaseURL is the PostgreSQL store's URL: partitions are owned through advisory
+	// locks held on a session of their own.
+	DatabaseURL string
+	// Partitions is how many partitions the apps are spread over; every node must use the
+	// same (default 16).
+	Partitions int
+	// Heartbeat and NodeTimeout: how often a node says it is alive, and how long it may be
+	// silent before the others take it for gone (defaults 500 ms and 3 s).
+	Heartbeat, NodeTimeout time.Duration
+}
+
+// clustered reports whether the server runs as a node of a cluster.
+func (c *Config) clustered() bool { return len(c.Cluster.NATS) > 0 }

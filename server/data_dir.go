@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -49,6 +50,10 @@ func secureDir(dir string) error {
 // with the key of Config.SecretKey or DATA/secret-key, and seals what an older server left
 // in clear.
 func sealStore(ctx context.Context, cfg Config, st store.Backend) (store.Backend, error) {
+	if cfg.clustered() && cfg.SecretKey == "" {
+		// Each node would make a key of its own and could not read what the others sealed.
+		return st, errors.New("the nodes of a cluster need one secret key (Config.SecretKey, duet server --secret-key)")
+	}
 	key, err := seal.LoadKey(cfg.DataDir, cfg.SecretKey)
 	if err != nil {
 		return st, err

@@ -9,7 +9,6 @@ import (
 
 	"github.com/duet-rtc/duet/protocol"
 	"github.com/duet-rtc/duet/server/api"
-	"github.com/duet-rtc/duet/server/callflow"
 	"github.com/duet-rtc/duet/server/media/gateway"
 	"github.com/duet-rtc/duet/server/media/relay"
 	"github.com/duet-rtc/duet/server/recording"
@@ -46,7 +45,7 @@ func (s *Server) startMedia() error {
 		return fmt.Errorf("recordings: %w", err)
 	}
 	rec, err := recording.New(s.store, recording.Config{
-		Dir: dir, Retention: cfg.RecordingRetention, FFmpeg: cfg.FFmpeg, Clock: cfg.Clock,
+		Dir: dir, NoRecovery: cfg.clustered(), Retention: cfg.RecordingRetention, FFmpeg: cfg.FFmpeg, Clock: cfg.Clock,
 		Logger: cfg.Logger.With("part", "recording"),
 	})
 	if err != nil {
@@ -64,7 +63,7 @@ func (s *Server) startMedia() error {
 }
 
 // startGateway connects the relay to the call flow and the hub.
-func (s *Server) startGateway(calls *callflow.Engine, hub *signal.Hub) {
+func (s *Server) startGateway(calls gateway.Calls, hub route.Sender) {
 	s.media.gateway.Store(gateway.New(gateway.Config{
 		Relay: s.media.relay, Recordings: s.media.recordings, Calls: calls, Sender: hub,
 		Logger: s.cfg.Logger.With("part", "gateway"),
@@ -86,6 +85,10 @@ func (s *Server) stopMedia() {
 
 // recordingRoutes mounts the recording REST endpoints.
 func (s *Server) recordingRoutes(a *api.API) {
+	if s.cluster != nil {
+		a.RecordingRoutes(s.mux, clusterRecordings{s.media.recordings, s.cluster})
+		return
+	}
 	a.RecordingRoutes(s.mux, s.media.recordings)
 }
 

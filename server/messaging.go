@@ -1,7 +1,9 @@
 package server
 
 import (
+	"log/slog"
 	"strings"
+	"sync"
 
 	"github.com/duet-rtc/duet/protocol"
 	"github.com/duet-rtc/duet/server/api"
@@ -10,6 +12,7 @@ import (
 	"github.com/duet-rtc/duet/server/push"
 	"github.com/duet-rtc/duet/server/route"
 	"github.com/duet-rtc/duet/server/signal"
+	"github.com/duet-rtc/duet/server/store"
 	"github.com/duet-rtc/duet/server/webhook"
 )
 
@@ -18,8 +21,12 @@ import (
 type messaging struct {
 	chat    *chat.Service
 	push    *push.Service
-	hooks   *webhook.Outbox
 	hooksTr *webhook.Transport // the outbox's connections, closed at shutdown
+	hookCfg webhook.Config
+	log     *slog.Logger
+
+	hooksMu sync.Mutex
+	hooks   *webhook.Outbox // nil while another node of a cluster delivers webhooks
 }
 
 // newMessaging builds the three services. The hub does not exist yet, so chat reaches it
@@ -30,14 +37,53 @@ func (s *Server) newMessaging() *messaging {
 		CallTTL: cfg.RingTimeout})
 	tr := webhook.NewTransport(cfg.OutboundTLS)
 	ref := hubRef{s}
-	return &messaging{
-		push: p, hooksTr: tr,
-		hooks: webhook.New(webhook.Config{Store: s.store, Clock: cfg.Clock, Logger: cfg.Logger,
+	m := &messaging{
+		push: p, hooksTr: tr, log: cfg.Logger,
+		hookCfg: webhook.Config{Store: s.store, Clock: cfg.Clock, Logger: cfg.Logger,
 			HTTPClient: webhook.NewHTTPClient(tr, webhook.DefaultTimeout),
-			MinBackoff: cfg.WebhookMinBackoff, MaxBackoff: cfg.WebhookMaxBackoff, MaxAttempts: cfg.WebhookMaxAttempts}),
+			MinBackoff: cfg.WebhookMinBackoff, MaxBackoff: cfg.WebhookMaxBackoff, MaxAttempts: cfg.WebhookMaxAttempts},
 		chat: chat.New(chat.Config{Store: s.store, Sender: ref, Directory: ref, Clock: cfg.Clock, Logger: cfg.Logger,
-			Retention: cfg.MessageRetention, Pusher: p.PushMessage}),
+			Retention: cfg.MessageRetention, Pusher: p.PushMessage, Remote: ref.remoteChat}),
 	}
+	if !cfg.clustered() {
+		m.startHooks() // in a cluster, the owner of partition 0 delivers them
+	}
+	return m
+}
+
+// startHooks starts delivering the outbox's webhooks from this node.
+func (m *messaging) startHooks() {
+	m.hooksMu.Lock()
+	defer m.hooksMu.Unlock()
+	if m.hooks == nil {
+		m.hooks = webhook.New(m.hookCfg)
+	}
+}
+
+// stopHooks stops delivering webhooks from this node; attempts in flight are cancelled and
+// retried by whichever node delivers next.
+func (m *messaging) stopHooks() {
+	m.hooksMu.Lock()
+	o := m.hooks
+	m.hooks = nil
+	m.hooksMu.Unlock()
+	if o != nil {
+		o.Close()
+	}
+}
+
+// kickHooks makes the outbox look for due deliveries now, if this node delivers them.
+func (m *messaging) kickHooks() {
+	m.hooksMu.Lock()
+	defer m.hooksMu.Unlock()
+	if m.hooks != nil {
+		m.hooks.Kick()
+	}
+}
+
+// hookEvents turns call events into outbox rows.
+func (m *messaging) hookEvents(evs []callflow.Event) []store.WebhookEvent {
+	return webhook.Events(evs, m.log)
 }
 
 // handler puts the chat.* and push.* messages and the chat's view of presence in front of
@@ -50,7 +96,7 @@ func (m *messaging) handler(calls signal.Handler) signal.Handler {
 // deliveries are in the outbox now, and a pushed call that ended gets its cancel push.
 // Neither blocks.
 func (m *messaging) committed(evs []callflow.Event) {
-	m.hooks.Kick()
+	m.kickHooks()
 	for _, ev := range evs {
 		m.push.Observe(ev)
 	}
@@ -58,7 +104,7 @@ func (m *messaging) committed(evs []callflow.Event) {
 
 // close stops the services: the outbox writes what is queued, background pushes stop.
 func (m *messaging) close() {
-	m.hooks.Close()
+	m.stopHooks()
 	m.hooksTr.Close()
 	m.push.Close()
 	m.chat.Close()
@@ -67,7 +113,7 @@ func (m *messaging) close() {
 // messagingRoutes serves the admin API of push credentials and webhooks.
 func (s *Server) messagingRoutes() {
 	api.New(s.accounts, s.store, s.adminToken, s.cfg.Logger).MessagingRoutes(s.mux, api.Messaging{
-		Push: s.store, Webhooks: s.store, KickWebhooks: s.msg.hooks.Kick, Now: s.cfg.Clock.Now,
+		Push: s.store, Webhooks: s.store, KickWebhooks: s.msg.kickHooks, Now: s.cfg.Clock.Now,
 	})
 }
 
@@ -96,10 +142,28 @@ func (h messagingHandler) HandleMessage(dev route.Device, env *protocol.Envelope
 	return h.calls.HandleMessage(dev, env)
 }
 
-// hubRef reaches the server's hub once it exists.
+// hubRef reaches the server's devices once the hub exists: through the hub, or in a
+// cluster through the node, which knows the devices of the other nodes too.
 type hubRef struct{ s *Server }
 
-func (r hubRef) Send(to route.Device, env *protocol.Envelope) bool { return r.s.hub.Send(to, env) }
+func (r hubRef) Send(to route.Device, env *protocol.Envelope) bool {
+	if c := r.s.cluster; c != nil {
+		return c.Send(to, env)
+	}
+	return r.s.hub.Send(to, env)
+}
+
 func (r hubRef) OnlineDevices(app, user string) []route.Online {
+	if c := r.s.cluster; c != nil {
+		return c.OnlineDevices(app, user)
+	}
 	return r.s.hub.OnlineDevices(app, user)
+}
+
+// remoteChat hands a message to the node of a device connected elsewhere in a cluster.
+func (r hubRef) remoteChat(to route.Device, m store.Message) bool {
+	if c := r.s.cluster; c != nil {
+		return c.remoteChat(to, m)
+	}
+	return false
 }

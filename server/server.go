@@ -35,8 +35,9 @@ type Server struct {
 	ownStore   bool // opened by New, so closed by Shutdown
 	accounts   *account.Service
 	hub        *signal.Hub
-	calls      *callflow.Engine
-	steps      *stepCommitter // makes the call flow's steps durable, then delivers them
+	calls      *callflow.Engine // nil on a node of a cluster (see cluster)
+	steps      *stepCommitter   // makes the call flow's steps durable, then delivers them
+	cluster    *clusterCalls    // nil unless Config.Cluster is set
 	msg        *messaging
 	turn       *turn.Server // nil when TURN is off
 	media      *mediaParts  // recorded calls: relay, recordings, gateway
@@ -95,21 +96,17 @@ func (s *Server) assemble(ctx context.Context) error {
 	if err := s.startMedia(); err != nil {
 		return err
 	}
-	var calls *callflow.Engine
-	s.hub = signal.NewHub(signal.Config{Clock: cfg.Clock, Logger: cfg.Logger, Metrics: s.registry, RateLimit: cfg.DeviceRateLimit, Boot: rand.Text(), DrainRetryAfter: cfg.DrainRetryAfter,
-		MaxDevices: cfg.MaxDevicesPerUser, SendQueue: sendQueueFor(cfg.MaxDevicesPerUser)}, tokenAuth{s.accounts}, s.withMedia(s.msg.handler(callRequests{func() *callflow.Engine { return calls }, s.healthyStore})))
-	s.steps = s.newStepCommitter()
-	calls = callflow.New(callflow.Config{
-		RingTimeout: cfg.RingTimeout, ReconnectGrace: cfg.ReconnectGrace, Clock: cfg.Clock, Logger: cfg.Logger,
-		Pusher: s.msg.push.PushCall, ICEServers: s.iceServers(),
-	}, s.steps, s.hub, userDirectory{s.store})
-	s.calls = calls
-	s.startGateway(calls, s.hub)
-	if err := s.restoreCalls(ctx); err != nil {
+	if cfg.clustered() {
+		if err := s.assembleNode(); err != nil {
+			return err
+		}
+	} else if err := s.assembleSingle(ctx); err != nil {
 		return err
 	}
-	s.accounts.OnUserDeleted = func(app, user string) { s.hub.Kick(app, user, protocol.EndDestroy) }
-	s.accounts.OnTokensRevoked = s.kickRevoked
+	s.accounts.OnUserDeleted = func(app, user string) {
+		s.kickRevoked(account.Revocation{App: app, User: user}, protocol.EndDestroy)
+	}
+	s.accounts.OnTokensRevoked = func(r account.Revocation) { s.kickRevoked(r, revokedReason(r)) }
 	if n, err := s.accounts.HashClientSecrets(ctx); err != nil {
 		return fmt.Errorf("hash client secrets: %w", err)
 	} else if n > 0 {
@@ -128,7 +125,47 @@ func (s *Server) assemble(ctx context.Context) error {
 		}
 	}
 	s.routes()
+	if s.cluster != nil {
+		return s.startCluster()
+	}
 	return nil
+}
+
+// assembleSingle makes the calls of a server that is alone: one engine decides every call,
+// its steps stored by one committer, and the live calls of the last run restored.
+func (s *Server) assembleSingle(ctx context.Context) error {
+	var calls *callflow.Engine
+	s.hub = signal.NewHub(s.hubConfig(), tokenAuth{s.accounts}, s.withMedia(s.msg.handler(callRequests{func() *callflow.Engine { return calls }, s.healthyStore})))
+	s.steps = s.newStepCommitter()
+	calls = callflow.New(s.engineConfig(), s.steps, s.hub, userDirectory{s.store})
+	s.calls = calls
+	s.startGateway(calls, s.hub)
+	return s.restoreCalls(ctx)
+}
+
+// assembleNode makes the calls of a node of a cluster: the hub hands every device's call
+// requests to clusterCalls, which has them decided by their partition's owner.
+func (s *Server) assembleNode() error {
+	s.cluster = &clusterCalls{s: s, parts: make(map[int]*partitionCalls)}
+	s.hub = signal.NewHub(s.hubConfig(), tokenAuth{s.accounts}, s.msg.handler(s.cluster))
+	s.startGateway(s.cluster, s.cluster)
+	return nil
+}
+
+func (s *Server) hubConfig() signal.Config {
+	cfg := s.cfg
+	return signal.Config{Clock: cfg.Clock, Logger: cfg.Logger, Metrics: s.registry, RateLimit: cfg.DeviceRateLimit,
+		Boot: rand.Text(), DrainRetryAfter: cfg.DrainRetryAfter,
+		MaxDevices: cfg.MaxDevicesPerUser, SendQueue: sendQueueFor(cfg.MaxDevicesPerUser)}
+}
+
+// engineConfig is the configuration of every call engine of the server.
+func (s *Server) engineConfig() callflow.Config {
+	cfg := s.cfg
+	return callflow.Config{
+		RingTimeout: cfg.RingTimeout, ReconnectGrace: cfg.ReconnectGrace, Clock: cfg.Clock, Logger: cfg.Logger,
+		Pusher: s.msg.push.PushCall, ICEServers: s.iceServers(),
+	}
 }
 
 func (s *Server) routes() {
@@ -173,7 +210,19 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
-	fmt.Fprintf(w, `{"status":"ok","connections":%d,"calls":%d}`+"\n", s.hub.Count(), s.calls.Active())
+	if s.cluster != nil {
+		s.clusterHealth(w)
+		return
+	}
+	fmt.Fprintf(w, `{"status":"ok","connections":%d,"calls":%d}`+"\n", s.hub.Count(), s.activeCalls())
+}
+
+// activeCalls is the number of live calls decided here.
+func (s *Server) activeCalls() int {
+	if s.cluster != nil {
+		return s.cluster.active()
+	}
+	return s.calls.Active()
 }
 
 // loadAdminToken uses the configured token, or the one saved in the data folder, or makes
@@ -181,6 +230,9 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 func (s *Server) loadAdminToken() (string, error) {
 	if s.cfg.AdminToken != "" {
 		return s.cfg.AdminToken, nil
+	}
+	if s.cfg.clustered() {
+		return s.sharedSecret("admin-token", "adm_")
 	}
 	path := filepath.Join(s.cfg.DataDir, "admin-token")
 	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) >= 16 {
@@ -197,6 +249,22 @@ func (s *Server) loadAdminToken() (string, error) {
 	return token, nil
 }
 
+// sharedSecret returns the secret every node of a cluster shares under name, made (256
+// random bits, hex, after prefix) by the first node that needs it and kept in the store.
+func (s *Server) sharedSecret(name, prefix string) (string, error) {
+	buf := make([]byte, 32)
+	if _, err := rand.Read(buf); err != nil {
+		return "", err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	v, err := s.store.Setting(ctx, name, prefix+hex.EncodeToString(buf))
+	if err != nil {
+		return "", fmt.Errorf("shared %s: %w", name, err)
+	}
+	return v, nil
+}
+
 // Handler is the server's HTTP handler (REST, /ws, /healthz, /metrics, the web app).
 func (s *Server) Handler() http.Handler { return s.mux }
 
@@ -211,7 +279,13 @@ func (s *Server) Store() store.Backend { return s.store }
 
 // FlushCallRecords waits until every call step so far (records of ended calls, live call
 // state, webhook events) is in the store and its messages are delivered.
-func (s *Server) FlushCallRecords() { s.steps.Flush() }
+func (s *Server) FlushCallRecords() {
+	if s.cluster != nil {
+		s.cluster.flush()
+		return
+	}
+	s.steps.Flush()
+}
 
 // Serve accepts connections on ln until Shutdown.
 func (s *Server) Serve(ln net.Listener) error {
@@ -235,9 +309,17 @@ func (s *Server) ListenAndServe() error {
 // store as it is, for the next start), the steps already decided are stored and delivered,
 // then connected devices are told to reconnect (goodbye) and the store is closed.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.calls.Close()
-	s.steps.Close()
-	hubErr := s.hub.Shutdown(ctx)
+	var hubErr error
+	if s.cluster != nil {
+		// A node says goodbye first, while it can still tell the owners that its devices
+		// left; then it gives its partitions up for the other nodes to take.
+		hubErr = s.hub.Shutdown(ctx)
+		s.cluster.node.Close()
+	} else {
+		s.calls.Close()
+		s.steps.Close()
+		hubErr = s.hub.Shutdown(ctx)
+	}
 	_ = s.httpServer.Shutdown(ctx)
 	s.msg.close()
 	s.stopMedia()

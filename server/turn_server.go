@@ -16,6 +16,14 @@ func (s *Server) startTURN() error {
 	if cfg.Addr == "" {
 		return nil
 	}
+	if len(cfg.Secret) == 0 && s.cfg.clustered() {
+		// Every node must accept the credentials the others issue.
+		secret, err := s.sharedSecret("turn-secret", "")
+		if err != nil {
+			return err
+		}
+		cfg.Secret = []byte(secret)
+	}
 	if len(cfg.Secret) == 0 {
 		secret, err := turn.LoadOrCreateSecret(filepath.Join(s.cfg.DataDir, "turn-secret"))
 		if err != nil {

@@ -25,6 +25,7 @@ func serverCommand() *cobra.Command {
 	var logLevel, ringTimeout, grace, retryAfter, shutdownTimeout string
 	var turnPublicIP, turnRelayIP, turnSecret, turnPorts, turnAllow string
 	var storeSpec, proxies string
+	var cluster clusterFlags
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run the duet server (embedded SQLite in the data folder or PostgreSQL with --store, demo app on first start)",
@@ -47,6 +48,9 @@ func serverCommand() *cobra.Command {
 			}
 			timeout, err := drainFlags(&cfg, retryAfter, shutdownTimeout)
 			if err != nil {
+				return err
+			}
+			if err := cluster.apply(&cfg, storeSpec); err != nil {
 				return err
 			}
 			cfg.Logger = newLogger(logLevel)
@@ -80,6 +84,7 @@ func serverCommand() *cobra.Command {
 	f.StringVar(&shutdownTimeout, "shutdown-timeout", envOr("DUET_SHUTDOWN_TIMEOUT", "10s"), "on SIGTERM or SIGINT the server drains and exits within this; devices still connected near its end are cut; a second signal exits at once (DUET_SHUTDOWN_TIMEOUT)")
 	f.StringVar(&cfg.AdminToken, "admin-token", envOr("DUET_ADMIN_TOKEN", ""), "admin API token (DUET_ADMIN_TOKEN; default: DATA/admin-token, created on first start)")
 	addMediaFlags(f, &cfg)
+	addClusterFlags(f, &cluster)
 	addMessagingFlags(f, &cfg)
 	addLimitFlags(f, &cfg, &proxies)
 	f.StringVar(&cfg.TURN.Addr, "turn-addr", envOr("DUET_TURN_ADDR", "127.0.0.1:3478"), "TURN listen address, UDP and TCP; empty turns TURN off (DUET_TURN_ADDR)")

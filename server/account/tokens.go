@@ -212,6 +212,16 @@ func (s *Service) Revoke(ctx context.Context, token string) error {
 	return nil
 }
 
+// Forget drops tokens another process revoked from the cache, so that they are checked in
+// the store again: the token with tokenHash, or every token of the user when it is "".
+func (s *Service) Forget(app, user, tokenHash string) {
+	if tokenHash != "" {
+		s.cache.drop(tokenHash)
+		return
+	}
+	s.cache.dropUser(app, user)
+}
+
 // expiredTokenDeleter is implemented by stores that can purge expired tokens
 // (store/sqlite does).
 type expiredTokenDeleter interface {

@@ -21,6 +21,15 @@ type RecordingFiles interface {
 	Delete(ctx context.Context, r store.Recording) error
 }
 
+// RemoteFiles is implemented by RecordingFiles whose files may be on another node of a
+// cluster (the node that owned the call when it was recorded).
+type RemoteFiles interface {
+	// Remote returns a handler that serves rec's download from the node that has its file,
+	// or nil when no node has it. r is the download request (a forwarded request is never
+	// forwarded again).
+	Remote(r *http.Request, rec store.Recording) http.Handler
+}
+
 // Recording is one recorded file as the REST API shows it: a party's stream
 // (ONLY_REC_ONE_AV) or the merged composite of the call (MERGE_ALL). Times are unix ms.
 type Recording struct {
@@ -162,6 +171,12 @@ func (h *recordingHandlers) download(w http.ResponseWriter, r *http.Request, sta
 	}
 	f, err := h.files.Open(rec)
 	if err != nil {
+		if rf, ok := h.files.(RemoteFiles); ok {
+			if remote := rf.Remote(r, rec); remote != nil {
+				remote.ServeHTTP(w, r)
+				return nil
+			}
+		}
 		return newHTTPError(http.StatusNotFound, nameNotFound, protocol.CodeNotFound, "the recording has no file")
 	}
 	defer f.Close()

@@ -123,6 +123,9 @@ func (e *Engine) Close() {
 	}
 }
 
+// Closed reports whether Close was called: the engine decides nothing more.
+func (e *Engine) Closed() bool { return e.closed.Load() }
+
 // Shared errors; their messages never echo client input.
 var (
 	errInvalidID = protocol.NewError(protocol.CodeCallInvalidID, "no such call for this device")

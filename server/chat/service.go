@@ -44,6 +44,10 @@ type Config struct {
 	Pusher func(store.Message)
 	Clock  clock.Clock  // default clock.Real{}
 	Logger *slog.Logger // default slog.Default()
+	// Remote, if set, hands a stored message to a device connected to another node of a
+	// cluster and reports true, or reports false for a device it does not know elsewhere
+	// (one connected here). The other node delivers it with Deliver. May be nil.
+	Remote func(to route.Device, m store.Message) bool
 	// Window is how many unacknowledged messages may be in flight to one device. Default 32,
 	// half the hub's default send queue.
 	Window int
@@ -234,9 +238,21 @@ func (s *Service) send(dev route.Device, env *protocol.Envelope) (*protocol.Chat
 		s.cfg.Pusher(stored)
 	}
 	for _, o := range online {
+		if s.cfg.Remote != nil && s.cfg.Remote(o.Device, stored) {
+			continue
+		}
 		s.deliver(ctx, o.Device, stored)
 	}
 	return sent, nil
+}
+
+// Deliver hands a message another node stored to a device connected here, in its sequence
+// like the node's own messages: it is sent if it is next and the window has room, or the
+// device is caught up from the store.
+func (s *Service) Deliver(to route.Device, m store.Message) {
+	ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
+	defer cancel()
+	s.deliver(ctx, to, m)
 }
 
 // deliver sends m to a connected device if it is next in its sequence and the window has

@@ -42,6 +42,9 @@ const (
 type Config struct {
 	// Dir is where recordings are written (created if missing).
 	Dir string
+	// NoRecovery leaves the rows of recordings in progress alone at start: on a node of a
+	// cluster they may be another node's, still being written.
+	NoRecovery bool
 	// Retention is how long a recording is kept after it ends; default 30 days.
 	Retention time.Duration
 	// JanitorInterval is how often expired recordings are deleted; default 1 h.
@@ -109,9 +112,11 @@ func New(st store.RecordingStore, cfg Config) (*Service, error) {
 		calls: map[*Call]struct{}{}, merges: make(chan mergeJob, 1024), sweep: make(chan struct{}, 1),
 	}
 	s.ffmpeg = findFFmpeg(cfg.FFmpeg)
-	if err := s.recover(); err != nil {
-		cancel()
-		return nil, err
+	if !s.cfg.NoRecovery {
+		if err := s.recover(); err != nil {
+			cancel()
+			return nil, err
+		}
 	}
 	s.wg.Add(2)
 	go s.mergeWorker()

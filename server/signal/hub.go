@@ -173,13 +173,31 @@ func (h *Hub) Send(to route.Device, env *protocol.Envelope) bool {
 		h.log.Error("signal: cannot encode a message", "type", env.Type, "err", err)
 		return false
 	}
+	return h.SendFrame(to, b)
+}
+
+// SendFrame is Send for a message encoded already: what another node of a cluster sends to
+// a device connected here.
+func (h *Hub) SendFrame(to route.Device, frame []byte) bool {
 	h.mu.RLock()
 	c := h.lookupLocked(to)
 	h.mu.RUnlock()
 	if c == nil {
 		return false
 	}
-	return c.send(b)
+	return c.send(frame)
+}
+
+// KickDevice closes the device's connection as replaced (kicked, LoginOtherDevice): in a
+// cluster, when the same device connected to another node, its connection here is stale.
+// DeviceOffline follows.
+func (h *Hub) KickDevice(dev route.Device) {
+	h.mu.RLock()
+	c := h.lookupLocked(dev)
+	h.mu.RUnlock()
+	if c != nil {
+		c.closeWith(kickedOtherDevice, CloseKicked, "connected to another node", dropReplaced)
+	}
 }
 
 func (h *Hub) lookupLocked(d route.Device) *conn {

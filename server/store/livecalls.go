@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -53,7 +54,23 @@ type CallBatch struct {
 	End []CallRecord
 	// Events are enqueued as EnqueueWebhookEvents does, after Save and End, in order.
 	Events []WebhookEvent
+	// Fence, when set, makes the commit conditional on the writer still owning what it
+	// decides: a node of a cluster writes a partition's steps only while its session holds
+	// the partition's advisory lock. A commit whose fence fails writes nothing and returns
+	// ErrFenced. Only PostgreSQL has such locks; SQLite refuses a fence.
+	Fence *Fence
 }
+
+// Fence names a PostgreSQL session advisory lock (two int4 keys) that the backend process
+// PID must hold.
+type Fence struct {
+	Class, Key int32
+	PID        uint32
+}
+
+// ErrFenced is returned by a commit whose Fence no longer holds: another node owns the
+// calls now, and what the batch decided must be dropped.
+var ErrFenced = errors.New("store: the commit's fence does not hold: the lock is lost")
 
 // Empty reports whether the batch has nothing to write.
 func (b *CallBatch) Empty() bool { return len(b.Save) == 0 && len(b.End) == 0 && len(b.Events) == 0 }
@@ -77,4 +94,5 @@ type Backend interface {
 	PushStore
 	RecordingStore
 	WebhookStore
+	SettingStore
 }

@@ -120,12 +120,16 @@ func New(cfg Config) *Outbox {
 
 // Events returns the outbox rows of call events, to be stored with the call steps that
 // caused them (store.CallBatch). An event that cannot be encoded is logged and left out.
-func (o *Outbox) Events(evs []callflow.Event) []store.WebhookEvent {
+func (o *Outbox) Events(evs []callflow.Event) []store.WebhookEvent { return Events(evs, o.log) }
+
+// Events is Outbox.Events without an outbox: a node of a cluster stores the events of its
+// calls whether or not it is the node that delivers them.
+func Events(evs []callflow.Event, log *slog.Logger) []store.WebhookEvent {
 	out := make([]store.WebhookEvent, 0, len(evs))
 	for _, ev := range evs {
 		we, err := eventOf(ev)
 		if err != nil {
-			o.log.Error("webhook: cannot encode an event", "call", ev.CallID, "err", err)
+			log.Error("webhook: cannot encode an event", "call", ev.CallID, "err", err)
 			continue
 		}
 		out = append(out, we)

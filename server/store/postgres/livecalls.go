@@ -26,6 +26,18 @@ func (s *Store) CommitCalls(ctx context.Context, b store.CallBatch, now time.Tim
 		return nil
 	}
 	return s.inTx(ctx, func(tx pgx.Tx) error {
+		if f := b.Fence; f != nil {
+			var held bool
+			err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory'
+				AND classid = $1::int::oid AND objid = $2::int::oid AND objsubid = 2 AND pid = $3 AND granted)`,
+				f.Class, f.Key, int64(f.PID)).Scan(&held)
+			if err != nil {
+				return fmt.Errorf("postgres: commit fence: %w", err)
+			}
+			if !held {
+				return store.ErrFenced
+			}
+		}
 		var q batch
 		for i := range b.Save {
 			c := &b.Save[i]

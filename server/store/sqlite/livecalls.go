@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -27,6 +28,9 @@ const enqueueWebhookSQL = `INSERT INTO webhook_outbox(app, endpoint, call_id, ev
 
 // CommitCalls writes one group commit of call steps in one transaction.
 func (s *Store) CommitCalls(ctx context.Context, b store.CallBatch, now time.Time) error {
+	if b.Fence != nil {
+		return errors.New("sqlite: a fenced commit needs PostgreSQL's advisory locks")
+	}
 	if b.Empty() {
 		return nil
 	}

@@ -41,6 +41,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Backend) {
 		{"CommitCallsAtomic", testCommitCallsAtomic},
 		{"CommitCallsCancelled", testCommitCallsCancelled},
 		{"CommitCallsEmpty", testCommitCallsEmpty},
+		{"SettingsFirstWriterWins", testSettingsFirstWriterWins},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { c.test(t, open(t)) })
