@@ -39,7 +39,6 @@ func (a tokenAuth) AuthenticateSession(ctx context.Context, token string) (strin
 	return t.App, t.Username, t.Hash, nil
 }
 
-
 // userDirectory tells the call flow whether a callee exists.
 type userDirectory struct{ st store.Store }
 
