@@ -19,8 +19,8 @@ func addLimitFlags(f *pflag.FlagSet, cfg *server.Config, proxies *string) {
 		"connections one address (IPv6: one /64) may hold before they authenticate; more get 503; negative: no limit (DUET_MAX_PENDING_CONNS)")
 	f.IntVar(&cfg.SignupBurst, "signup-burst", envIntOr("DUET_SIGNUP_BURST", 30),
 		"users one address may register at once without the app token, then one every 10 s; negative: no bound (DUET_SIGNUP_BURST)")
-	f.StringVar(proxies, "trusted-proxies", envOr("DUET_TRUSTED_PROXIES", ""),
-		"comma-separated addresses or networks of reverse proxies whose X-Forwarded-For names the client, for the per-address limits (DUET_TRUSTED_PROXIES)")
+	f.StringVar(proxies, "trusted-proxies", envOr("DUET_TRUSTED_PROXIES", "127.0.0.1,::1"),
+		"comma-separated addresses or networks of reverse proxies whose X-Forwarded-For names the client, for the per-address limits; they are not bounded themselves. The default trusts a proxy on this machine; empty trusts none (DUET_TRUSTED_PROXIES)")
 	f.StringVar(&cfg.SecretKey, "secret-key", envOr("DUET_SECRET_KEY", ""),
 		"key (16+ characters) that encrypts stored webhook secrets and push credentials; nodes sharing a PostgreSQL store need the same (DUET_SECRET_KEY; default DATA/secret-key, created on first start)")
 	f.BoolVar(&cfg.NoDemoApp, "no-demo-app", envOr("DUET_NO_DEMO_APP", "") != "",

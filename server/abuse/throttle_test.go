@@ -14,6 +14,8 @@ import (
 
 	"github.com/duet-rtc/duet/internal/clock"
 	"github.com/duet-rtc/duet/protocol"
+	"github.com/duet-rtc/duet/server"
+	"github.com/duet-rtc/duet/server/limit"
 	"github.com/duet-rtc/duet/server/servertest"
 )
 
@@ -254,5 +256,41 @@ func TestRegistrationCost(t *testing.T) {
 	// Another address is not affected.
 	if status, _, _ := from(s, "127.0.0.3").post(t, appPath(s)+"/users", "", batch(1, 200)); status != http.StatusOK {
 		t.Fatalf("another address: HTTP %d", status)
+	}
+}
+
+// TestThrottleBehindProxy: behind a trusted proxy the per-address backoff follows the
+// client address in X-Forwarded-For, so that one guesser does not throttle everyone else
+// who comes through the same proxy.
+func TestThrottleBehindProxy(t *testing.T) {
+	clk := clock.NewFake(time.Now())
+	s := servertest.Start(t, servertest.WithClock(clk), func(c *server.Config) {
+		c.TrustedProxies, _ = limit.ParseProxies("127.0.0.1")
+	})
+	for i := range 40 {
+		s.AddUser(fmt.Sprintf("user%d", i), "right-password")
+	}
+	guessVia := func(client, user, password string) int {
+		b, _ := json.Marshal(map[string]string{"grant_type": "password", "username": user, "password": password})
+		req, _ := http.NewRequest(http.MethodPost, s.URL+appPath(s)+"/token", bytes.NewReader(b))
+		req.Header.Set("X-Forwarded-For", client)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	throttled := false
+	for i := range 40 {
+		if guessVia("203.0.113.7", fmt.Sprintf("user%d", i), "wrong") == http.StatusTooManyRequests {
+			throttled = true
+		}
+	}
+	if !throttled {
+		t.Fatal("40 failed logins over 40 accounts from one client behind the proxy were never throttled")
+	}
+	if status := guessVia("198.51.100.9", "user1", "right-password"); status != http.StatusOK {
+		t.Fatalf("another client behind the same proxy: HTTP %d", status)
 	}
 }
