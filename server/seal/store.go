@@ -25,6 +25,19 @@ func (s *Store) Unwrap() store.Backend { return s.Backend }
 func webhookContext(app, endpoint string) string { return "webhook\x00" + app + "\x00" + endpoint }
 func pushContext(app, provider string) string    { return "push\x00" + app + "\x00" + provider }
 
+func settingContext(name string) string { return "setting\x00" + name }
+
+// Setting is store.SettingStore's Setting with the value sealed: the admin token and TURN
+// secret a cluster shares through the store. A value an older server stored in clear is
+// returned as it is (there is no update to seal it with; rotate it to seal it).
+func (s *Store) Setting(ctx context.Context, name, initial string) (string, error) {
+	v, err := s.Backend.Setting(ctx, name, s.key.Seal(initial, settingContext(name)))
+	if err != nil {
+		return "", err
+	}
+	return s.key.Open(v, settingContext(name))
+}
+
 // PutWebhookEndpoint stores e with its secret sealed.
 func (s *Store) PutWebhookEndpoint(ctx context.Context, e store.WebhookEndpoint) error {
 	e.Secret = s.key.Seal(e.Secret, webhookContext(e.App, e.ID))
