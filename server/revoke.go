@@ -1,9 +1,6 @@
 package server
 
 import (
-	"strconv"
-	"strings"
-
 	"github.com/duet-rtc/duet/protocol"
 	"github.com/duet-rtc/duet/server/account"
 )
@@ -18,38 +15,11 @@ func revokedReason(r account.Revocation) protocol.EndReason {
 }
 
 // kickRevoked closes the live connections of revoked tokens (a deleted user's: every one)
-// with reason. In a cluster every node is told, for the connections it holds and the tokens
-// its cache still trusts.
+// with reason, here at once and, in a cluster, on every node, which also forgets the tokens
+// its cache still trusts (kickNotice).
 func (s *Server) kickRevoked(r account.Revocation, reason protocol.EndReason) {
 	s.hub.KickSession(r.App, r.User, r.TokenHash, reason)
-	if s.cluster != nil && s.cluster.node != nil {
-		s.cluster.node.Notify(revokeTopic(r, reason))
+	if s.cluster != nil {
+		s.cluster.kick(r.App, r.User, r.TokenHash, reason)
 	}
-}
-
-// revokeTopicPrefix starts the cluster notice of a revocation:
-// "revoke\x00app\x00user\x00tokenHash\x00reason".
-const revokeTopicPrefix = "revoke\x00"
-
-func revokeTopic(r account.Revocation, reason protocol.EndReason) string {
-	return revokeTopicPrefix + strings.Join([]string{r.App, r.User, r.TokenHash, strconv.Itoa(int(reason))}, "\x00")
-}
-
-// revokedElsewhere acts on another node's revocation notice: the tokens leave this node's
-// cache and their connections here are kicked. Other topics are ignored.
-func (s *Server) revokedElsewhere(topic string) {
-	rest, ok := strings.CutPrefix(topic, revokeTopicPrefix)
-	if !ok {
-		return
-	}
-	f := strings.Split(rest, "\x00")
-	if len(f) != 4 {
-		return
-	}
-	reason, err := strconv.Atoi(f[3])
-	if err != nil {
-		return
-	}
-	s.accounts.Forget(f[0], f[1], f[2])
-	s.hub.KickSession(f[0], f[1], f[2], protocol.EndReason(reason))
 }
