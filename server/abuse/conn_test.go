@@ -136,7 +136,7 @@ func TestPendingConnectionsPerAddress(t *testing.T) {
 	el := time.Since(start)
 	t.Logf("%d idle connections held from one address, the next refused with 503; meanwhile a user elsewhere logged in, connected and pinged in %v",
 		server.DefaultMaxPendingConnsPerAddr, el)
-	if el > 2*time.Second {
+	if el > 5*time.Second { // a login hashes a password: slow under -race on a busy machine, never stuck
 		t.Fatalf("a real user waited %v", el)
 	}
 }

@@ -2,6 +2,7 @@ package abuse_test
 
 import (
 	"fmt"
+	"time"
 	"testing"
 
 	"github.com/duet-rtc/duet/protocol"
@@ -26,10 +27,11 @@ func TestDevicesPerUser(t *testing.T) {
 	// Once one leaves, another gets in.
 	devs[1].ws.CloseNow()
 	var d *device
-	for range 100 { // the hub hears of the close on its own goroutine
+	for deadline := time.Now().Add(wait); time.Now().Before(deadline); { // the hub hears of the close on its own goroutine
 		if d, err = tryConnect(t, s, tok, "newcomer"); err == nil {
 			break
 		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	if err != nil {
 		t.Fatalf("after a device left: %v", err)

