@@ -2,8 +2,8 @@ package abuse_test
 
 import (
 	"fmt"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/duet-rtc/duet/protocol"
 	"github.com/duet-rtc/duet/server"
