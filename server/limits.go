@@ -74,11 +74,17 @@ const (
 
 // apiLimits makes the REST API's throttles on the server's clock.
 func (s *Server) apiLimits() api.Limits {
+	throttled := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "duet_throttled_total",
+		Help: "REST requests refused with 429 by a limit: login_address, login_account or signup.",
+	}, []string{"limit"})
+	s.registry.MustRegister(throttled)
 	l := api.Limits{
 		Accounts:   limit.NewBackoff(accountBackoff, s.cfg.Clock),
 		Sources:    limit.NewBackoff(sourceBackoff, s.cfg.Clock),
 		Known:      limit.NewSeen(knownFor, 100_000, s.cfg.Clock),
 		ClientAddr: s.cfg.TrustedProxies.ClientAddr,
+		OnThrottle: func(limit string) { throttled.WithLabelValues(limit).Inc() },
 	}
 	if burst := cmp.Or(s.cfg.SignupBurst, defaultSignupBurst); burst > 0 {
 		l.Signups = limit.NewBuckets(signupRate, burst, s.cfg.Clock)

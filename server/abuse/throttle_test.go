@@ -151,6 +151,10 @@ func TestCredentialStuffingOneAccount(t *testing.T) {
 	if ok, _ := victim.guess(t, "victim"); !ok {
 		t.Fatal("a typo right after a good login was throttled")
 	}
+	// Operators see it.
+	if _, body := s.Do(http.MethodGet, "/metrics", "", nil); !bytes.Contains(body, []byte(`duet_throttled_total{limit="login_account"}`)) {
+		t.Error("/metrics lacks duet_throttled_total{limit=\"login_account\"}")
+	}
 }
 
 func TestCredentialStuffingManyAccounts(t *testing.T) {

@@ -28,6 +28,15 @@ type Limits struct {
 	Signups *limit.Buckets
 	// ClientAddr tells the address a request comes from; nil uses the peer's.
 	ClientAddr func(*http.Request) netip.Addr
+	// OnThrottle, if set, is told each request refused with 429: "login_address",
+	// "login_account" or "signup" (metrics).
+	OnThrottle func(limit string)
+}
+
+func (l *Limits) throttled(limit string) {
+	if l.OnThrottle != nil {
+		l.OnThrottle(limit)
+	}
 }
 
 // MaxOpenBatch is the most users one registration without the app token may carry: each
@@ -50,6 +59,7 @@ func (a *API) tryLogin(w http.ResponseWriter, r *http.Request, account string) (
 	}
 	src := l.addr(r)
 	if wait := l.Sources.Try(src); wait > 0 {
+		l.throttled("login_address")
 		return nil, tooMany(w, wait, "too many failed logins from your address")
 	}
 	known := l.Known != nil && l.Known.Has(account+"\x00"+src)
@@ -62,6 +72,7 @@ func (a *API) tryLogin(w http.ResponseWriter, r *http.Request, account string) (
 	}
 	if wait := l.Accounts.Try(account); wait > 0 {
 		l.Sources.Succeeded(src, false) // refused before any work: it costs the address nothing
+		l.throttled("login_account")
 		return nil, tooMany(w, wait, "too many failed logins for this account")
 	}
 	return func(err error) {
@@ -109,6 +120,7 @@ func (a *API) trySignup(w http.ResponseWriter, r *http.Request, appKey string, n
 	if wait == 0 {
 		return nil
 	}
+	l.throttled("signup")
 	return tooMany(w, max(wait, time.Second), "too many registrations from your address")
 }
 
