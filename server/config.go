@@ -100,8 +100,9 @@ type Config struct {
 	// bound (benchmarks that register many users from one address).
 	SignupBurst int
 	// SecretKey encrypts the secrets the store must keep readable (webhook secrets, push
-	// credentials); "" uses DataDir/secret-key, made on first start. Nodes sharing one
-	// PostgreSQL store must all be given the same key.
+	// credentials, a cluster's shared settings); "" uses DataDir/secret-key, made on first
+	// start. The nodes of a cluster must all be given the same key: New refuses to start a
+	// node without one.
 	SecretKey string
 	// MetricsToken, if set, must come as "Authorization: Bearer <token>" on /metrics (401
 	// otherwise); "" leaves /metrics open, for a scraper on a private network.
