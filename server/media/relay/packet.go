@@ -29,6 +29,9 @@ import (
 // errNoPath: the leg's ICE pair or keys are not known yet.
 var errNoPath = errors.New("relay: leg not connected")
 
+// errHeld: a packet is kept until the leg has keys (held.go).
+var errHeld = errors.New("relay: held until the leg has keys")
+
 // router finds the leg a datagram came from.
 type router struct {
 	mu    sync.RWMutex
@@ -169,8 +172,7 @@ func (l *leg) receiveRTP(m *mediaSocket, b []byte) {
 // From the socket that read it, it is queued for the end of the read batch.
 func (l *leg) sendRTP(from *mediaSocket, k Kind, pkt *rtp.Packet) bool {
 	ssrc, pt := l.outSSRC[k].Load(), l.outPT[k].Load()
-	p := l.path.Load()
-	if ssrc == 0 || p == nil {
+	if ssrc == 0 {
 		return false
 	}
 	sc := &from.scratch
@@ -181,10 +183,12 @@ func (l *leg) sendRTP(from *mediaSocket, k Kind, pkt *rtp.Packet) bool {
 	if err != nil {
 		return false
 	}
-	sealed, err := l.seal(func(local *srtp.Context) ([]byte, error) {
-		return local.EncryptRTP(sc.sealed[:0], sc.out[:n], &sc.hdr)
-	})
-	if err != nil {
+	sealed, err := l.sealRTP(k, pkt.Payload, sc.out[:n], sc)
+	if errors.Is(err, errHeld) {
+		return true
+	}
+	p := l.path.Load()
+	if err != nil || p == nil {
 		return false
 	}
 	if p.sock == from {
@@ -248,6 +252,24 @@ func (l *leg) receiveRTCP(m *mediaSocket, b []byte) {
 	if dst != nil && len(fwd) > 0 {
 		_ = dst.sendRTCP(fwd)
 	}
+}
+
+// sealRTP protects plain, the relay's RTP of kind k carrying payload, for the device. Before
+// the leg has keys it returns errNoPath, or errHeld for video kept until they come.
+func (l *leg) sealRTP(k Kind, payload, plain []byte, sc *scratch) ([]byte, error) {
+	l.wmu.Lock()
+	defer l.wmu.Unlock()
+	if l.local == nil {
+		if k != Video {
+			return nil, errNoPath
+		}
+		l.held.add(payload, plain)
+		if len(l.held.pkts) == 0 {
+			return nil, errNoPath
+		}
+		return nil, errHeld
+	}
+	return l.local.EncryptRTP(sc.sealed[:0], plain, &sc.hdr)
 }
 
 // seal runs protect with the leg's outgoing SRTP context, which is not safe for concurrent
