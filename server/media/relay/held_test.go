@@ -207,3 +207,50 @@ func TestKeyframeRequestsWaitForKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestEarlyMediaForwardedWhenKeysCome: what a device sends before the relay has its leg's
+// keys (its first keyframe, as the call is answered) is forwarded, before what follows it,
+// once the keys have come.
+func TestEarlyMediaForwardedWhenKeysCome(t *testing.T) {
+	r, err := New(Config{LoopbackOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	c, _, err := r.Open("early", CallConfig{Video: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	caller, _ := testLeg(t, c, Caller)
+	callee, calleeDev := testLeg(t, c, Callee)
+	caller.kindOfPT[100] = int8(Video)
+	c.active[Caller].Store(caller)
+	c.active[Callee].Store(callee)
+	calleeSeal, calleeOpen := testKeys(t, 1)
+	_, calleeRemote := testKeys(t, 2)
+	callee.useKeys(calleeSeal, calleeRemote)
+
+	devSeal, relayOpen := testKeys(t, 3) // the caller's device's keys
+	from := &mediaSocket{scratch: newScratch()}
+	sendFromDevice := func(seq uint16, payload []byte) {
+		raw, err := (&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 100, SequenceNumber: seq, SSRC: 7}, Payload: payload}).Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		sealed, err := devSeal.EncryptRTP(nil, raw, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		caller.receive(from, sealed)
+	}
+	sendFromDevice(1, vp8(true, true)) // before the relay has the caller's keys
+	sendFromDevice(2, vp8(false, true))
+	callerSeal, _ := testKeys(t, 4)
+	caller.useKeys(callerSeal, relayOpen)
+	sendFromDevice(3, vp8(true, false))
+	for _, want := range []uint16{1, 2, 3} {
+		if h := readRTP(t, calleeDev, calleeOpen); h.SequenceNumber != want {
+			t.Fatalf("got seq %d, expected %d", h.SequenceNumber, want)
+		}
+	}
+}

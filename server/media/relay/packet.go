@@ -104,14 +104,44 @@ func (l *leg) receive(m *mediaSocket, b []byte) {
 	}
 	l.rmu.Lock()
 	defer l.rmu.Unlock()
-	if l.remote == nil || l.closed.Load() {
+	if l.closed.Load() {
 		return
 	}
+	if l.remote == nil {
+		l.keepEarly(b)
+		return
+	}
+	if len(l.early) > 0 {
+		early := l.early
+		l.early = nil
+		for _, e := range early {
+			l.dispatch(m, e)
+		}
+	}
+	l.dispatch(m, b)
+}
+
+// dispatch handles an SRTP or SRTCP datagram from the device; the caller holds rmu and
+// the leg has keys.
+func (l *leg) dispatch(m *mediaSocket, b []byte) {
 	if isRTCP(b) {
 		l.receiveRTCP(m, b)
 		return
 	}
 	l.receiveRTP(m, b)
+}
+
+// maxEarly bounds the datagrams a leg keeps from its device before it has keys.
+const maxEarly = 64
+
+// keepEarly keeps a copy of a datagram the device sent before the leg has keys: its DTLS
+// handshake is done, as the device knows, before pion tells the relay so (see held.go), and
+// the device's first keyframe may come in between. The next datagram after the keys came
+// takes them through the packet path first. The caller holds rmu.
+func (l *leg) keepEarly(b []byte) {
+	if len(l.early) < maxEarly {
+		l.early = append(l.early, append([]byte(nil), b...))
+	}
 }
 
 // arrivedOn notes the socket an authentic datagram from the device arrived on: when it is
