@@ -25,7 +25,8 @@ type callsBenchFlags struct {
 	mediaKind, files, serverPIDs     string
 	pairs                            int
 	rate                             float64
-	duration, hold, stepTimeout      time.Duration
+	duration, hold, answerAfter      time.Duration
+	stepTimeout                      time.Duration
 	record, loopback, jsonOut        bool
 }
 
@@ -36,7 +37,7 @@ func benchCallsCommand() *cobra.Command {
 		Short: "Place calls against a server or cluster at a rate and report throughput, latency and failures",
 		Long: `Logs in --pairs pairs of clients (registering users USERS<i>a and USERS<i>b with --password
 if they do not exist), spread over the --server URLs in turn, and has each caller call its
-callee, who answers at once, --rate times a second over all pairs for --duration. With media
+callee, who answers (at once, or after --answer-after), --rate times a second over all pairs for --duration. With media
 the caller waits for the callee's first frame (audio: the first Opus packet; video: the first
 complete VP8 keyframe) and holds the call --hold; then it hangs up. Reports call cycles per
 second, latency histograms (invite → ring at the callee, accept → first frame at the caller,
@@ -60,6 +61,7 @@ when no call completed.`,
 	fl.StringVar(&f.mediaKind, "media", "none", "none, audio, video or file")
 	fl.StringVar(&f.files, "files", "", "with --media file: an .ogg and/or an .ivf both parties send, comma-separated")
 	fl.BoolVar(&f.record, "record", false, "record every call (media through the server's relay)")
+	fl.DurationVar(&f.answerAfter, "answer-after", 0, "how long a call rings before the callee answers (0: at once, before media connects; 1s lets it pre-connect)")
 	fl.DurationVar(&f.hold, "hold", 0, "how long a call stays up after its first frame (or accept)")
 	fl.DurationVar(&f.stepTimeout, "step-timeout", 10*time.Second, "how long each step of a call may take before it counts as a timeout")
 	fl.BoolVar(&f.loopback, "loopback", false, "restrict ICE to loopback (a server on this machine)")
@@ -71,7 +73,7 @@ when no call completed.`,
 func runCallsBench(ctx context.Context, out, progressOut io.Writer, f callsBenchFlags) error {
 	cfg := loadgen.Config{
 		Servers: splitTrimmed(f.servers), AppKey: f.appKey, Users: f.users, Password: f.password,
-		Pairs: f.pairs, Rate: f.rate, Duration: f.duration, Record: f.record, Hold: f.hold,
+		Pairs: f.pairs, Rate: f.rate, Duration: f.duration, Record: f.record, Hold: f.hold, AnswerAfter: f.answerAfter,
 		Loopback: f.loopback, StepTimeout: f.stepTimeout,
 	}
 	if f.pairs < 1 || f.pairs > 5000 {

@@ -56,6 +56,10 @@ type Config struct {
 	Sources duet.MediaOptions
 	// Record asks the server to record every call (its media crosses the server's relay).
 	Record bool
+	// AnswerAfter is how long the callee lets the call ring before it answers: 0 answers
+	// at once, before the parties' media connections are up; a user's second or so lets
+	// them pre-connect.
+	AnswerAfter time.Duration
 	// Hold is how long a call stays up after the first frame (or the accept).
 	Hold time.Duration
 	// Loopback restricts ICE to loopback (a server on this machine).

@@ -143,6 +143,13 @@ func (p *pair) cycle(ctx context.Context, cfg Config) (s sample, err error) {
 	s.ring = time.Since(t0)
 
 	s.step = "answer"
+	if cfg.AnswerAfter > 0 {
+		select {
+		case <-time.After(cfg.AnswerAfter):
+		case <-ctx.Done():
+			return s, ctx.Err()
+		}
+	}
 	tAccept := time.Now()
 	if err := p.callee.CallManager().AnswerIncomingCall(sctx, in.CallID()); err != nil {
 		return s, err
