@@ -71,8 +71,11 @@ type CallConfig struct {
 	Active func() string
 }
 
-// activeRetry throttles asking CallConfig.Active while a call is not answered.
-const activeRetry = 20 * time.Millisecond
+// activeRetry throttles asking CallConfig.Active while a call is not answered: about every
+// other packet of a ringing caller's warm-up (Active takes the call engine's lock). It is
+// also how late the relay may learn of the answer: the answerer's first packets wait for it
+// in its leg's unsent video (held.go).
+const activeRetry = 5 * time.Millisecond
 
 // keyframeThrottle is the least time between two PLIs the relay sends one sender.
 const keyframeThrottle = 200 * time.Millisecond

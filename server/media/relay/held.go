@@ -1,6 +1,8 @@
 package relay
 
 import (
+	"time"
+
 	"github.com/pion/rtp/codecs"
 )
 
@@ -16,6 +18,17 @@ import (
 // keyframe's first packet on, and sends it as soon as the keys come. Video it could not
 // keep (no keyframe seen yet, or too much of it) is made good with a keyframe request to
 // the sender instead.
+
+// The same loss happens on the way in. A caller sends while the call rings (its warm-up
+// video goes nowhere), and a callee's first packets may come a moment before the relay knows
+// the call is answered: either way the sender's keyframe is dropped, and a keyframe request
+// right after it is ignored by a sender that has just sent one. So a leg also keeps what it
+// sent that went nowhere, from its latest keyframe, and forwards it first once its packets
+// have somewhere to go, if the keyframe is recent: an older one is not worth the burst, and
+// the keyframe request the relay sends at the answer is honoured by then.
+
+// maxUnsentAge is the oldest keyframe a leg's unsent video is forwarded from.
+const maxUnsentAge = 500 * time.Millisecond
 
 // maxHeld bounds the packets held for one leg: a keyframe and a few frames after it.
 const maxHeld = 256
@@ -57,4 +70,29 @@ func vp8KeyframeStart(payload []byte) bool {
 		return false
 	}
 	return p.S == 1 && p.PID == 0 && len(p.Payload) > 0 && p.Payload[0]&1 == 0
+}
+
+// unsentVideo is the video from a leg that went nowhere, from its latest keyframe on,
+// guarded by the leg's rmu.
+type unsentVideo struct {
+	heldVideo
+	keyAt time.Time // when the keyframe came
+}
+
+// add keeps a copy of plain, received at now, when it belongs to the kept run.
+func (u *unsentVideo) add(payload, plain []byte, now time.Time) {
+	u.heldVideo.add(payload, plain)
+	if len(u.pkts) == 1 {
+		u.keyAt = now
+	}
+}
+
+// take empties u and returns the packets to forward: none if the keyframe is older than
+// maxUnsentAge at now.
+func (u *unsentVideo) take(now time.Time) [][]byte {
+	pkts, _ := u.heldVideo.take()
+	if now.Sub(u.keyAt) > maxUnsentAge {
+		return nil
+	}
+	return pkts
 }

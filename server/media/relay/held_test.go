@@ -2,12 +2,15 @@ package relay
 
 import (
 	"net"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/srtp/v3"
+
+	"github.com/duet-rtc/duet/internal/udpbatch"
 )
 
 // vp8 returns a VP8 RTP payload: the first packet of a keyframe, of an interframe, or a
@@ -91,6 +94,18 @@ func testLeg(t *testing.T, c *Call, side Side) (*leg, *net.UDPConn) {
 	l.outPT[Video].Store(96)
 	l.path.Store(&path{sock: c.r.router.conns[0].socks[0], addr: dev.LocalAddr().(*net.UDPAddr).AddrPort()})
 	return l, dev
+}
+
+// looseSocket is a relay socket nobody reads, to hand the packet path datagrams as its
+// reader would.
+func looseSocket(t *testing.T) *mediaSocket {
+	t.Helper()
+	uc, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { uc.Close() })
+	return &mediaSocket{Conn: udpbatch.New(uc), scratch: newScratch()}
 }
 
 // readRTP reads one SRTP packet from dev and opens it.
@@ -231,7 +246,7 @@ func TestEarlyMediaForwardedWhenKeysCome(t *testing.T) {
 	callee.useKeys(calleeSeal, calleeRemote)
 
 	devSeal, relayOpen := testKeys(t, 3) // the caller's device's keys
-	from := &mediaSocket{scratch: newScratch()}
+	from := looseSocket(t)
 	sendFromDevice := func(seq uint16, payload []byte) {
 		raw, err := (&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 100, SequenceNumber: seq, SSRC: 7}, Payload: payload}).Marshal()
 		if err != nil {
@@ -252,5 +267,83 @@ func TestEarlyMediaForwardedWhenKeysCome(t *testing.T) {
 		if h := readRTP(t, calleeDev, calleeOpen); h.SequenceNumber != want {
 			t.Fatalf("got seq %d, expected %d", h.SequenceNumber, want)
 		}
+	}
+}
+
+// TestUnsentVideo: a leg keeps its video that went nowhere from the latest keyframe, and
+// gives it up once that keyframe is older than maxUnsentAge.
+func TestUnsentVideo(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	var u unsentVideo
+	u.add(vp8(true, true), []byte{1}, t0)
+	u.add(vp8(true, false), []byte{2}, t0.Add(30*time.Millisecond))
+	if got := u.take(t0.Add(maxUnsentAge)); len(got) != 2 {
+		t.Errorf("fresh: got %d packets, expected 2", len(got))
+	}
+	u.add(vp8(true, true), []byte{1}, t0)
+	if got := u.take(t0.Add(maxUnsentAge + time.Millisecond)); len(got) != 0 || len(u.pkts) != 0 {
+		t.Errorf("stale: got %d packets, %d kept, expected none", len(got), len(u.pkts))
+	}
+}
+
+// TestUnsentVideoForwardedAtAnswer: the keyframe a caller sends just before the relay
+// learns the call is answered reaches the callee first once it does, and the Tap sees it.
+func TestUnsentVideoForwardedAtAnswer(t *testing.T) {
+	r, err := New(Config{LoopbackOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var answered atomic.Value
+	answered.Store("")
+	tp := &tap{}
+	c, _, err := r.Open("unsent", CallConfig{Video: true, Tap: tp, Active: func() string { return answered.Load().(string) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	caller, _ := testLeg(t, c, Caller)
+	callee, calleeDev := testLeg(t, c, Callee)
+	caller.kindOfPT[100] = int8(Video)
+	for _, l := range []*leg{caller, callee} {
+		seal, _ := testKeys(t, 9)
+		_, remote := testKeys(t, byte(l.side)+1)
+		l.useKeys(seal, remote)
+	}
+	_, calleeOpen := testKeys(t, 9)
+	c.active[Caller].Store(caller)
+	c.mu.Lock()
+	c.legs[legKey{Caller, "caller"}] = caller
+	c.legs[legKey{Callee, "callee"}] = callee
+	c.mu.Unlock()
+	defer func() { // these legs have no peer connection to close
+		c.mu.Lock()
+		c.legs = map[legKey]*leg{}
+		c.mu.Unlock()
+	}()
+
+	from := looseSocket(t)
+	devSeal, _ := testKeys(t, 1) // opens with the caller leg's remote context
+	sendFromDevice := func(seq uint16, payload []byte) {
+		raw, _ := (&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 100, SequenceNumber: seq, SSRC: 7}, Payload: payload}).Marshal()
+		sealed, err := devSeal.EncryptRTP(nil, raw, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		caller.receive(from, sealed)
+	}
+	sendFromDevice(1, vp8(true, true)) // ringing: goes nowhere
+	answered.Store("callee")
+	c.nextResolve.Store(0) // the relay asks again at once (it would within activeRetry)
+	sendFromDevice(2, vp8(true, false))
+	for _, want := range []uint16{1, 2} {
+		if h := readRTP(t, calleeDev, calleeOpen); h.SequenceNumber != want {
+			t.Fatalf("got seq %d, expected %d", h.SequenceNumber, want)
+		}
+	}
+	if n := tp.packets[Caller][Video].Load(); n != 2 {
+		t.Errorf("Tap saw %d caller video packets, expected 2", n)
+	}
+	if st := r.Stats(); st.Unsent != 1 {
+		t.Errorf("Unsent = %d, expected 1", st.Unsent)
 	}
 }

@@ -35,6 +35,7 @@ type leg struct {
 	rmu      sync.Mutex    // held while a datagram from the device is handled
 	remote   *srtp.Context // unprotects what the device sends; nil until DTLS is done
 	early    [][]byte      // SRTP the device sent while remote was nil (packet.go)
+	unsent   unsentVideo   // video from the device that went nowhere (held.go)
 	kindOfPT [128]int8     // the kind a payload type the device sends carries, -1: none
 	wmu      sync.Mutex    // held while a datagram to the device is protected
 	local    *srtp.Context // protects what the relay sends
@@ -316,6 +317,7 @@ func (l *leg) close(notify bool) {
 	l.rmu.Lock() // wait for a datagram being handled: no Tap call after this
 	l.remote = nil
 	l.early = nil
+	l.unsent = unsentVideo{}
 	l.rmu.Unlock()
 	l.c.dropLeg(l)
 	_ = l.pc.Close()

@@ -176,18 +176,30 @@ func (l *leg) receiveRTP(m *mediaSocket, b []byte) {
 	}
 	st.packetsIn.Add(1)
 	st.bytesIn.Add(uint64(len(pkt.Payload)))
-	if !l.c.isActive(l) {
+	var dst *leg
+	if l.c.isActive(l) {
+		dst = l.c.target(l.side)
+	}
+	if dst == nil {
+		// Not answered yet (a caller's warm-up video), or not this leg: nowhere to go, not
+		// even to the Tap. A keyframe run is kept in case the answer comes in a moment.
 		st.dropped.Add(1)
+		if k == Video {
+			l.unsent.add(pkt.Payload, plain, time.Now())
+		}
 		return
 	}
+	if len(l.unsent.pkts) > 0 {
+		l.forwardUnsent(m, dst)
+	}
+	l.forward(m, dst, k, pkt)
+}
+
+// forward sends pkt, of kind k, to dst and shows it to the Tap.
+func (l *leg) forward(m *mediaSocket, dst *leg, k Kind, pkt *rtp.Packet) {
+	st := &l.c.r.stats
 	pkt.Header.Extension = false
 	pkt.Header.Extensions = pkt.Header.Extensions[:0]
-	dst := l.c.target(l.side)
-	if dst == nil {
-		// Not answered yet: a caller's warm-up video goes nowhere, not even to the Tap.
-		st.dropped.Add(1)
-		return
-	}
 	if dst.sendRTP(m, k, pkt) {
 		st.packetsOut.Add(1)
 	} else {
@@ -195,6 +207,17 @@ func (l *leg) receiveRTP(m *mediaSocket, b []byte) {
 	}
 	if tap := l.c.cfg.Tap; tap != nil {
 		tap.RTP(l.side, k, pkt, time.Now())
+	}
+}
+
+// forwardUnsent forwards the video kept while l's packets had nowhere to go (held.go).
+func (l *leg) forwardUnsent(m *mediaSocket, dst *leg) {
+	for _, plain := range l.unsent.take(time.Now()) {
+		var pkt rtp.Packet
+		if pkt.Unmarshal(plain) == nil {
+			l.c.r.stats.unsent.Add(1)
+			l.forward(m, dst, Video, &pkt)
+		}
 	}
 }
 
