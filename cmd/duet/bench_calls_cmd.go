@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -23,6 +24,7 @@ import (
 type callsBenchFlags struct {
 	servers, appKey, users, password string
 	mediaKind, files, serverPIDs     string
+	cpuProfile                       string
 	pairs                            int
 	rate                             float64
 	duration, hold, answerAfter      time.Duration
@@ -67,6 +69,7 @@ when no call completed.`,
 	fl.BoolVar(&f.loopback, "loopback", false, "restrict ICE to loopback (a server on this machine)")
 	fl.StringVar(&f.serverPIDs, "server-pid", "", "the server processes' ids, comma-separated, to report their CPU (a server on this machine)")
 	fl.BoolVar(&f.jsonOut, "json", false, "print the result as one JSON object")
+	fl.StringVar(&f.cpuProfile, "cpuprofile", "", "write this process's CPU profile (the clients') to this file, for go tool pprof")
 	return cmd
 }
 
@@ -89,6 +92,17 @@ func runCallsBench(ctx context.Context, out, progressOut io.Writer, f callsBench
 	}
 	if isTerminal(progressOut) && !f.jsonOut {
 		cfg.Progress = func(p loadgen.Progress) { printProgress(progressOut, p) }
+	}
+	if f.cpuProfile != "" {
+		pf, err := os.Create(f.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	cpu0 := cpuOf(pids)
 	t0 := time.Now()
