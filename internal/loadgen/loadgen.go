@@ -147,8 +147,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			p.close()
 		}
 	}()
-	stopProgress := r.progress()
 	r.start = time.Now()
+	stopProgress := r.progress()
 	var wg sync.WaitGroup
 	for _, p := range pairs {
 		wg.Add(1)
