@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -411,5 +412,46 @@ func TestClusterChatInOrder(t *testing.T) {
 			t.Fatalf("bob's %s got %v, want each of %d messages once, in order", name, got, n)
 		}
 		box.none(t, 300*time.Millisecond)
+	}
+}
+
+// TestClusterRollingRestart is a deploy: every node in turn is stopped with SIGTERM (it
+// drains: goodbye to its devices, its partitions handed over) and started again, while a
+// call between parties on two of them goes on. The call survives every step without a
+// callback, and ends Hangup with one record.
+func TestClusterRollingRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a cluster of processes")
+	}
+	checkGoroutines(t)
+	c := startTestCluster(t, restartFlags(20*time.Second, 10*time.Second)...)
+	alice, recA := newClientAt(t, processAppKey, c.nodes[0].url(), "alice", device("alice-phone"))
+	bob, recB := newClientAt(t, processAppKey, c.nodes[1].url(), "bob", device("bob-phone"))
+	cs := counters(countingMedia(alice), countingMedia(bob))
+	parties := map[string]*recorder{"alice": recA, "bob": recB}
+	out, in := answeredCallOfType(t, duet.CallTypeVideo, alice, recA, bob, recB, "bob")
+	id := out.CallID()
+	waitGrowth(t, "before the deploy", cs, 20, 10*time.Second, parties)
+	beforeA, beforeB := recA.callEvents(), recB.callEvents()
+	for i := range c.nodes {
+		if err := c.nodes[i].stop(syscall.SIGTERM); err != nil {
+			t.Fatalf("n%d after SIGTERM: %v, want exit status 0", i+1, err)
+		}
+		c.nodes[i].start()
+		c.waitOwned(15 * time.Second)
+		waitConnected(t, alice)
+		waitConnected(t, bob)
+		waitGrowth(t, fmt.Sprintf("after n%d's restart", i+1), cs, 20, 10*time.Second, parties)
+		expectResumed(t, "alice", alice, recA, out, id, beforeA, duet.CallStatusAccepted)
+		expectResumed(t, "bob", bob, recB, in, id, beforeB, duet.CallStatusAccepted)
+	}
+	if err := bob.CallManager().EndCall(ctxT(t), id, duet.EndReasonHangup); err != nil {
+		t.Fatal(err)
+	}
+	if e := recA.wait(t, "end"); e.reason != duet.EndReasonHangup {
+		t.Fatalf("alice's end reason %v, want Hangup", e.reason)
+	}
+	if rec := onlyRecord(t, c.nodes[2], id); rec.EndReason != int(duet.EndReasonHangup) || rec.EndedBy != "bob" {
+		t.Fatalf("call record %+v", rec)
 	}
 }

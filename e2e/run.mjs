@@ -7,7 +7,7 @@
 // LATENCY_RECORD=1 (the latency calls are recorded: through the server's relay).
 import { chromium } from 'playwright-core';
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -460,7 +460,7 @@ async function recordedCall(contexts) {
  * (`duet message send`).
  */
 async function textMessages(contexts) {
-  const listen = spawn(DUET_BIN, ['message', 'listen', '--user', 'golisten', '--password', 'pw', '--register',
+  const listen = spawn(DUET_BIN, ['message', 'listen', '--json', '--user', 'golisten', '--password', 'pw', '--register',
     '--server', BASE, '--count', '2', '--timeout', '60s'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
@@ -659,12 +659,64 @@ async function acceptLatency(contexts) {
 
 const started = Date.now();
 
+/** The operator's console: log in with the admin token, see the dashboard, end a live call
+ * between two browsers (both show it ended, reason 103), then find it among the call records
+ * and open its page; users with paging. Screenshots of each page. */
+async function operatorConsole(contexts) {
+  const alice = await openUser(contexts, 'opal', { viewport: DESKTOP });
+  const bob = await openUser(contexts, 'otto');
+  await dial(alice, 'otto', 'video');
+  await waitIncoming(bob);
+  await bob.click('#btn-accept');
+  await waitEvent(alice, 'callDidAccept');
+
+  const ctx = await browser.newContext({ viewport: DESKTOP });
+  contexts.push(ctx);
+  const page = await ctx.newPage();
+  page.on('pageerror', (e) => console.log(`[console] page error: ${e.message}`));
+  page.on('dialog', (d) => d.accept());
+  await page.goto(BASE + '/console/');
+  await page.waitForSelector('input[name="token"]', { timeout: TIMEOUT });
+  await page.fill('input[name="token"]', readFileSync(join(DATA_DIR, 'admin-token'), 'utf8').trim());
+  await page.click('button[type="submit"]');
+  await page.waitForSelector('h1:text("Dashboard")', { timeout: TIMEOUT });
+  await page.waitForSelector('.card', { timeout: TIMEOUT });
+  await page.screenshot({ path: join(OUT, 'console-dashboard.png') });
+
+  const app = encodeURIComponent('demo#duet');
+  await page.goto(`${BASE}/console/#/live/${app}`);
+  const row = await page.waitForSelector('tr[data-call]', { timeout: TIMEOUT });
+  const callId = await row.getAttribute('data-call');
+  await page.screenshot({ path: join(OUT, 'console-live.png') });
+  await page.click(`button[aria-label="End call ${callId}"]`);
+  await waitEnded(alice, 103, 'caller');
+  await waitEnded(bob, 103, 'callee');
+  await page.waitForSelector('td:text("Nothing here yet.")', { timeout: TIMEOUT });
+
+  await page.goto(`${BASE}/console/#/calls/${app}/user/opal`);
+  await page.waitForSelector(`a:text("${callId}")`, { timeout: TIMEOUT });
+  await page.screenshot({ path: join(OUT, 'console-calls.png') });
+  await page.click(`a:text("${callId}")`);
+  await page.waitForSelector('.timeline li:has-text("service-forbidden")', { timeout: TIMEOUT });
+  await page.screenshot({ path: join(OUT, 'console-call.png'), fullPage: true });
+
+  await page.goto(`${BASE}/console/#/users/${app}`);
+  await page.waitForSelector('button:text("Next page"), td', { timeout: TIMEOUT });
+  await page.screenshot({ path: join(OUT, 'console-users.png') });
+  await page.setViewportSize(PHONE);
+  await page.goto(`${BASE}/console/#/dashboard`);
+  await page.waitForSelector('.card', { timeout: TIMEOUT });
+  await page.screenshot({ path: join(OUT, 'console-dashboard-phone.png') });
+  notes.push(`console: ended call ${callId} from the live calls page; both browsers showed reason 103`);
+}
+
 async function main() {
   await waitHealthy(BASE);
   await waitHealthy(SHORT_RING);
   browser = await chromium.launch(LAUNCH);
   try {
     await scenario('browser-browser video call: accept, media both ways, pause/resume video, hang up', videoCall);
+    await scenario('operator console: dashboard, end a live call between two browsers, its record and page, users', operatorConsole);
     await scenario('decline, busy, answered elsewhere, offline, history', declineBusyElsewhereOffline);
     await scenario('no answer: server ring timeout 3 s', noAnswer);
     await scenario('browser calls Go (duet call --answer): media both ways', browserToGo);

@@ -282,7 +282,7 @@ func (c *stepCommitter) Close() {
 // newStepCommitter builds the call flow's Output over the server's store, hub, webhook
 // outbox, push service and recordings.
 func (s *Server) newStepCommitter() *stepCommitter {
-	return s.newStepCommitterFor(s.hub, s.msg.committed, nil)
+	return s.newStepCommitterFor(s.hub, s.committed, nil)
 }
 
 // newStepCommitterFor is newStepCommitter delivering through to (in a cluster, to devices
@@ -297,6 +297,13 @@ func (s *Server) newStepCommitterFor(to route.Sender, committed func([]callflow.
 		clk:       s.cfg.Clock,
 		log:       s.cfg.Logger,
 	})
+}
+
+// committed is told the events of every stored batch of call steps: they are logged and
+// counted, their webhook deliveries are announced and their pushes sent.
+func (s *Server) committed(evs []callflow.Event) {
+	s.observer.observe(evs)
+	s.msg.committed(evs)
 }
 
 // healthyStore reports whether call steps are being stored.

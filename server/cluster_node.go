@@ -190,6 +190,8 @@ func (c *clusterCalls) HandleForwarded(p int, req *cluster.Request) ([]byte, boo
 		pc.handler.DeviceOnline(req.Device, req.Resume)
 	case cluster.OpOffline:
 		c.offline(pc, req.Device.Device)
+	case cluster.OpOperatorEnd:
+		return pc.operatorEnd(req.Device.App, req.Frame), true
 	case cluster.OpMessage:
 		var env protocol.Envelope
 		if err := json.Unmarshal(req.Frame, &env); err != nil {
@@ -235,7 +237,8 @@ func (c *clusterCalls) Acquire(p int) {
 	class, key, pid := c.node.Fence(p)
 	pc.steps = s.newStepCommitterFor(c, c.committed, &store.Fence{Class: class, Key: key, PID: pid})
 	pc.engine = callflow.New(s.engineConfig(), pc.steps, c, userDirectory{s.store})
-	pc.handler = s.withMedia(callRequests{func() *callflow.Engine { return pc.engine }, pc.steps.Healthy})
+	engine := func() *callflow.Engine { return pc.engine }
+	pc.handler = s.withMedia(s.withQuality(callRequests{engine, pc.steps.Healthy}, engine))
 	states := c.liveCallsOf(p)
 	pc.engine.Restore(states)
 	c.mu.Lock()
@@ -340,11 +343,34 @@ func (c *clusterCalls) PresenceChanged(changes []cluster.Change) {
 // them (the owner of partition 0) looks for due ones.
 const topicWebhooks = "webhooks"
 
-// Notified kicks this node's webhook outbox when another node stored deliveries.
-func (c *clusterCalls) Notified(topic string) {
-	if topic == topicWebhooks {
+// topicKick closes a user's connections on every node (kickNotice).
+const topicKick = "kick"
+
+// kickNotice names a user whose connections every node closes, and why.
+type kickNotice struct {
+	App    string             `json:"app"`
+	User   string             `json:"user"`
+	Reason protocol.EndReason `json:"reason"`
+}
+
+// Notified acts on the notices of the cluster: new webhook deliveries kick this node's
+// outbox (if it delivers them), a kick closes the user's connections here.
+func (c *clusterCalls) Notified(topic string, data []byte) {
+	switch topic {
+	case topicWebhooks:
 		c.s.msg.kickHooks()
+	case topicKick:
+		var k kickNotice
+		if json.Unmarshal(data, &k) == nil {
+			c.s.hub.Kick(k.App, k.User, k.Reason)
+		}
 	}
+}
+
+// kick closes the user's connections on every node.
+func (c *clusterCalls) kick(app, user string, reason protocol.EndReason) {
+	b, _ := json.Marshal(kickNotice{App: app, User: user, Reason: reason})
+	c.node.Notify(topicKick, b)
 }
 
 // Heartbeat looks for due webhook deliveries every 10 heartbeats, in case a notice was lost
@@ -359,8 +385,8 @@ func (c *clusterCalls) Heartbeat() {
 // committed is told every durable batch of a partition's steps: the node that delivers
 // webhooks hears of the new deliveries, and the push service sees the events.
 func (c *clusterCalls) committed(evs []callflow.Event) {
-	c.s.msg.committed(evs)
-	c.node.Notify(topicWebhooks)
+	c.s.committed(evs)
+	c.node.Notify(topicWebhooks, nil)
 }
 
 // --- the cluster's devices (callflow.Directory, route.Sender) ---

@@ -13,7 +13,8 @@ import (
 // TestClusterGlareAndBusy: the call rules hold when the parties sit on different nodes of a
 // cluster (nodes in this process, NATS as processes). b (node 2) calls a (node 1); a, being
 // rung, calls b: glare (rule 7) answers b's call with a's invite. c (node 3) then calls a,
-// who is in that call: Busy.
+// who is in that call: Busy. The operator ends the a–b call through node 3. c is then deleted through node 1, and its device on node 3 is
+// kicked.
 func TestClusterGlareAndBusy(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs nats-server processes")
@@ -69,6 +70,33 @@ func TestClusterGlareAndBusy(t *testing.T) {
 	var ended protocol.CallEnded
 	if err != nil || env.DecodeDataLoose(&ended) != nil || ended.Reason != protocol.EndBusy {
 		t.Fatalf("c's call: %+v, %v; want ended Busy", ended, err)
+	}
+
+	// The operator, through node 3, lists the a–b call (live calls come from the store) and
+	// ends it: its owner decides, wherever that is.
+	if live := liveCalls(t, nodes[2]); len(live) != 1 || live[0].ID != bCall.CallID {
+		t.Fatalf("live calls through node 3: %+v", live)
+	}
+	if status, body := nodes[2].Do(http.MethodDelete, "/admin/v1/apps/demo/duet/calls/"+bCall.CallID+"?reason=9", nodes[2].AdminToken(), nil); status != http.StatusOK {
+		t.Fatalf("operator end through node 3: %d %s", status, body)
+	}
+	for _, d := range []*rawDevice{a, b} {
+		env, err := d.readUntil(ctx, protocol.TypeCallEnded)
+		var ended protocol.CallEnded
+		if err != nil || env.DecodeDataLoose(&ended) != nil || ended.Reason != protocol.EndBeenKicked {
+			t.Fatalf("call.ended %+v, %v; want BeenKicked", ended, err)
+		}
+	}
+
+	// c is deleted through node 1: its device on node 3 is kicked (Destroy).
+	status, _ := nodes[0].Do(http.MethodDelete, "/admin/v1/apps/demo/duet/users/c", nodes[0].AdminToken(), nil)
+	if status != http.StatusOK {
+		t.Fatalf("delete c: status %d", status)
+	}
+	env, err = c.readUntil(ctx, protocol.TypeKicked)
+	var kicked protocol.Kicked
+	if err != nil || env.DecodeDataLoose(&kicked) != nil || kicked.Reason != protocol.EndDestroy {
+		t.Fatalf("c's device after the deletion: %+v, %v; want kicked Destroy", kicked, err)
 	}
 
 	// Each node shows its part of the cluster in /metrics.

@@ -61,6 +61,8 @@ type Config struct {
 	// OutboundTLS configures the server's outbound HTTPS: push providers and webhooks. nil
 	// uses the system's roots; tests set RootCAs to trust their local servers.
 	OutboundTLS *tls.Config
+	// QualityRetention is how long the quality samples of calls are kept; default 30 days.
+	QualityRetention time.Duration
 	// MessageRetention is how long text messages are kept, delivered or not; default 7 days.
 	MessageRetention time.Duration
 	// WebhookMinBackoff and WebhookMaxBackoff bound the waits between attempts of a webhook

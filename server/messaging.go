@@ -41,7 +41,8 @@ func (s *Server) newMessaging() *messaging {
 		push: p, hooksTr: tr, log: cfg.Logger,
 		hookCfg: webhook.Config{Store: s.store, Clock: cfg.Clock, Logger: cfg.Logger,
 			HTTPClient: webhook.NewHTTPClient(tr, webhook.DefaultTimeout),
-			MinBackoff: cfg.WebhookMinBackoff, MaxBackoff: cfg.WebhookMaxBackoff, MaxAttempts: cfg.WebhookMaxAttempts},
+			MinBackoff: cfg.WebhookMinBackoff, MaxBackoff: cfg.WebhookMaxBackoff, MaxAttempts: cfg.WebhookMaxAttempts,
+			Outcome: s.observer.webhookOutcome},
 		chat: chat.New(chat.Config{Store: s.store, Sender: ref, Directory: ref, Clock: cfg.Clock, Logger: cfg.Logger,
 			Retention: cfg.MessageRetention, Pusher: p.PushMessage, Remote: ref.remoteChat}),
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/duet-rtc/duet/server/account"
 	"github.com/duet-rtc/duet/server/api"
 	"github.com/duet-rtc/duet/server/callflow"
+	"github.com/duet-rtc/duet/server/quality"
 	"github.com/duet-rtc/duet/server/signal"
 	"github.com/duet-rtc/duet/server/store"
 	"github.com/duet-rtc/duet/server/store/sqlite"
@@ -39,6 +40,8 @@ type Server struct {
 	steps      *stepCommitter   // makes the call flow's steps durable, then delivers them
 	cluster    *clusterCalls    // nil unless Config.Cluster is set
 	msg        *messaging
+	observer   *callObserver // call logs and metrics, from stored steps
+	quality    *quality.Service
 	turn       *turn.Server // nil when TURN is off
 	media      *mediaParts  // recorded calls: relay, recordings, gateway
 	registry   *prometheus.Registry
@@ -85,6 +88,8 @@ func (s *Server) assemble(ctx context.Context) error {
 	cfg := s.cfg
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.accounts = account.New(s.store, cfg.Clock)
+	s.observer = newCallObserver(cfg.Logger, s.registry)
+	s.quality = quality.New(quality.Config{Store: s.store, Clock: cfg.Clock, Logger: cfg.Logger, Retention: cfg.QualityRetention})
 	s.msg = s.newMessaging()
 	if err := s.startMedia(); err != nil {
 		return err
@@ -96,7 +101,7 @@ func (s *Server) assemble(ctx context.Context) error {
 	} else if err := s.assembleSingle(ctx); err != nil {
 		return err
 	}
-	s.accounts.OnUserDeleted = func(app, user string) { s.hub.Kick(app, user, protocol.EndDestroy) }
+	s.accounts.OnUserDeleted = func(app, user string) { s.kick(app, user, protocol.EndDestroy) }
 
 	token, err := s.loadAdminToken()
 	if err != nil {
@@ -120,7 +125,8 @@ func (s *Server) assemble(ctx context.Context) error {
 // its steps stored by one committer, and the live calls of the last run restored.
 func (s *Server) assembleSingle(ctx context.Context) error {
 	var calls *callflow.Engine
-	s.hub = signal.NewHub(s.hubConfig(), tokenAuth{s.accounts}, s.withMedia(s.msg.handler(callRequests{func() *callflow.Engine { return calls }, s.healthyStore})))
+	engine := func() *callflow.Engine { return calls }
+	s.hub = signal.NewHub(s.hubConfig(), tokenAuth{s.accounts}, s.withMedia(s.msg.handler(s.withQuality(callRequests{engine, s.healthyStore}, engine))))
 	s.steps = s.newStepCommitter()
 	calls = callflow.New(s.engineConfig(), s.steps, s.hub, userDirectory{s.store})
 	s.calls = calls
@@ -148,8 +154,15 @@ func (s *Server) engineConfig() callflow.Config {
 	cfg := s.cfg
 	return callflow.Config{
 		RingTimeout: cfg.RingTimeout, ReconnectGrace: cfg.ReconnectGrace, Clock: cfg.Clock, Logger: cfg.Logger,
-		Pusher: s.msg.push.PushCall, ICEServers: s.iceServers(),
+		Pusher: s.pushCall, ICEServers: s.iceServers(),
 	}
+}
+
+// pushCall is the call flow's Pusher: the push service's, counted.
+func (s *Server) pushCall(app, callee string, inv protocol.CallIncoming, offlineText string) bool {
+	ok := s.msg.push.PushCall(app, callee, inv, offlineText)
+	s.observer.pushed(ok)
+	return ok
 }
 
 func (s *Server) routes() {
@@ -159,6 +172,8 @@ func (s *Server) routes() {
 	s.messagingRoutes()
 	apis := api.New(s.accounts, s.store, s.adminToken, s.cfg.Logger)
 	apis.Routes(s.mux)
+	apis.QualityRoutes(s.mux, s.quality)
+	apis.LiveCallRoutes(s.mux, liveCallAdmin{s})
 	s.recordingRoutes(apis)
 	// The web app (demo and browser SDK) takes every other GET; the routes above are more
 	// specific patterns, so they still win.
@@ -198,6 +213,15 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	fmt.Fprintf(w, `{"status":"ok","connections":%d,"calls":%d}`+"\n", s.hub.Count(), s.activeCalls())
+}
+
+// kick closes every connection of the user, on every node of a cluster.
+func (s *Server) kick(app, user string, reason protocol.EndReason) {
+	if s.cluster != nil {
+		s.cluster.kick(app, user, reason)
+		return
+	}
+	s.hub.Kick(app, user, reason)
 }
 
 // activeCalls is the number of live calls decided here.
@@ -305,6 +329,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	_ = s.httpServer.Shutdown(ctx)
 	s.msg.close()
+	s.quality.Close()
 	s.stopMedia()
 	var turnErr error
 	if s.turn != nil {

@@ -1,5 +1,6 @@
 // Package web serves duet's browser side: the browser SDK (/sdk/*.js, ES modules, no build
-// step) and the demo app (/ and /demo/*), both embedded in the binary, plus two small
+// step), the demo app (/ and /demo/*) and the operator's console (/console/), all embedded
+// in the binary, plus two small
 // JSON endpoints the demo needs: /demo/config.json (the demo app key) and /demo/users (the
 // app's users and their presence, for a logged-in user). The server mounts Handler at
 // "GET /"; its own routes (/ws, REST, /healthz, /metrics) are more specific and win.
@@ -17,7 +18,7 @@ import (
 	"github.com/duet-rtc/duet/protocol"
 )
 
-//go:embed demo sdk
+//go:embed demo sdk console
 var files embed.FS
 
 // User is one entry of /demo/users.
@@ -73,6 +74,8 @@ func Handler(cfg Config) http.Handler {
 		}
 		static.ServeHTTP(w, r)
 	}
+	mux.HandleFunc("GET /console/{$}", static.ServeHTTP) // index.html
+	mux.HandleFunc("GET /console/", serveFiles)
 	mux.HandleFunc("GET /demo/", serveFiles)
 	mux.HandleFunc("GET /sdk/", serveFiles)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

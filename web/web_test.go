@@ -109,3 +109,24 @@ func TestHandlerUsers(t *testing.T) {
 		t.Errorf("store failure: %d %s (must not leak the cause)", r.StatusCode, b)
 	}
 }
+
+// The console is served at /console/ with its modules, under the same content policy.
+func TestHandlerServesConsole(t *testing.T) {
+	h := Handler(Config{AppKey: "demo#duet"})
+	for path, want := range map[string]string{
+		"/console/":           "duet console",
+		"/console/console.js": "hashchange",
+		"/console/api.js":     "/admin/v1",
+		"/console/chart.js":   "export function paths",
+		"/console/records.js": "service-forbidden",
+	} {
+		resp := get(t, h, path, "")
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), want) {
+			t.Errorf("%s: %d, body lacks %q", path, resp.StatusCode, want)
+		}
+		if !strings.Contains(resp.Header.Get("Content-Security-Policy"), "script-src 'self'") {
+			t.Errorf("%s without the content policy", path)
+		}
+	}
+}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/duet-rtc/duet"
 	"github.com/duet-rtc/duet/media"
+	"github.com/duet-rtc/duet/protocol"
 )
 
 // callFlags are the flags of `duet call`.
@@ -73,14 +74,18 @@ type callEvent struct {
 	CallID        string `json:"callId,omitempty"`
 	Remote        string `json:"remote,omitempty"`
 	Status        int    `json:"status"`
+	StatusName    string `json:"statusName"`
 	Reason        *int   `json:"reason,omitempty"`
+	ReasonName    string `json:"reasonName,omitempty"`
 	ConnectType   int    `json:"connectType"`
+	ConnectName   string `json:"connectTypeName"`
 	ServerVideoID string `json:"serverVideoId,omitempty"` // recorded calls, from callDidConnect on
 	Error         string `json:"error,omitempty"`
 	Time          int64  `json:"time"` // unix milliseconds
 	// Network is the network status (0 normal, 1 unstable, 2 no data) of
 	// callNetworkDidChange and stats events.
-	Network *int `json:"network,omitempty"`
+	Network     *int   `json:"network,omitempty"`
+	NetworkName string `json:"networkName,omitempty"`
 	// Stats are the session's statistics (stats events, every 2 s with --stats).
 	Stats *callStatsEvent `json:"stats,omitempty"`
 	// Path is the file a snapshot event wrote.
@@ -117,6 +122,12 @@ func (r *callReporter) emitWith(ev string, s *duet.CallSession, reason *duet.End
 	if reason != nil {
 		n := int(*reason)
 		e.Reason = &n
+		e.ReasonName = endReasonNames[*reason]
+	}
+	e.StatusName = callStatusNames[protocol.CallStatus(e.Status)]
+	e.ConnectName = connectTypeNames[protocol.ConnectType(e.ConnectType)]
+	if e.Network != nil {
+		e.NetworkName = networkNames[protocol.NetworkStatus(*e.Network)]
 	}
 	if err != nil {
 		e.Error = err.Error()

@@ -19,8 +19,14 @@ func main() {
 // rootCommand builds the whole command tree.
 func rootCommand() *cobra.Command {
 	root := &cobra.Command{
-		Use:           "duet",
-		Short:         "duet: self-hosted 1-on-1 audio and video calls",
+		Use:   "duet",
+		Short: "duet: self-hosted 1-on-1 audio and video calls",
+		Long: `duet: self-hosted 1-on-1 audio and video calls.
+
+Exit status: 0 success (a server stopped by SIGTERM or SIGINT included); 1 any other error;
+3 duet call could not start the call; 4 duet call ended with another reason than
+--expect-reason; 5 --timeout passed (duet call, duet message listen --count); 6 duet server
+cannot open its store.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}

@@ -77,15 +77,26 @@ func printJSONLine(v any) {
 	fmt.Println(string(b))
 }
 
+// printMessage prints one message: a JSON line with --json, else a line for people.
+func printMessage(m duet.Message, jsonOut bool) {
+	if jsonOut {
+		printJSONLine(lineOf(m))
+		return
+	}
+	fmt.Printf("%s  %s → %s: %s\n", m.Time.UTC().Format(time.RFC3339), m.From, m.To, m.Text)
+}
+
 func messageCommand() *cobra.Command {
 	var f userFlags
+	var jsonOut bool
 	cmd := &cobra.Command{Use: "message", Short: "Send and receive text messages as a user"}
 	f.registerFlags(cmd)
+	cmd.PersistentFlags().BoolVar(&jsonOut, "json", false, "print each message as a JSON line {id, from, to, text, ext, time}")
 
 	var to, ext string
 	send := &cobra.Command{
 		Use:   "send --to USER TEXT",
-		Short: "Send a text message; prints it as JSON",
+		Short: "Send a text message; prints it as stored",
 		Example: `  duet message send --user alice --password pw --to bob "call me"
   duet message send --user alice --password pw --to bob "ring" --ext '{"em_apns_ext":{"em_push_title":"Incoming call","em_push_sound":"ring.caf"}}'`,
 		Args: cobra.ExactArgs(1),
@@ -110,7 +121,7 @@ func messageCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			printJSONLine(lineOf(m))
+			printMessage(m, jsonOut)
 			return nil
 		},
 	}
@@ -121,8 +132,8 @@ func messageCommand() *cobra.Command {
 	var timeout time.Duration
 	listen := &cobra.Command{
 		Use:   "listen",
-		Short: "Print received text messages as JSON lines until interrupted",
-		Long: `Logs in and prints every text message this device receives, one JSON line each, including
+		Short: "Print received text messages until interrupted",
+		Long: `Logs in and prints every text message this device receives, one line each (--json: a JSON line), including
 the messages kept for it while it was offline. With a stable --device a new run resumes where
 the last one stopped; a new device id receives every message the server still keeps.`,
 		Args: cobra.NoArgs,
@@ -134,7 +145,7 @@ the last one stopped; a new device id receives every message the server still ke
 				ctx, cancel = context.WithTimeout(ctx, timeout)
 				defer cancel()
 			}
-			p := &messagePrinter{done: make(chan struct{}), want: count}
+			p := &messagePrinter{done: make(chan struct{}), want: count, json: jsonOut}
 			lctx, lcancel := context.WithTimeout(ctx, 30*time.Second)
 			c, err := f.login(lctx, func(c *duet.Client) { c.ChatManager().AddDelegate(p, nil) })
 			lcancel()
@@ -161,6 +172,7 @@ the last one stopped; a new device id receives every message the server still ke
 // messagePrinter prints messages as they arrive, on the SDK's delegate queue.
 type messagePrinter struct {
 	want int
+	json bool
 	n    atomic.Int64
 	done chan struct{}
 }
@@ -170,7 +182,7 @@ func (p *messagePrinter) MessagesDidReceive(ms []duet.Message) {
 		if p.want > 0 && p.n.Load() >= int64(p.want) {
 			return
 		}
-		printJSONLine(lineOf(m))
+		printMessage(m, p.json)
 		if n := p.n.Add(1); p.want > 0 && n == int64(p.want) {
 			close(p.done)
 		}

@@ -91,13 +91,13 @@ func TestPushCallAndMessageCommands(t *testing.T) {
 	}
 
 	for _, text := range []string{"first", "second"} {
-		out, err := runCLI(t, as("alice", "message", "send", "--to", "bob", text, "--ext", `{"k":"v"}`)...)
+		out, err := runCLI(t, as("alice", "message", "send", "--json", "--to", "bob", text, "--ext", `{"k":"v"}`)...)
 		var line messageLine
 		if err != nil || json.Unmarshal([]byte(out), &line) != nil || line.Text != text || line.To != "bob" || line.Ext["k"] != "v" {
 			t.Fatalf("message send: %v\n%s", err, out)
 		}
 	}
-	out, err = runCLI(t, as("bob", "message", "listen", "--device", "bob-phone", "--count", "2", "--timeout", "20s")...)
+	out, err = runCLI(t, as("bob", "message", "listen", "--json", "--device", "bob-phone", "--count", "2", "--timeout", "20s")...)
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if err != nil || len(lines) != 2 || !strings.Contains(lines[0], `"text":"first"`) || !strings.Contains(lines[1], `"text":"second"`) {
 		t.Fatalf("message listen: %v\n%s", err, out)

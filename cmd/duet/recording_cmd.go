@@ -119,11 +119,14 @@ func recordingCommand() *cobra.Command {
 	}
 
 	var output string
-	var resume bool
+	var resume, force bool
 	download := &cobra.Command{
 		Use:   "download ID",
 		Short: "Download a recording's WebM file (--resume continues a partial file with a Range request)",
-		Args:  cobra.ExactArgs(1),
+		Long: `Downloads a recording's WebM file, to ID.webm unless -o says otherwise (- for standard
+output). An existing file is kept unless --force (replace it) or --resume (append the rest
+of a partial download) is given. On a terminal a line shows the progress.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := f.client()
 			if err != nil {
@@ -138,11 +141,17 @@ func recordingCommand() *cobra.Command {
 			if path == "-" {
 				w = os.Stdout
 			} else {
-				flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
-				if resume {
+				flags := os.O_CREATE | os.O_WRONLY | os.O_EXCL
+				switch {
+				case resume:
 					flags = os.O_CREATE | os.O_WRONLY | os.O_APPEND
+				case force:
+					flags = os.O_CREATE | os.O_WRONLY | os.O_TRUNC
 				}
 				file, err := os.OpenFile(path, flags, 0o600)
+				if errors.Is(err, os.ErrExist) {
+					return fmt.Errorf("%s exists: --force replaces it, --resume continues it", path)
+				}
 				if err != nil {
 					return err
 				}
@@ -156,18 +165,33 @@ func recordingCommand() *cobra.Command {
 				}
 				w = file
 			}
-			n, err := c.Download(cmd.Context(), args[0], offset, w)
+			var total int64
+			if path != "-" && isTerminal(os.Stderr) {
+				ctx, cancel := ctx10()
+				if r, err := c.Get(ctx, args[0]); err == nil {
+					total = r.Size
+				}
+				cancel()
+			}
+			pw := newProgress(w, os.Stderr, path, offset, total)
+			if path == "-" {
+				pw.tty = false // the file is the output
+			}
+			n, err := c.Download(cmd.Context(), args[0], offset, pw)
+			pw.Done()
 			if err != nil {
 				return err
 			}
 			if path != "-" {
-				fmt.Fprintf(os.Stderr, "%s: %d bytes written\n", path, n)
+				f.print(map[string]any{"id": args[0], "file": path, "bytes": n, "offset": offset},
+					func() { fmt.Fprintf(os.Stderr, "%s: %d bytes written\n", path, n) })
 			}
 			return nil
 		},
 	}
 	download.Flags().StringVarP(&output, "output", "o", "", "file to write (default ID.webm; - for standard output)")
 	download.Flags().BoolVar(&resume, "resume", false, "append to an existing partial file, fetching only the rest")
+	download.Flags().BoolVar(&force, "force", false, "replace an existing file")
 
 	del := &cobra.Command{
 		Use:   "delete ID",

@@ -233,6 +233,19 @@ func TestRecordedCallSurvivesServerKill(t *testing.T) {
 	if st, err := os.Stat(dl); err != nil || st.Size() != recs[0].Size {
 		t.Fatalf("downloaded %v bytes (%v), want %d", st, err, recs[0].Size)
 	}
+	// The file is there: a second download is refused unless --force, which says in JSON
+	// what it wrote.
+	if out, err := exec.Command(bin, "recording", "download", recs[0].ID, "-o", dl, "--server", url, "--data", data).CombinedOutput(); err == nil || !strings.Contains(string(out), "--force") {
+		t.Fatalf("download over an existing file: %v %s; want a refusal naming --force", err, out)
+	}
+	out, err = exec.Command(bin, "recording", "download", recs[0].ID, "-o", dl, "--force", "--json", "--server", url, "--data", data).Output()
+	var wrote struct {
+		File  string `json:"file"`
+		Bytes int64  `json:"bytes"`
+	}
+	if err != nil || json.Unmarshal(out, &wrote) != nil || wrote.File != dl || wrote.Bytes != recs[0].Size {
+		t.Fatalf("download --force --json: %v %s", err, out)
+	}
 	if out, err := exec.Command(bin, "recording", "delete", recs[0].ID, "--server", url, "--data", data).CombinedOutput(); err != nil || !strings.Contains(string(out), "deleted") {
 		t.Fatalf("duet recording delete: %v %s", err, out)
 	}

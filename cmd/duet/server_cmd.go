@@ -22,7 +22,8 @@ import (
 
 func serverCommand() *cobra.Command {
 	var cfg server.Config
-	var logLevel, ringTimeout, grace, retryAfter, shutdownTimeout string
+	var logLevel string
+	var shutdownTimeout time.Duration
 	var turnPublicIP, turnRelayIP, turnSecret, turnPorts, turnAllow string
 	var storeSpec string
 	var cluster clusterFlags
@@ -30,12 +31,8 @@ func serverCommand() *cobra.Command {
 		Use:   "server",
 		Short: "Run the duet server (embedded SQLite in the data folder or PostgreSQL with --store, demo app on first start)",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var err error
-			if cfg.RingTimeout, err = time.ParseDuration(ringTimeout); err != nil {
-				return fmt.Errorf("--ring-timeout: %w", err)
-			}
-			if cfg.ReconnectGrace, err = time.ParseDuration(grace); err != nil {
-				return fmt.Errorf("--reconnect-grace: %w", err)
+			if err := envDurationErrors(); err != nil {
+				return err
 			}
 			if err := turnFlags(&cfg.TURN, turnPublicIP, turnRelayIP, turnSecret, turnPorts, turnAllow); err != nil {
 				return err
@@ -43,7 +40,7 @@ func serverCommand() *cobra.Command {
 			if err := checkMessagingFlags(&cfg); err != nil {
 				return err
 			}
-			timeout, err := drainFlags(&cfg, retryAfter, shutdownTimeout)
+			timeout, err := drainFlags(&cfg, shutdownTimeout)
 			if err != nil {
 				return err
 			}
@@ -74,10 +71,10 @@ func serverCommand() *cobra.Command {
 	f.StringVar(&storeSpec, "store", envOr("DUET_STORE", ""), "where data lives: empty for SQLite at DATA/duet.db, sqlite:PATH, or postgres://USER:PASSWORD@HOST:PORT/DATABASE (DUET_STORE); exit status 6 when it cannot be opened")
 	f.StringVar(&cfg.PublicURL, "public-url", envOr("DUET_PUBLIC_URL", ""), "URL clients reach this server at (DUET_PUBLIC_URL; default http://ADDR)")
 	f.StringVar(&logLevel, "log-level", envOr("DUET_LOG_LEVEL", "info"), "debug, info, warn or error (DUET_LOG_LEVEL)")
-	f.StringVar(&ringTimeout, "ring-timeout", envOr("DUET_RING_TIMEOUT", "45s"), "unanswered calls end with NoResponse after this (DUET_RING_TIMEOUT)")
-	f.StringVar(&grace, "reconnect-grace", envOr("DUET_RECONNECT_GRACE", "30s"), "a call survives a lost connection this long (DUET_RECONNECT_GRACE)")
-	f.StringVar(&retryAfter, "drain-retry-after", envOr("DUET_DRAIN_RETRY_AFTER", "1s"), "on SIGTERM devices are told to reconnect after this, about how long a restart takes; at most 60s, negative: with their own backoff (DUET_DRAIN_RETRY_AFTER)")
-	f.StringVar(&shutdownTimeout, "shutdown-timeout", envOr("DUET_SHUTDOWN_TIMEOUT", "10s"), "on SIGTERM or SIGINT the server drains and exits within this; devices still connected near its end are cut; a second signal exits at once (DUET_SHUTDOWN_TIMEOUT)")
+	f.DurationVar(&cfg.RingTimeout, "ring-timeout", envDuration("DUET_RING_TIMEOUT", 45*time.Second), "unanswered calls end with NoResponse after this (DUET_RING_TIMEOUT)")
+	f.DurationVar(&cfg.ReconnectGrace, "reconnect-grace", envDuration("DUET_RECONNECT_GRACE", 30*time.Second), "a call survives a lost connection this long (DUET_RECONNECT_GRACE)")
+	f.DurationVar(&cfg.DrainRetryAfter, "drain-retry-after", envDuration("DUET_DRAIN_RETRY_AFTER", time.Second), "on SIGTERM devices are told to reconnect after this, about how long a restart takes; at most 60s, negative: with their own backoff (DUET_DRAIN_RETRY_AFTER)")
+	f.DurationVar(&shutdownTimeout, "shutdown-timeout", envDuration("DUET_SHUTDOWN_TIMEOUT", 10*time.Second), "on SIGTERM or SIGINT the server drains and exits within this; devices still connected near its end are cut; a second signal exits at once (DUET_SHUTDOWN_TIMEOUT)")
 	f.StringVar(&cfg.AdminToken, "admin-token", envOr("DUET_ADMIN_TOKEN", ""), "admin API token (DUET_ADMIN_TOKEN; default: DATA/admin-token, created on first start)")
 	addMediaFlags(f, &cfg)
 	addClusterFlags(f, &cluster)
@@ -147,17 +144,9 @@ func newLogger(level string) *slog.Logger {
 }
 
 // drainFlags parses --drain-retry-after into cfg and returns --shutdown-timeout.
-func drainFlags(cfg *server.Config, retryAfter, shutdownTimeout string) (time.Duration, error) {
-	var err error
-	if cfg.DrainRetryAfter, err = time.ParseDuration(retryAfter); err != nil {
-		return 0, fmt.Errorf("--drain-retry-after: %w", err)
-	}
+func drainFlags(cfg *server.Config, timeout time.Duration) (time.Duration, error) {
 	if cfg.DrainRetryAfter > time.Minute {
 		return 0, errors.New("--drain-retry-after: at most 60s")
-	}
-	timeout, err := time.ParseDuration(shutdownTimeout)
-	if err != nil {
-		return 0, fmt.Errorf("--shutdown-timeout: %w", err)
 	}
 	if timeout <= 0 {
 		return 0, errors.New("--shutdown-timeout: must be positive")

@@ -144,15 +144,36 @@ func TestDrainDeadline(t *testing.T) {
 }
 
 func TestDrainFlags(t *testing.T) {
-	var cfg server.Config
-	if d, err := drainFlags(&cfg, "2s", "15s"); err != nil || d != 15*time.Second || cfg.DrainRetryAfter != 2*time.Second {
-		t.Fatalf("drainFlags: %v %v %v", d, cfg.DrainRetryAfter, err)
+	cfg := server.Config{DrainRetryAfter: 2 * time.Second}
+	if d, err := drainFlags(&cfg, 15*time.Second); err != nil || d != 15*time.Second {
+		t.Fatalf("drainFlags: %v %v", d, err)
 	}
-	for _, bad := range [][2]string{{"61s", "10s"}, {"x", "10s"}, {"1s", "0s"}, {"1s", "-1s"}, {"1s", "soon"}} {
-		if _, err := drainFlags(&cfg, bad[0], bad[1]); err == nil {
-			t.Errorf("drainFlags(%q, %q) accepted", bad[0], bad[1])
+	for _, bad := range [][2]time.Duration{{61 * time.Second, 10 * time.Second}, {time.Second, 0}, {time.Second, -time.Second}} {
+		cfg.DrainRetryAfter = bad[0]
+		if _, err := drainFlags(&cfg, bad[1]); err == nil {
+			t.Errorf("drainFlags(%v, %v) accepted", bad[0], bad[1])
 		}
 	}
+}
+
+// Duration flags are durations: a bad one is refused by the flag parser, a bad environment
+// value by the command, never silently replaced by the default.
+func TestServerDurationFlags(t *testing.T) {
+	cmd := rootCommand()
+	cmd.SetArgs([]string{"server", "--ring-timeout", "soon"})
+	cmd.SetOut(io.Discard)
+	cmd.SetErr(io.Discard)
+	if err := cmd.Execute(); err == nil || !strings.Contains(err.Error(), "ring-timeout") {
+		t.Fatalf("--ring-timeout soon: %v", err)
+	}
+	t.Setenv("DUET_RECONNECT_GRACE", "forever")
+	envDurationErrs = nil
+	cmd = rootCommand()
+	cmd.SetArgs([]string{"server", "--data", t.TempDir(), "--addr", freeAddr(t)})
+	if err := cmd.Execute(); err == nil || !strings.Contains(err.Error(), "DUET_RECONNECT_GRACE") {
+		t.Fatalf("DUET_RECONNECT_GRACE=forever: %v", err)
+	}
+	envDurationErrs = nil
 }
 
 // TestServerProcessExitsZeroOnSIGTERM runs `duet server` as a process with a device

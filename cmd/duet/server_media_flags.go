@@ -26,11 +26,7 @@ func addMediaFlags(f *pflag.FlagSet, cfg *server.Config) {
 	f.IntVar(&cfg.RelayReaders, "relay-readers", readers, "sockets sharing the relay's port, each forwarding on a goroutine of its own: more use more cores for many calls, at more CPU per packet (DUET_RELAY_READERS)")
 	f.StringSliceVar(&cfg.RelayPublicIPs, "relay-public-ip", splitList(envOr("DUET_RELAY_PUBLIC_IP", "")), "addresses the media relay announces, behind 1:1 NAT (DUET_RELAY_PUBLIC_IP)")
 	f.StringVar(&cfg.RecordingsDir, "recordings", envOr("DUET_RECORDINGS", ""), "folder of call recordings (DUET_RECORDINGS; default DATA/recordings)")
-	retention, err := time.ParseDuration(envOr("DUET_RECORDING_RETENTION", "720h"))
-	if err != nil {
-		retention = 720 * time.Hour
-	}
-	f.DurationVar(&cfg.RecordingRetention, "recording-retention", retention, "recordings are deleted this long after they end (DUET_RECORDING_RETENTION)")
+	f.DurationVar(&cfg.RecordingRetention, "recording-retention", envDuration("DUET_RECORDING_RETENTION", 720*time.Hour), "recordings are deleted this long after they end (DUET_RECORDING_RETENTION)")
 	f.StringVar(&cfg.FFmpeg, "ffmpeg", envOr("DUET_FFMPEG", ""), "ffmpeg for merged recordings; \"none\" turns merging off (DUET_FFMPEG; default: ffmpeg in PATH)")
 }
 

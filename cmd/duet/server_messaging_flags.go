@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -36,9 +38,27 @@ func checkMessagingFlags(cfg *server.Config) error {
 }
 
 // envDurationOr reads a duration from the environment, or def when unset or unreadable.
-func envDurationOr(name string, def time.Duration) time.Duration {
-	if d, err := time.ParseDuration(envOr(name, "")); err == nil {
-		return d
+// envDurationErrs are the duration variables that did not parse, reported by the command
+// that reads them (envDurationErrors) rather than silently replaced by their defaults.
+var envDurationErrs []error
+
+// envDuration returns the duration in the environment variable name, or def when it is
+// unset; a value that does not parse is def, and an error for envDurationErrors.
+func envDuration(name string, def time.Duration) time.Duration {
+	v, ok := os.LookupEnv(name)
+	if !ok || v == "" {
+		return def
 	}
-	return def
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		envDurationErrs = append(envDurationErrs, fmt.Errorf("%s=%q: %w", name, v, err))
+		return def
+	}
+	return d
 }
+
+// envDurationErrors is the duration variables that did not parse, as one error.
+func envDurationErrors() error { return errors.Join(envDurationErrs...) }
+
+// envDurationOr is envDuration.
+func envDurationOr(name string, def time.Duration) time.Duration { return envDuration(name, def) }

@@ -34,9 +34,14 @@ func (l pionLogger) Trace(msg string)                  { l.logf(levelTrace, "%s"
 func (l pionLogger) Tracef(format string, args ...any) { l.logf(levelTrace, format, args...) }
 func (l pionLogger) Debug(msg string)                  { l.logf(slog.LevelDebug, "%s", msg) }
 func (l pionLogger) Debugf(format string, args ...any) { l.logf(slog.LevelDebug, format, args...) }
-func (l pionLogger) Info(msg string)                   { l.logf(slog.LevelInfo, "%s", msg) }
-func (l pionLogger) Infof(format string, args ...any)  { l.logf(slog.LevelInfo, format, args...) }
-func (l pionLogger) Warn(msg string)                   { l.logf(slog.LevelWarn, "%s", msg) }
-func (l pionLogger) Warnf(format string, args ...any)  { l.logf(slog.LevelWarn, format, args...) }
-func (l pionLogger) Error(msg string)                  { l.logf(slog.LevelError, "%s", msg) }
-func (l pionLogger) Errorf(format string, args ...any) { l.logf(slog.LevelError, format, args...) }
+
+// pion's info and warnings go to debug: a successful call makes pion warn about candidate
+// pairs, closed streams and pipes as connections come and go, none of which an operator can
+// act on (duet logs each call's own outcome). pion's errors go to warn: they may be why a
+// call failed, which duet's own lines then say.
+func (l pionLogger) Info(msg string)                   { l.logf(slog.LevelDebug, "%s", msg) }
+func (l pionLogger) Infof(format string, args ...any)  { l.logf(slog.LevelDebug, format, args...) }
+func (l pionLogger) Warn(msg string)                   { l.logf(slog.LevelDebug, "%s", msg) }
+func (l pionLogger) Warnf(format string, args ...any)  { l.logf(slog.LevelDebug, format, args...) }
+func (l pionLogger) Error(msg string)                  { l.logf(slog.LevelWarn, "%s", msg) }
+func (l pionLogger) Errorf(format string, args ...any) { l.logf(slog.LevelWarn, format, args...) }

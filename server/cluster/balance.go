@@ -53,7 +53,7 @@ func (n *Node) balance() {
 	owned := n.owned()
 	if len(owned) > share {
 		n.release(owned[len(owned)-1], true)
-		n.Notify(topicRebalance)
+		n.Notify(topicRebalance, nil)
 		return
 	}
 	mine := make(map[int]bool, len(owned))

@@ -68,14 +68,15 @@ func (c Config) withDefaults() (Config, error) {
 // NATS subjects. Everything a node sends to one node goes to that node's subjects; presence
 // goes to every node; a partition's requests go to its owner.
 const (
-	subjPresence = "duet.presence.ev" // presenceEvent, to every node
-	subjBeat     = "duet.presence.hb" // heartbeat, to every node (same subscription: in order)
-	subjPresAll  = "duet.presence.*"
-	subjNotify   = "duet.notify" // a topic name, to every node
-	subjAskAll   = "duet.ask.*"  // questions to every node; those that know answer
+	subjPresence  = "duet.presence.ev" // presenceEvent, to every node
+	subjBeat      = "duet.presence.hb" // heartbeat, to every node (same subscription: in order)
+	subjPresAll   = "duet.presence.*"
+	subjNotifyAll = "duet.notify.*" // notices to every node, by topic
+	subjAskAll    = "duet.ask.*"    // questions to every node; those that know answer
 )
 
-func subjAsk(topic string) string { return "duet.ask." + topic }
+func subjAsk(topic string) string    { return "duet.ask." + topic }
+func subjNotify(topic string) string { return "duet.notify." + topic }
 
 func subjSnapshot(node string) string { return "duet.node." + node + ".snapshot" }
 func subjDevice(node string) string   { return "duet.node." + node + ".device" }

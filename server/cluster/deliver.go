@@ -45,17 +45,18 @@ func deviceOf(m *nats.Msg) route.Device {
 func (n *Node) onDevice(m *nats.Msg) { n.host.DeliverFrame(deviceOf(m), m.Data) }
 func (n *Node) onChat(m *nats.Msg)   { n.host.DeliverChat(deviceOf(m), m.Data) }
 
-// Notify tells every node (this one included) topic: something they may act on changed in
-// the store, such as new webhook deliveries for the node that delivers them.
-func (n *Node) Notify(topic string) { _ = n.nc.Publish(subjNotify, []byte(topic)) }
+// Notify tells every node (this one included) of something they may act on, such as new
+// webhook deliveries (for the node that delivers them) or a user whose devices must be
+// closed wherever they are. topic is a subject token (no dots); data is the topic's own.
+func (n *Node) Notify(topic string, data []byte) { _ = n.nc.Publish(subjNotify(topic), data) }
 
 // topicRebalance is the node's own notice that it gave a partition up to spread them: the
 // others balance at once rather than at their next heartbeat.
-const topicRebalance = "cluster.rebalance"
+const topicRebalance = "cluster-rebalance"
 
 func (n *Node) onNotify(m *nats.Msg) {
-	if topic := string(m.Data); topic != topicRebalance {
-		n.host.Notified(topic)
+	if topic := strings.TrimPrefix(m.Subject, "duet.notify."); topic != topicRebalance {
+		n.host.Notified(topic, m.Data)
 		return
 	}
 	n.mu.Lock()

@@ -28,6 +28,8 @@ const (
 	OpOnline  = "online"
 	OpOffline = "offline"
 	OpMessage = "message"
+	// OpOperatorEnd ends a call for the operator (Frame: the server's own encoding).
+	OpOperatorEnd = "operator-end"
 )
 
 // hdrMoved marks the answer of a node that no longer owns the partition.

@@ -35,8 +35,8 @@ type Host interface {
 	// returns the reply frame (nil for none), or ok false when the node no longer owns p
 	// (the sender then tries the new owner).
 	HandleForwarded(p int, req *Request) (reply []byte, ok bool)
-	// Notified is told a topic another node (or this one) published with Notify.
-	Notified(topic string)
+	// Notified is told a notice another node (or this one) published with Notify.
+	Notified(topic string, data []byte)
 	// Heartbeat is called on every heartbeat, after the partitions were balanced.
 	Heartbeat()
 	// Answer answers a question another node asked with Ask, or reports false to stay
@@ -130,7 +130,7 @@ func (n *Node) subscribe() error {
 		{subjSnapshot(n.cfg.NodeID), n.onSnapshotRequest},
 		{subjDevice(n.cfg.NodeID), n.onDevice},
 		{subjChat(n.cfg.NodeID), n.onChat},
-		{subjNotify, n.onNotify},
+		{subjNotifyAll, n.onNotify},
 		{subjAskAll, n.onAsk},
 	}
 	for _, s := range subs {

@@ -36,7 +36,7 @@ func (h *testHost) DeliverFrame(dev route.Device, frame []byte) bool {
 	return true
 }
 func (h *testHost) DeliverChat(route.Device, []byte)     {}
-func (h *testHost) Notified(string)                      {}
+func (h *testHost) Notified(string, []byte)              {}
 func (h *testHost) Heartbeat()                           {}
 func (h *testHost) Answer(string, []byte) ([]byte, bool) { return nil, false }
 func (h *testHost) PresenceChanged(ch []Change) {

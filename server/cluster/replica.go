@@ -275,7 +275,9 @@ func (r *Replica) WaitApplied(node, boot string, seq uint64, timeout time.Durati
 	for {
 		r.mu.Lock()
 		p := r.peers[node]
-		done := p != nil && p.synced && (p.boot != boot || p.applied >= seq)
+		// A sender that restarted (a boot not synced yet) is waited for too: the snapshot of
+		// its new boot comes with its first event or heartbeat.
+		done := p != nil && p.synced && p.boot == boot && p.applied >= seq
 		ch := r.notify
 		r.mu.Unlock()
 		if done {

@@ -95,4 +95,5 @@ type Backend interface {
 	RecordingStore
 	WebhookStore
 	SettingStore
+	QualityStore
 }

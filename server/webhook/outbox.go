@@ -52,6 +52,9 @@ type Config struct {
 	Workers int
 	// Retention is how long delivered rows stay in the outbox. Default 24h.
 	Retention time.Duration
+	// Outcome, if set, is told how each attempt ended: "delivered", "retry" (failed, tried
+	// again later) or "dead" (failed for the last time). For metrics.
+	Outcome func(outcome string)
 }
 
 func (c Config) withDefaults() Config {
@@ -239,6 +242,7 @@ func (o *Outbox) deliver(d store.WebhookDelivery) {
 	defer cancel()
 	now := o.cfg.Clock.Now()
 	if err == nil {
+		o.outcome("delivered")
 		if err := o.cfg.Store.MarkWebhookDelivered(ctx, d.ID, now); err != nil {
 			o.log.Error("webhook: recording a delivery failed", "event", d.EventID, "err", err)
 		}
@@ -252,12 +256,20 @@ func (o *Outbox) deliver(d store.WebhookDelivery) {
 	}
 	next := now.Add(o.backoff(attempts))
 	if dead {
+		o.outcome("dead")
 		o.log.Warn("webhook: giving up on a delivery", "app", d.App, "endpoint", d.Endpoint, "event", d.EventID, "attempts", attempts, "err", msg)
 	} else {
+		o.outcome("retry")
 		o.log.Debug("webhook: attempt failed", "app", d.App, "endpoint", d.Endpoint, "event", d.EventID, "attempts", attempts, "err", msg)
 	}
 	if err := o.cfg.Store.MarkWebhookFailed(ctx, d.ID, attempts, next, dead, msg, now); err != nil {
 		o.log.Error("webhook: recording a failed attempt failed", "event", d.EventID, "err", err)
+	}
+}
+
+func (o *Outbox) outcome(s string) {
+	if o.cfg.Outcome != nil {
+		o.cfg.Outcome(s)
 	}
 }
 

@@ -42,6 +42,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Backend) {
 		{"CommitCallsCancelled", testCommitCallsCancelled},
 		{"CommitCallsEmpty", testCommitCallsEmpty},
 		{"SettingsFirstWriterWins", testSettingsFirstWriterWins},
+		{"QualitySamples", testQualitySamples},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { c.test(t, open(t)) })

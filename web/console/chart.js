@@ -1,0 +1,65 @@
+// Line charts as SVG, with no library: the console draws a party's quality over a call.
+
+/**
+ * Scales series of [x, y] points into a width × height box (y grows downwards in SVG) and
+ * returns one SVG path per series. All series share the axes; x and y ranges start at the
+ * smallest x and at 0.
+ */
+export function paths(series, width, height, pad = 4) {
+  const all = series.flat();
+  if (all.length === 0) return { paths: series.map(() => ''), maxY: 0 };
+  const minX = Math.min(...all.map((p) => p[0]));
+  const maxX = Math.max(...all.map((p) => p[0]));
+  const maxY = Math.max(...all.map((p) => p[1])) || 1;
+  const sx = (x) => pad + (maxX === minX ? 0 : ((x - minX) / (maxX - minX)) * (width - 2 * pad));
+  const sy = (y) => height - pad - (y / maxY) * (height - 2 * pad);
+  return {
+    maxY,
+    paths: series.map((pts) => pts.map((p, i) => `${i ? 'L' : 'M'}${sx(p[0]).toFixed(1)},${sy(p[1]).toFixed(1)}`).join(' ')),
+  };
+}
+
+const COLORS = ['#1f6feb', '#c4320a', '#12b76a', '#7a5af8'];
+
+/** Returns an element with a chart of named series ({name, points}) and its legend. */
+export function lineChart(title, series, unit = '') {
+  const W = 600; const H = 160;
+  const { paths: ds, maxY } = paths(series.map((s) => s.points), W, H);
+  const box = document.createElement('figure');
+  box.className = 'chart';
+  box.setAttribute('aria-label', title);
+  const svgNS = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(svgNS, 'svg');
+  svg.setAttribute('viewBox', `0 0 ${W} ${H}`);
+  svg.setAttribute('preserveAspectRatio', 'none');
+  svg.setAttribute('role', 'img');
+  ds.forEach((d, i) => {
+    const p = document.createElementNS(svgNS, 'path');
+    p.setAttribute('d', d);
+    p.setAttribute('fill', 'none');
+    p.setAttribute('stroke', COLORS[i % COLORS.length]);
+    p.setAttribute('stroke-width', '2');
+    p.setAttribute('vector-effect', 'non-scaling-stroke');
+    p.dataset.series = series[i].name;
+    svg.append(p);
+  });
+  const cap = document.createElement('figcaption');
+  cap.className = 'legend';
+  const t = document.createElement('strong');
+  t.textContent = `${title} (max ${fmt(maxY)}${unit})`;
+  cap.append(t);
+  series.forEach((s, i) => {
+    const k = document.createElement('span');
+    k.style.color = COLORS[i % COLORS.length];
+    k.textContent = `● ${s.name}`;
+    cap.append(k);
+  });
+  box.append(cap, svg);
+  return box;
+}
+
+/** Formats a number for people: at most three significant decimals. */
+export function fmt(n) {
+  if (!Number.isFinite(n)) return '—';
+  return Math.abs(n) >= 100 ? String(Math.round(n)) : String(Math.round(n * 1000) / 1000);
+}
