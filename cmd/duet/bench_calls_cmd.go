@@ -90,7 +90,7 @@ func runCallsBench(ctx context.Context, out, progressOut io.Writer, f callsBench
 	if err != nil {
 		return err
 	}
-	if isTerminal(progressOut) && !f.jsonOut {
+	if isTerminalWriter(progressOut) && !f.jsonOut {
 		cfg.Progress = func(p loadgen.Progress) { printProgress(progressOut, p) }
 	}
 	if f.cpuProfile != "" {
@@ -228,14 +228,10 @@ func cpuOf(pids []int) time.Duration {
 	return sum
 }
 
-// isTerminal reports whether w is a terminal: the progress line is for people only.
-func isTerminal(w io.Writer) bool {
+// isTerminalWriter reports whether w is a terminal: the progress line is for people only.
+func isTerminalWriter(w io.Writer) bool {
 	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return ok && isTerminal(f)
 }
 
 func printProgress(w io.Writer, p loadgen.Progress) {
