@@ -104,16 +104,12 @@ func runCallsBench(ctx context.Context, out, progressOut io.Writer, f callsBench
 		}
 		defer pprof.StopCPUProfile()
 	}
-	cpu0 := cpuOf(pids)
-	t0 := time.Now()
+	if len(pids) > 0 {
+		cfg.ServerCPU = func() (time.Duration, bool) { d := cpuOf(pids); return d, d >= 0 }
+	}
 	res, err := loadgen.Run(ctx, cfg)
 	if err != nil {
 		return err
-	}
-	if cpu0 >= 0 {
-		if cpu1 := cpuOf(pids); cpu1 >= 0 {
-			res.ServerCPU = (cpu1 - cpu0).Seconds() / time.Since(t0).Seconds()
-		}
 	}
 	if cfg.Progress != nil {
 		fmt.Fprintln(progressOut)

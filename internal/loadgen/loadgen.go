@@ -66,6 +66,10 @@ type Config struct {
 	Loopback bool
 	// StepTimeout bounds each step of a cycle; default 10 s.
 	StepTimeout time.Duration
+	// ServerCPU, if set, returns the CPU time the server processes have used so far (false:
+	// unknown); it is read when the calls start and when they are over, so that logging the
+	// pairs in (password hashing) is not counted.
+	ServerCPU func() (time.Duration, bool)
 	// Progress, if set, is called about every 200 ms with the counts so far.
 	Progress func(Progress)
 }
@@ -97,7 +101,7 @@ type Result struct {
 		AcceptFirst *Summary `json:"acceptFirstFrame,omitempty"`
 		EndEnded    Summary  `json:"endEnded"`
 	} `json:"latency"`
-	ServerCPU float64 `json:"serverCpu"` // cores the server processes used, -1: not known
+	ServerCPU float64 `json:"serverCpu"` // cores the server processes used while calls ran, -1: not known
 }
 
 // Failed is how many failures the run counted.
@@ -147,6 +151,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			p.close()
 		}
 	}()
+	cpu0, cpuOK := time.Duration(0), false
+	if cfg.ServerCPU != nil {
+		cpu0, cpuOK = cfg.ServerCPU()
+	}
 	r.start = time.Now()
 	stopProgress := r.progress()
 	var wg sync.WaitGroup
@@ -156,7 +164,13 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	wg.Wait()
 	stopProgress()
-	return r.result(len(pairs)), nil
+	res := r.result(len(pairs))
+	if cpuOK {
+		if cpu1, ok := cfg.ServerCPU(); ok && res.Elapsed > 0 {
+			res.ServerCPU = (cpu1 - cpu0).Seconds() / res.Elapsed
+		}
+	}
+	return res, nil
 }
 
 // connect logs every pair in, in parallel, and returns those that are.
