@@ -55,18 +55,17 @@ func (s *Server) startCluster() error {
 	if cc.DatabaseURL == "" {
 		return fmt.Errorf("cluster: a node needs the PostgreSQL store (--store postgres://...)")
 	}
-	node, err := cluster.Start(cluster.Config{
+	node, err := cluster.New(cluster.Config{
 		NodeID: cc.NodeID, NATS: cc.NATS, Partitions: cc.Partitions, Heartbeat: cc.Heartbeat,
 		NodeTimeout: cc.NodeTimeout, Clock: s.cfg.Clock, Logger: s.cfg.Logger,
 	}, s.cluster, cluster.NewLeases(cc.DatabaseURL))
 	if err != nil {
 		return err
 	}
-	s.cluster.mu.Lock()
+	// Kept before Start: the node calls back into clusterCalls from then on.
 	s.cluster.node = node
-	s.cluster.mu.Unlock()
 	s.clusterMetrics(node)
-	return nil
+	return node.Start()
 }
 
 // clusterMetrics shows the node's part of the cluster in /metrics.

@@ -82,6 +82,9 @@ type Config struct {
 	// decided by the owner of their app's partition, devices may connect to any node. It
 	// needs the PostgreSQL store (Store, and Cluster.DatabaseURL for its leases).
 	Cluster ClusterConfig
+	// AllowedOrigins are the origins whose pages may use the browser SDK and the client REST
+	// API (CORS), besides the server's own and PublicURL's; "*" allows any (New warns).
+	AllowedOrigins []string
 	// Clock drives every timer; default the wall clock. Tests pass a clock.Fake.
 	Clock clock.Clock
 	// Logger receives the server log; default slog.Default().

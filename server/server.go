@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 	"github.com/duet-rtc/duet/server/account"
 	"github.com/duet-rtc/duet/server/api"
 	"github.com/duet-rtc/duet/server/callflow"
+	"github.com/duet-rtc/duet/server/cors"
 	"github.com/duet-rtc/duet/server/quality"
 	"github.com/duet-rtc/duet/server/signal"
 	"github.com/duet-rtc/duet/server/store"
@@ -68,8 +70,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		st, own = db, true
 	}
 	s := &Server{cfg: cfg, store: st, ownStore: own, registry: prometheus.NewRegistry(), mux: http.NewServeMux()}
+	if slices.Contains(cfg.AllowedOrigins, "*") {
+		cfg.Logger.Warn("pages of any origin may use this server's SDK and client API (--allowed-origins *); list your apps' origins instead")
+	}
 	// Made here, not in Serve, so that Shutdown never races Serve for the field.
-	s.httpServer = &http.Server{Handler: s.mux, ReadHeaderTimeout: 10 * time.Second}
+	s.httpServer = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	if err := s.startTURN(); err != nil {
 		s.closeStore()
 		return nil, err
@@ -272,8 +277,11 @@ func (s *Server) sharedSecret(name, prefix string) (string, error) {
 	return v, nil
 }
 
-// Handler is the server's HTTP handler (REST, /ws, /healthz, /metrics, the web app).
-func (s *Server) Handler() http.Handler { return s.mux }
+// Handler is the server's HTTP handler (REST, /ws, /healthz, /metrics, the web app), with
+// the pages of the allowed origins let in (Config.AllowedOrigins).
+func (s *Server) Handler() http.Handler {
+	return cors.Policy{Origins: s.cfg.AllowedOrigins, PublicURL: s.cfg.PublicURL}.Handler(s.mux)
+}
 
 // AdminToken is the token of the admin API.
 func (s *Server) AdminToken() string { return s.adminToken }

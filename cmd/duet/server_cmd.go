@@ -78,6 +78,7 @@ func serverCommand() *cobra.Command {
 	f.StringVar(&cfg.AdminToken, "admin-token", envOr("DUET_ADMIN_TOKEN", ""), "admin API token (DUET_ADMIN_TOKEN; default: DATA/admin-token, created on first start)")
 	addMediaFlags(f, &cfg)
 	addClusterFlags(f, &cluster)
+	addWebFlags(f, &cfg)
 	addMessagingFlags(f, &cfg)
 	f.StringVar(&cfg.TURN.Addr, "turn-addr", envOr("DUET_TURN_ADDR", "127.0.0.1:3478"), "TURN listen address, UDP and TCP; empty turns TURN off (DUET_TURN_ADDR)")
 	f.StringVar(&turnPublicIP, "turn-public-ip", envOr("DUET_TURN_PUBLIC_IP", ""), "IP clients reach TURN at, put in the turn: URLs and relay addresses (DUET_TURN_PUBLIC_IP; default the relay IP)")

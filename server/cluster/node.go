@@ -75,6 +75,19 @@ type Node struct {
 // begins heartbeats. Partitions are taken after a short wait for the other nodes' heartbeats
 // (the first balance), through leases.
 func Start(cfg Config, host Host, leases *Leases) (*Node, error) {
+	n, err := New(cfg, host, leases)
+	if err != nil {
+		return nil, err
+	}
+	if err := n.Start(); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// New connects a node to NATS without starting it: nothing reaches the Host before Start,
+// so the Host may keep the node first.
+func New(cfg Config, host Host, leases *Leases) (*Node, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
@@ -94,18 +107,25 @@ func Start(cfg Config, host Host, leases *Leases) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster: connect to NATS %s: %w", strings.Join(cfg.NATS, ","), err)
 	}
+	return n, nil
+}
+
+// Start subscribes the node to presence and to its own subjects and begins heartbeats.
+// Partitions are taken after a short wait for the other nodes' heartbeats. On an error the
+// node is closed.
+func (n *Node) Start() error {
 	n.startWorkers(16)
 	if err := n.subscribe(); err != nil {
 		n.nc.Close()
 		n.stopWorkers()
-		return nil, err
+		return err
 	}
 	n.started = n.clk.Now()
 	n.mu.Lock()
-	n.timer = n.clk.AfterFunc(cfg.Heartbeat, n.tick)
+	n.timer = n.clk.AfterFunc(n.cfg.Heartbeat, n.tick)
 	n.mu.Unlock()
 	n.beat()
-	return n, nil
+	return nil
 }
 
 // Fence returns what a commit of partition p's steps checks (store.CallBatch.Fence): the

@@ -125,20 +125,34 @@ func TestPartitionsSpreadAndFailOver(t *testing.T) {
 		}
 		return sum
 	}
-	eventually(t, "16 partitions owned, spread over 3 nodes", 10*time.Second, func() bool {
-		return total(hosts...) == 16 && hosts[0].ownedCount() <= 6 && hosts[1].ownedCount() <= 6 && hosts[2].ownedCount() <= 6
-	})
-	for p := range 16 {
-		owners := 0
-		for _, n := range nodes {
-			if n.Owns(p) {
-				owners++
+	// Never two owners of one partition (a handoff may leave none for a moment), and soon
+	// exactly one each, spread evenly.
+	owners := func(p int) int {
+		n := 0
+		for _, node := range nodes {
+			if node.Owns(p) {
+				n++
 			}
 		}
-		if owners != 1 {
-			t.Fatalf("partition %d has %d owners", p, owners)
-		}
+		return n
 	}
+	eventually(t, "16 partitions owned once each, spread over 3 nodes", 10*time.Second, func() bool {
+		for p := range 16 {
+			switch owners(p) {
+			case 0:
+				return false
+			case 1:
+			default:
+				// Nodes are asked one after the other: a handoff between two questions can
+				// count a partition twice. Twice in a row is two owners.
+				if n := owners(p); n > 1 {
+					t.Fatalf("partition %d has %d owners", p, n)
+				}
+				return false
+			}
+		}
+		return hosts[0].ownedCount() <= 6 && hosts[1].ownedCount() <= 6 && hosts[2].ownedCount() <= 6
+	})
 	gone := hosts[0].ownedCount()
 	nodes[0].Close()
 	began := time.Now()
