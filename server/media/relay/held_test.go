@@ -333,7 +333,7 @@ func TestUnsentVideoForwardedAtAnswer(t *testing.T) {
 	}
 	sendFromDevice(1, vp8(true, true)) // ringing: goes nowhere
 	answered.Store("callee")
-	c.nextResolve.Store(0) // the relay asks again at once (it would within activeRetry)
+	c.nextResolve[Caller].Store(0) // the relay asks again at once (it would within activeRetry)
 	sendFromDevice(2, vp8(true, false))
 	for _, want := range []uint16{1, 2} {
 		if h := readRTP(t, calleeDev, calleeOpen); h.SequenceNumber != want {
