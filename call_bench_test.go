@@ -31,7 +31,16 @@ func percentiles(b *testing.B, name string, samples []time.Duration) {
 // caller first). Both sides pre-connected while ringing. Run with -benchtime=30x; each
 // iteration is one whole call. The fresh-pion baseline is BenchmarkFreshSetupFirstFrame in
 // internal/rtc: run both in one command.
-func BenchmarkCallSetup(b *testing.B) {
+func BenchmarkCallSetup(b *testing.B) { benchCallSetup(b) }
+
+// BenchmarkRecordedCallSetup is BenchmarkCallSetup for recorded calls: each party's device
+// pre-connects to the server's relay while ringing, and the media crosses the relay. Run
+// both in one command to compare:
+//
+//	go test -run '^$' -bench 'CallSetup' -benchtime 100x .
+func BenchmarkRecordedCallSetup(b *testing.B) { benchCallSetup(b, duet.WithRecord(false)) }
+
+func benchCallSetup(b *testing.B, opts ...duet.StartCallOption) {
 	// Back-to-back calls send more than a device's 50 messages/s; lift the limit here.
 	srv := servertest.Start(b, func(c *server.Config) { c.DeviceRateLimit = -1 })
 	alice, recA := newClient(b, srv, "alice")
@@ -52,7 +61,7 @@ func BenchmarkCallSetup(b *testing.B) {
 		atAlice = media.NewFrameCounter(media.CodecVP8, nil)
 		atBob = media.NewFrameCounter(media.CodecVP8, nil)
 		t0 := time.Now()
-		s, err := alice.CallManager().StartCall(ctxT(b), duet.CallTypeVideo, "bob", "")
+		s, err := alice.CallManager().StartCall(ctxT(b), duet.CallTypeVideo, "bob", "", opts...)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -86,4 +95,17 @@ func BenchmarkCallSetup(b *testing.B) {
 	percentiles(b, "accept-firstrtp", firstRTP)
 	percentiles(b, "accept-firstframe", firstFrame)
 	percentiles(b, "accept-firstframe-callee", firstFrameCallee)
+	b.ReportMetric(float64(stalls(firstFrame)+stalls(firstFrameCallee)), "stalls")
+}
+
+// stalls counts the first frames that took longer than 250 ms: a lost keyframe, waited for
+// until the sender's next one.
+func stalls(samples []time.Duration) int {
+	n := 0
+	for _, d := range samples {
+		if d > 250*time.Millisecond {
+			n++
+		}
+	}
+	return n
 }

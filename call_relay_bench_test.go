@@ -71,7 +71,7 @@ func BenchmarkRecordedCallCPU(b *testing.B) {
 	}
 	srv := exec.Command(bin, "server", "--addr", addr, "--data", filepath.Join(dir, "data"), "--media-loopback",
 		"--ffmpeg", "none", "--log-level", "error", "--relay-ports", ports)
-	srv.Env = append(os.Environ(), "DUET_TURN_ADDR=")
+	srv.Env = append(os.Environ(), "DUET_TURN_ADDR=", "DUET_SIGNUP_BURST=-1") // 2 users a call, one address
 	if p := os.Getenv("DUET_REC_SERVER_PROCS"); p != "" {
 		srv.Env = append(srv.Env, "GOMAXPROCS="+p) // the server process only
 	}

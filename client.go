@@ -328,6 +328,9 @@ func (c *Client) kicked(reason protocol.EndReason) {
 			d.UserAccountDidLoginFromOtherDevice()
 		case protocol.EndDestroy:
 			d.UserAccountDidRemoveFromServer()
+		case protocol.EndTokenRevoked:
+			// Logged out elsewhere or the password changed: the app must log in again.
+			d.TokenDidExpire(protocol.CodeInvalidToken)
 		default:
 			d.UserDidForbidByServer()
 		}

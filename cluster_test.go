@@ -50,7 +50,7 @@ func startTestCluster(t *testing.T, flags ...string) *testCluster {
 	for i := range 3 {
 		id := fmt.Sprint("n", i+1)
 		p := newServerProcess(t, serverStore{name: id, url: db},
-			append([]string{"--cluster", urls, "--node-id", id}, flags...)...)
+			append([]string{"--cluster", urls, "--node-id", id, "--secret-key", "one key for every node of the test cluster"}, flags...)...)
 		p.start()
 		c.nodes = append(c.nodes, p)
 	}

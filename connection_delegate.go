@@ -12,8 +12,9 @@ type ConnectionDelegate interface {
 	UserAccountDidRemoveFromServer()
 	// UserDidForbidByServer reports that the server kicked the user (BeenKicked, 9).
 	UserDidForbidByServer()
-	// TokenDidExpire reports that the server refused the login token on reconnect; the app
-	// must log in again.
+	// TokenDidExpire reports that the server refused the login token on reconnect, or closed
+	// the connection because the token was revoked (kicked, TokenRevoked 11: a logout or a
+	// password change); the app must log in again.
 	TokenDidExpire(code ErrorCode)
 	// UpgradeRequired reports that the server no longer speaks any protocol version this
 	// SDK speaks (ErrorUpgradeRequired, 911): the app must be upgraded; the SDK stops

@@ -38,6 +38,7 @@ const (
 	EndReasonDestroy           = protocol.EndDestroy
 	EndReasonBeenKicked        = protocol.EndBeenKicked
 	EndReasonAnsweredElsewhere = protocol.EndAnsweredElsewhere
+	EndReasonTokenRevoked      = protocol.EndTokenRevoked
 	EndReasonNotEnable         = protocol.EndNotEnable
 	EndReasonServiceArrearages = protocol.EndServiceArrearages
 	EndReasonServiceForbidden  = protocol.EndServiceForbidden

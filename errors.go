@@ -28,6 +28,8 @@ const (
 	ErrorCallConnectFailed  = protocol.CodeCallConnectFailed
 	// ErrorUpgradeRequired: the server no longer speaks this SDK's protocol versions.
 	ErrorUpgradeRequired = protocol.CodeUpgradeRequired
+	ErrorTooManyAttempts = protocol.CodeTooManyAttempts // login throttled: retry later
+	ErrorTooManyDevices  = protocol.CodeTooManyDevices  // the user's device limit is reached
 )
 
 // ErrorCodeOf returns the code of err (0 for nil, ErrorGeneral for an uncoded error).

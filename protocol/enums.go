@@ -53,7 +53,7 @@ func (s CallStatus) String() string {
 // EndReason says why a call ended: the seed's EMCallEndReason, plus duet's additions from 10 on.
 type EndReason int
 
-// End reasons. 0–9 and 101–103 are the seed's; 10 is duet's (docs/PROTOCOL.md).
+// End reasons. 0–9 and 101–103 are the seed's; 10 and 11 are duet's (docs/PROTOCOL.md).
 const (
 	EndHangup            EndReason = 0
 	EndNoResponse        EndReason = 1
@@ -66,6 +66,9 @@ const (
 	EndDestroy           EndReason = 8
 	EndBeenKicked        EndReason = 9
 	EndAnsweredElsewhere EndReason = 10
+	// EndTokenRevoked is the kick reason of a device whose token was revoked (logout,
+	// password change): it must log in again.
+	EndTokenRevoked      EndReason = 11
 	EndNotEnable         EndReason = 101
 	EndServiceArrearages EndReason = 102
 	EndServiceForbidden  EndReason = 103
@@ -75,7 +78,7 @@ var endReasonNames = map[EndReason]string{
 	EndHangup: "hangup", EndNoResponse: "no-response", EndDecline: "decline", EndBusy: "busy",
 	EndFailed: "failed", EndUnsupported: "unsupported", EndRemoteOffline: "remote-offline",
 	EndLoginOtherDevice: "login-other-device", EndDestroy: "destroy", EndBeenKicked: "been-kicked",
-	EndAnsweredElsewhere: "answered-elsewhere", EndNotEnable: "not-enable",
+	EndAnsweredElsewhere: "answered-elsewhere", EndTokenRevoked: "token-revoked", EndNotEnable: "not-enable",
 	EndServiceArrearages: "service-arrearages", EndServiceForbidden: "service-forbidden",
 }
 

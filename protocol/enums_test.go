@@ -20,7 +20,7 @@ func TestEnumStrings(t *testing.T) {
 		{EndLoginOtherDevice, "login-other-device"}, {EndDestroy, "destroy"}, {EndBeenKicked, "been-kicked"},
 		{EndAnsweredElsewhere, "answered-elsewhere"}, {EndNotEnable, "not-enable"},
 		{EndServiceArrearages, "service-arrearages"}, {EndServiceForbidden, "service-forbidden"},
-		{EndReason(11), "EndReason(11)"}, {EndReason(-1), "EndReason(-1)"},
+		{EndTokenRevoked, "token-revoked"}, {EndReason(12), "EndReason(12)"}, {EndReason(-1), "EndReason(-1)"},
 
 		{ConnectNone, "none"}, {ConnectDirect, "direct"}, {ConnectRelay, "relay"}, {ConnectType(3), "ConnectType(3)"},
 
@@ -74,7 +74,7 @@ func TestEnumValid(t *testing.T) {
 		want bool
 	}{
 		{"CallVoice", CallVoice.Valid(), true}, {"CallType(2)", CallType(2).Valid(), false},
-		{"EndServiceForbidden", EndServiceForbidden.Valid(), true}, {"EndReason(11)", EndReason(11).Valid(), false},
+		{"EndServiceForbidden", EndServiceForbidden.Valid(), true}, {"EndReason(12)", EndReason(12).Valid(), false},
 		{"StreamVideoResume", StreamVideoResume.Valid(), true}, {"StreamStatus(-1)", StreamStatus(-1).Valid(), false},
 	} {
 		if c.got != c.want {

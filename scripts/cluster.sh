@@ -53,10 +53,12 @@ done
 sleep 1
 
 cluster=$(IFS=,; echo "${nats_urls[*]}")
+# One key for every node: it seals the webhook secrets and push credentials in the database.
+secret_key=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 for i in 1 2 3; do
   port=$((base + i - 1))
   "$dir/duet" server --addr "127.0.0.1:$port" --data "$dir/n$i" --store "$DUET_TEST_POSTGRES" \
-    --cluster "$cluster" --node-id "n$i" --turn-addr "" --relay-ports any --media-loopback \
+    --cluster "$cluster" --node-id "n$i" --secret-key "$secret_key" --turn-addr "" --relay-ports any --media-loopback \
     >"$dir/n$i.log" 2>&1 &
   pids+=($!)
   echo "== node n$i on http://127.0.0.1:$port (pid $!, log $dir/n$i.log)"

@@ -25,20 +25,27 @@ func asyncPusher(push func(app, callee string, inv protocol.CallIncoming, offlin
 type tokenAuth struct{ acct *account.Service }
 
 func (a tokenAuth) Authenticate(ctx context.Context, token string) (string, string, error) {
+	app, user, _, err := a.AuthenticateSession(ctx, token)
+	return app, user, err
+}
+
+// AuthenticateSession names the token's hash as the session, so that revoking the token
+// closes the connections it opened (see revocations).
+func (a tokenAuth) AuthenticateSession(ctx context.Context, token string) (string, string, string, error) {
 	t, err := a.acct.Authenticate(ctx, token)
 	if err != nil {
 		// The hub treats a bare *protocol.Error as the device's fault and anything else as
 		// the server's; account wraps its coded errors, so unwrap them here.
 		var pe *protocol.Error
 		if errors.As(err, &pe) && pe.Code != protocol.CodeDatabase {
-			return "", "", pe
+			return "", "", "", pe
 		}
-		return "", "", err
+		return "", "", "", err
 	}
 	if t.Kind != store.TokenUser {
-		return "", "", protocol.NewError(protocol.CodeInvalidToken, "an app token cannot log a device in")
+		return "", "", "", protocol.NewError(protocol.CodeInvalidToken, "an app token cannot log a device in")
 	}
-	return t.App, t.Username, nil
+	return t.App, t.Username, t.Hash, nil
 }
 
 // userDirectory tells the call flow whether a callee exists.

@@ -70,6 +70,7 @@ func startBenchCluster(b testing.TB, n int, clustered bool) []*servertest.Server
 			c.Store, c.DeviceRateLimit = st, -1
 			if clustered {
 				c.Cluster = server.ClusterConfig{NATS: natsURLs, NodeID: fmt.Sprint("n", i+1), DatabaseURL: url}
+				c.SecretKey = "one key for every node of the test cluster"
 			}
 		}))
 	}

@@ -345,11 +345,14 @@ const topicWebhooks = "webhooks"
 // topicKick closes a user's connections on every node (kickNotice).
 const topicKick = "kick"
 
-// kickNotice names a user whose connections every node closes, and why.
+// kickNotice names a user whose connections every node closes, and why: those of one
+// session (a revoked token's hash), or all of them. The user's tokens, or the session's,
+// were revoked, so each node also drops them from its token cache.
 type kickNotice struct {
-	App    string             `json:"app"`
-	User   string             `json:"user"`
-	Reason protocol.EndReason `json:"reason"`
+	App     string             `json:"app"`
+	User    string             `json:"user"`
+	Session string             `json:"session,omitempty"`
+	Reason  protocol.EndReason `json:"reason"`
 }
 
 // Notified acts on the notices of the cluster: new webhook deliveries kick this node's
@@ -361,14 +364,15 @@ func (c *clusterCalls) Notified(topic string, data []byte) {
 	case topicKick:
 		var k kickNotice
 		if json.Unmarshal(data, &k) == nil {
-			c.s.hub.Kick(k.App, k.User, k.Reason)
+			c.s.accounts.Forget(k.App, k.User, k.Session)
+			c.s.hub.KickSession(k.App, k.User, k.Session, k.Reason)
 		}
 	}
 }
 
-// kick closes the user's connections on every node.
-func (c *clusterCalls) kick(app, user string, reason protocol.EndReason) {
-	b, _ := json.Marshal(kickNotice{App: app, User: user, Reason: reason})
+// kick closes the connections of the user (of session only, when not "") on every node.
+func (c *clusterCalls) kick(app, user, session string, reason protocol.EndReason) {
+	b, _ := json.Marshal(kickNotice{App: app, User: user, Session: session, Reason: reason})
 	c.node.Notify(topicKick, b)
 }
 

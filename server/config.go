@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/duet-rtc/duet/internal/clock"
+	"github.com/duet-rtc/duet/server/limit"
 	"github.com/duet-rtc/duet/server/store"
 	"github.com/duet-rtc/duet/server/turn"
 )
@@ -73,11 +74,42 @@ type Config struct {
 	// DeviceRateLimit is how many messages per second one device connection may send
 	// (default: the hub's, 50/s with bursts); negative turns the limit off (benchmarks).
 	DeviceRateLimit float64
+	// MaxDevicesPerUser is how many devices one user may have connected at once (phones,
+	// tablets, browsers); the hello of one more is refused with code 913. Default 10;
+	// negative: no limit (then a callee with many devices can overflow a caller's queue).
+	MaxDevicesPerUser int
 	// DrainRetryAfter is how long Shutdown asks devices to wait before they reconnect
 	// (goodbye.retryAfter, and Retry-After on upgrades refused during the drain): about how
 	// long a restart or deploy takes. Default 1 s, at most 60 s; negative sends goodbye
 	// without retryAfter, so that devices reconnect with their own backoff.
 	DrainRetryAfter time.Duration
+	// ReadHeaderTimeout, ReadTimeout, WriteTimeout and IdleTimeout bound each HTTP
+	// connection (see http.Server): defaults 10 s for the request line and headers, 60 s
+	// for a whole request (bodies are at most 64 KiB: a phone on a poor 2G link sends that
+	// in about 30 s), 60 s for a response (recording downloads get 60 s per write instead)
+	// and 90 s for a keep-alive connection between requests. A WebSocket is freed from
+	// them once upgraded: its hello has signal's HelloTimeout, then the heartbeat.
+	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	// MaxPendingConnsPerAddr bounds the connections one source address may hold before they
+	// authenticate (REST keep-alives, WebSockets before their hello is accepted); more are
+	// answered 503 and closed. Default 64; negative turns the bound off. Addresses of
+	// TrustedProxies are not bounded.
+	MaxPendingConnsPerAddr int
+	// SignupBurst is how many users one address may register at once without the app token
+	// (each costs a password hash); after that one every 10 s. Default 30; negative: no
+	// bound (benchmarks that register many users from one address).
+	SignupBurst int
+	// SecretKey encrypts the secrets the store must keep readable (webhook secrets, push
+	// credentials, a cluster's shared settings); "" uses DataDir/secret-key, made on first
+	// start. The nodes of a cluster must all be given the same key: New refuses to start a
+	// node without one.
+	SecretKey string
+	// MetricsToken, if set, must come as "Authorization: Bearer <token>" on /metrics (401
+	// otherwise); "" leaves /metrics open, for a scraper on a private network.
+	MetricsToken string
+	// TrustedProxies are reverse proxies whose X-Forwarded-For names the client, for the
+	// per-address limits (connections, login and registration throttling).
+	TrustedProxies limit.Proxies
 	// Cluster, when its NATS list is set, makes this server one node of a cluster: calls are
 	// decided by the owner of their app's partition, devices may connect to any node. It
 	// needs the PostgreSQL store (Store, and Cluster.DatabaseURL for its leases).
@@ -110,12 +142,43 @@ func (c *Config) setDefaults() {
 	if c.DemoApp == "" {
 		c.DemoApp = "demo#duet"
 	}
+	c.setConnDefaults()
+	if c.MaxDevicesPerUser == 0 {
+		c.MaxDevicesPerUser = DefaultMaxDevicesPerUser
+	}
 	if c.Clock == nil {
 		c.Clock = clock.Real{}
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+}
+
+// Defaults of the connection limits.
+const (
+	DefaultMaxDevicesPerUser      = 10
+	DefaultReadHeaderTimeout      = 10 * time.Second
+	DefaultReadTimeout            = 60 * time.Second
+	DefaultWriteTimeout           = 60 * time.Second
+	DefaultIdleTimeout            = 90 * time.Second
+	DefaultMaxPendingConnsPerAddr = 64
+)
+
+func (c *Config) setConnDefaults() {
+	c.ReadHeaderTimeout = orDefault(c.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+	c.ReadTimeout = orDefault(c.ReadTimeout, DefaultReadTimeout)
+	c.WriteTimeout = orDefault(c.WriteTimeout, DefaultWriteTimeout)
+	c.IdleTimeout = orDefault(c.IdleTimeout, DefaultIdleTimeout)
+	if c.MaxPendingConnsPerAddr == 0 {
+		c.MaxPendingConnsPerAddr = DefaultMaxPendingConnsPerAddr
+	}
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
 }
 
 // ClusterConfig makes a server a node of a cluster (docs/ARCHITECTURE.md, "Cluster").

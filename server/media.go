@@ -40,6 +40,9 @@ func (s *Server) startMedia() error {
 	dir := cfg.RecordingsDir
 	if dir == "" {
 		dir = filepath.Join(cfg.DataDir, "recordings")
+	} else if err := secureDir(dir); err != nil { // (inside the data folder it is done)
+		r.Close()
+		return fmt.Errorf("recordings: %w", err)
 	}
 	rec, err := recording.New(s.store, recording.Config{
 		Dir: dir, NoRecovery: cfg.clustered(), Retention: cfg.RecordingRetention, FFmpeg: cfg.FFmpeg, Clock: cfg.Clock,

@@ -58,7 +58,7 @@ type Server struct {
 // server, when configured, is already listening.
 func New(ctx context.Context, cfg Config) (*Server, error) {
 	cfg.setDefaults()
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+	if err := secureDir(cfg.DataDir); err != nil {
 		return nil, fmt.Errorf("data folder: %w", err)
 	}
 	st, own := cfg.Store, false
@@ -69,12 +69,19 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		}
 		st, own = db, true
 	}
+	st, err := sealStore(ctx, cfg, st)
+	if err != nil {
+		if own {
+			st.Close()
+		}
+		return nil, err
+	}
 	s := &Server{cfg: cfg, store: st, ownStore: own, registry: prometheus.NewRegistry(), mux: http.NewServeMux()}
 	if slices.Contains(cfg.AllowedOrigins, "*") {
 		cfg.Logger.Warn("pages of any origin may use this server's SDK and client API (--allowed-origins *); list your apps' origins instead")
 	}
 	// Made here, not in Serve, so that Shutdown never races Serve for the field.
-	s.httpServer = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	s.httpServer = s.newHTTPServer()
 	if err := s.startTURN(); err != nil {
 		s.closeStore()
 		return nil, err
@@ -106,7 +113,15 @@ func (s *Server) assemble(ctx context.Context) error {
 	} else if err := s.assembleSingle(ctx); err != nil {
 		return err
 	}
-	s.accounts.OnUserDeleted = func(app, user string) { s.kick(app, user, protocol.EndDestroy) }
+	s.accounts.OnUserDeleted = func(app, user string) {
+		s.kickRevoked(account.Revocation{App: app, User: user}, protocol.EndDestroy)
+	}
+	s.accounts.OnTokensRevoked = func(r account.Revocation) { s.kickRevoked(r, revokedReason(r)) }
+	if n, err := s.accounts.HashClientSecrets(ctx); err != nil {
+		return fmt.Errorf("hash client secrets: %w", err)
+	} else if n > 0 {
+		cfg.Logger.Info("client secrets stored in clear are now hashed", "apps", n)
+	}
 
 	token, err := s.loadAdminToken()
 	if err != nil {
@@ -151,7 +166,8 @@ func (s *Server) assembleNode() error {
 func (s *Server) hubConfig() signal.Config {
 	cfg := s.cfg
 	return signal.Config{Clock: cfg.Clock, Logger: cfg.Logger, Metrics: s.registry, RateLimit: cfg.DeviceRateLimit,
-		Boot: rand.Text(), DrainRetryAfter: cfg.DrainRetryAfter}
+		Boot: rand.Text(), DrainRetryAfter: cfg.DrainRetryAfter,
+		MaxDevices: cfg.MaxDevicesPerUser, SendQueue: sendQueueFor(cfg.MaxDevicesPerUser)}
 }
 
 // engineConfig is the configuration of every call engine of the server.
@@ -173,9 +189,10 @@ func (s *Server) pushCall(app, callee string, inv protocol.CallIncoming, offline
 func (s *Server) routes() {
 	s.mux.Handle("GET /ws", s.hub)
 	s.mux.HandleFunc("GET /healthz", s.healthz)
-	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
+	s.mux.Handle("GET /metrics", s.guardMetrics(promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{})))
 	s.messagingRoutes()
 	apis := api.New(s.accounts, s.store, s.adminToken, s.cfg.Logger)
+	apis.Limits = s.apiLimits()
 	apis.Routes(s.mux)
 	apis.QualityRoutes(s.mux, s.quality)
 	apis.LiveCallRoutes(s.mux, liveCallAdmin{s})
@@ -221,13 +238,6 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 }
 
 // kick closes every connection of the user, on every node of a cluster.
-func (s *Server) kick(app, user string, reason protocol.EndReason) {
-	if s.cluster != nil {
-		s.cluster.kick(app, user, reason)
-		return
-	}
-	s.hub.Kick(app, user, reason)
-}
 
 // activeCalls is the number of live calls decided here.
 func (s *Server) activeCalls() int {
@@ -304,7 +314,7 @@ func (s *Server) FlushCallRecords() {
 
 // Serve accepts connections on ln until Shutdown.
 func (s *Server) Serve(ln net.Listener) error {
-	err := s.httpServer.Serve(ln)
+	err := s.httpServer.Serve(s.limitListener(ln))
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}

@@ -20,7 +20,7 @@ func benchCommand() *cobra.Command {
 		Use:   "bench",
 		Short: "Measure a duet component under a bounded load (loopback or a server you run)",
 	}
-	cmd.AddCommand(benchTURNCommand())
+	cmd.AddCommand(benchTURNCommand(), benchCallsCommand())
 	return cmd
 }
 

@@ -25,7 +25,7 @@ func serverCommand() *cobra.Command {
 	var logLevel string
 	var shutdownTimeout time.Duration
 	var turnPublicIP, turnRelayIP, turnSecret, turnPorts, turnAllow string
-	var storeSpec string
+	var storeSpec, proxies string
 	var cluster clusterFlags
 	cmd := &cobra.Command{
 		Use:   "server",
@@ -40,6 +40,9 @@ func serverCommand() *cobra.Command {
 			if err := checkMessagingFlags(&cfg); err != nil {
 				return err
 			}
+			if err := checkLimitFlags(&cfg, proxies); err != nil {
+				return err
+			}
 			timeout, err := drainFlags(&cfg, shutdownTimeout)
 			if err != nil {
 				return err
@@ -48,6 +51,7 @@ func serverCommand() *cobra.Command {
 				return err
 			}
 			cfg.Logger = newLogger(logLevel)
+			privateUmask()
 			st, err := storeurl.Open(cmd.Context(), storeSpec, cfg.DataDir)
 			if err != nil {
 				return &exitError{code: exitStore, err: fmt.Errorf("cannot open the store %s: %w", storeName(storeSpec, cfg.DataDir), err)}
@@ -80,6 +84,7 @@ func serverCommand() *cobra.Command {
 	addClusterFlags(f, &cluster)
 	addWebFlags(f, &cfg)
 	addMessagingFlags(f, &cfg)
+	addLimitFlags(f, &cfg, &proxies)
 	f.StringVar(&cfg.TURN.Addr, "turn-addr", envOr("DUET_TURN_ADDR", "127.0.0.1:3478"), "TURN listen address, UDP and TCP; empty turns TURN off (DUET_TURN_ADDR)")
 	f.StringVar(&turnPublicIP, "turn-public-ip", envOr("DUET_TURN_PUBLIC_IP", ""), "IP clients reach TURN at, put in the turn: URLs and relay addresses (DUET_TURN_PUBLIC_IP; default the relay IP)")
 	f.StringVar(&turnRelayIP, "turn-relay-ip", envOr("DUET_TURN_RELAY_IP", ""), "IP relay sockets bind to (DUET_TURN_RELAY_IP; default the host of --turn-addr)")

@@ -2,6 +2,7 @@ package account
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"strings"
 
@@ -62,10 +63,11 @@ func (s *Service) CreateApp(ctx context.Context, org, name, registration string)
 		return store.App{}, protocol.NewError(protocol.CodeUserIllegalArgument,
 			"registration must be %q or %q", store.RegistrationOpen, store.RegistrationAuthorized)
 	}
+	secret := randomString(32)
 	app := store.App{
 		Key: key, Org: org, Name: name,
 		ClientID:     "YXA6" + randomString(16),
-		ClientSecret: randomString(32),
+		ClientSecret: HashSecret(secret),
 		Registration: registration,
 		Created:      s.now(),
 	}
@@ -73,6 +75,63 @@ func (s *Service) CreateApp(ctx context.Context, org, name, registration string)
 		return store.App{}, storeError("create app", err, nil,
 			protocol.NewError(protocol.CodeAppAlreadyExist, "app %q already exists", key))
 	}
+	app.ClientSecret = secret // shown this once: only its hash is stored
+	return app, nil
+}
+
+// hashedSecretPrefix starts a client secret stored hashed.
+const hashedSecretPrefix = "sha256:"
+
+// HashSecret returns the stored form of a client secret. The secrets are 192-bit random
+// strings, so a plain SHA-256 is enough: there is no password to guess.
+func HashSecret(secret string) string { return hashedSecretPrefix + HashToken(secret) }
+
+// SecretHashed reports whether a stored client secret is hashed (apps from before are not
+// until HashClientSecrets ran).
+func SecretHashed(stored string) bool { return strings.HasPrefix(stored, hashedSecretPrefix) }
+
+// secretMatches compares a presented client secret with the stored one, in constant time.
+func secretMatches(stored, presented string) bool {
+	want := stored
+	if !SecretHashed(stored) {
+		want = HashSecret(stored)
+	}
+	return subtle.ConstantTimeCompare([]byte(HashSecret(presented)), []byte(want)) == 1
+}
+
+// HashClientSecrets replaces every client secret stored in clear (apps created before
+// secrets were hashed) by its hash, and reports how many it changed. The secrets keep
+// working; the server runs it at every start.
+func (s *Service) HashClientSecrets(ctx context.Context) (int, error) {
+	apps, err := s.ListApps(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, app := range apps {
+		if SecretHashed(app.ClientSecret) {
+			continue
+		}
+		if err := s.st.SetAppSecret(ctx, app.Key, HashSecret(app.ClientSecret)); err != nil {
+			return n, storeError("hash client secret", err, nil, nil)
+		}
+		n++
+	}
+	return n, nil
+}
+
+// RotateClientSecret gives the app a new client secret and returns the app with it, shown
+// this once. The old secret stops working; app tokens issued with it stay valid.
+func (s *Service) RotateClientSecret(ctx context.Context, key string) (store.App, error) {
+	app, err := s.GetApp(ctx, key)
+	if err != nil {
+		return store.App{}, err
+	}
+	secret := randomString(32)
+	if err := s.st.SetAppSecret(ctx, app.Key, HashSecret(secret)); err != nil {
+		return store.App{}, storeError("set client secret", err, protocol.NewError(protocol.CodeInvalidAppKey, "no app %q", key), nil)
+	}
+	app.ClientSecret = secret
 	return app, nil
 }
 

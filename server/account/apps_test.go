@@ -51,6 +51,7 @@ func TestGetAndListApps(t *testing.T) {
 	e := newEnv(t)
 	a := e.app(t, "org", "b", "")
 	b := e.app(t, "org", "a", "")
+	a, b = stored(a), stored(b)
 	if got, err := e.svc.GetApp(e.ctx, "ORG#B"); err != nil || got != a {
 		t.Errorf("GetApp = %+v, %v", got, err)
 	}
@@ -71,7 +72,7 @@ func TestEnsureApp(t *testing.T) {
 		t.Fatalf("first EnsureApp = %+v, %v, %v", a, created, err)
 	}
 	b, created, err := e.svc.EnsureApp(e.ctx, "demo", "duet", store.RegistrationAuthorized)
-	if err != nil || created || b != a {
+	if err != nil || created || b != stored(a) {
 		t.Errorf("second EnsureApp = %+v, %v, %v; want the first app unchanged", b, created, err)
 	}
 	_, _, err = e.svc.EnsureApp(e.ctx, "bad org", "duet", "")
@@ -87,4 +88,50 @@ func TestSplitAppKey(t *testing.T) {
 			t.Errorf("SplitAppKey(%q) = %v", bad, err)
 		}
 	}
+}
+
+// stored is app as the store keeps it: CreateApp returns the client secret in clear, once.
+func stored(app store.App) store.App {
+	app.ClientSecret = HashSecret(app.ClientSecret)
+	return app
+}
+
+func TestClientSecretsHashed(t *testing.T) {
+	e := newEnv(t)
+	a := e.app(t, "org", "a", "")
+	// An app from before secrets were hashed.
+	legacy := store.App{Key: "org#old", Org: "org", Name: "old", ClientID: "YXA6old", ClientSecret: "old-secret-in-clear",
+		Registration: store.RegistrationOpen, Created: a.Created}
+	if err := e.st.CreateApp(e.ctx, legacy); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := e.st.GetApp(e.ctx, a.Key); got.ClientSecret == a.ClientSecret || !SecretHashed(got.ClientSecret) {
+		t.Fatalf("stored secret %q", got.ClientSecret)
+	}
+	for _, tc := range []struct{ app, id, secret string }{{a.Key, a.ClientID, a.ClientSecret}, {legacy.Key, legacy.ClientID, legacy.ClientSecret}} {
+		if _, err := e.svc.AppToken(e.ctx, tc.app, tc.id, tc.secret, 0); err != nil {
+			t.Errorf("AppToken %s: %v", tc.app, err)
+		}
+		_, err := e.svc.AppToken(e.ctx, tc.app, tc.id, tc.secret+"x", 0)
+		wantCode(t, "wrong secret", err, protocol.CodeUserAuthFailed)
+	}
+	if n, err := e.svc.HashClientSecrets(e.ctx); err != nil || n != 1 {
+		t.Fatalf("HashClientSecrets = %d, %v", n, err)
+	}
+	if got, _ := e.st.GetApp(e.ctx, legacy.Key); got.ClientSecret != HashSecret(legacy.ClientSecret) {
+		t.Fatalf("legacy secret stored as %q after HashClientSecrets", got.ClientSecret)
+	}
+	if _, err := e.svc.AppToken(e.ctx, legacy.Key, legacy.ClientID, legacy.ClientSecret, 0); err != nil {
+		t.Errorf("the legacy secret after hashing: %v", err)
+	}
+	// Rotation: the new secret works, the old one no longer does.
+	r, err := e.svc.RotateClientSecret(e.ctx, a.Key)
+	if err != nil || r.ClientSecret == a.ClientSecret {
+		t.Fatalf("RotateClientSecret = %+v, %v", r, err)
+	}
+	if _, err := e.svc.AppToken(e.ctx, a.Key, a.ClientID, r.ClientSecret, 0); err != nil {
+		t.Errorf("the new secret: %v", err)
+	}
+	_, err = e.svc.AppToken(e.ctx, a.Key, a.ClientID, a.ClientSecret, 0)
+	wantCode(t, "the old secret", err, protocol.CodeUserAuthFailed)
 }

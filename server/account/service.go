@@ -46,9 +46,10 @@ type Service struct {
 	// can disconnect that user's devices. It must not block.
 	OnUserDeleted func(app, user string)
 
-	// OnTokensRevoked, if set, is called after ChangePassword revoked every token of a user,
-	// so that the server can disconnect devices logged in with them. It must not block.
-	OnTokensRevoked func(app, user string)
+	// OnTokensRevoked, if set, is called after tokens of a user were revoked (Revoke,
+	// ChangePassword, RevokeUserTokens), once they are refused, so that the server can
+	// disconnect the devices logged in with them. It must not block.
+	OnTokensRevoked func(Revocation)
 
 	st    store.Store
 	clk   clock.Clock
@@ -96,3 +97,18 @@ func storeError(op string, err error, notFound, duplicate *protocol.Error) error
 }
 
 func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
+
+// Revocation tells OnTokensRevoked which tokens were revoked.
+type Revocation struct {
+	App, User string
+	// TokenHash is the revoked token's hash (HashToken); "" when every token of the user was.
+	TokenHash string
+	// Operator is set when an operator revoked them (RevokeUserTokens) rather than the user.
+	Operator bool
+}
+
+func (s *Service) revoked(r Revocation) {
+	if s.OnTokensRevoked != nil {
+		s.OnTokensRevoked(r)
+	}
+}

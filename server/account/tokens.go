@@ -89,8 +89,7 @@ func (s *Service) AppToken(ctx context.Context, appKey, clientID, clientSecret s
 		return Issued{}, err
 	}
 	idOK := subtle.ConstantTimeCompare([]byte(HashToken(clientID)), []byte(HashToken(app.ClientID)))
-	secretOK := subtle.ConstantTimeCompare([]byte(HashToken(clientSecret)), []byte(HashToken(app.ClientSecret)))
-	if idOK&secretOK != 1 {
+	if idOK != 1 || !secretMatches(app.ClientSecret, clientSecret) {
 		return Issued{}, protocol.NewError(protocol.CodeUserAuthFailed, "wrong client_id or client_secret")
 	}
 	return s.issue(ctx, app, store.TokenApp, "", ttl)
@@ -191,18 +190,36 @@ func (s *Service) AuthenticateUser(ctx context.Context, appKey, token string) (s
 	return s.AuthenticateFor(ctx, appKey, token, store.TokenUser)
 }
 
-// Revoke deletes a token (logout). CodeInvalidToken if it is unknown.
+// Revoke deletes a token (logout), then calls OnTokensRevoked for a user token.
+// CodeInvalidToken if it is unknown.
 func (s *Service) Revoke(ctx context.Context, token string) error {
 	if token == "" || len(token) > maxTokenLen {
 		return protocol.NewError(protocol.CodeInvalidToken, "unknown token")
 	}
 	hash := HashToken(token)
+	t, _ := s.cache.get(hash)
+	if t.Hash == "" {
+		t, _ = s.st.GetToken(ctx, hash) // whose it is, for the hook; DeleteToken decides
+	}
 	err := s.st.DeleteToken(ctx, hash)
 	s.cache.drop(hash)
 	if err != nil {
 		return storeError("delete token", err, protocol.NewError(protocol.CodeInvalidToken, "unknown token"), nil)
 	}
+	if t.Username != "" {
+		s.revoked(Revocation{App: t.App, User: t.Username, TokenHash: hash})
+	}
 	return nil
+}
+
+// Forget drops tokens another process revoked from the cache, so that they are checked in
+// the store again: the token with tokenHash, or every token of the user when it is "".
+func (s *Service) Forget(app, user, tokenHash string) {
+	if tokenHash != "" {
+		s.cache.drop(tokenHash)
+		return
+	}
+	s.cache.dropUser(app, user)
 }
 
 // expiredTokenDeleter is implemented by stores that can purge expired tokens

@@ -92,6 +92,11 @@ func (s *Service) createUsers(ctx context.Context, app store.App, reqs []NewUser
 		if err != nil {
 			return nil, err
 		}
+		if name == "." || name == ".." {
+			// Valid characters, but a path segment: /users/.. is another URL, so such a user
+			// could never be fetched or deleted through the REST API.
+			return nil, protocol.NewError(protocol.CodeInvalidUsername, "username %q is a path segment", name)
+		}
 		if seen[name] {
 			return nil, protocol.NewError(protocol.CodeUserAlreadyExist, "username %q appears twice", name)
 		}
@@ -212,13 +217,25 @@ func (s *Service) ChangePassword(ctx context.Context, appKey, username, newPassw
 	if err := s.st.SetPassword(ctx, appKey, name, hash); err != nil {
 		return storeError("set password", err, protocol.NewError(protocol.CodeUserNotFound, "no user %q", name), nil)
 	}
-	err = s.st.DeleteUserTokens(ctx, appKey, name)
+	return s.revokeUser(ctx, appKey, name, false)
+}
+
+// RevokeUserTokens revokes every token of a user (an operator's kick): its devices must log
+// in again. CodeUserNotFound if there is no such user. Then it calls OnTokensRevoked.
+func (s *Service) RevokeUserTokens(ctx context.Context, appKey, username string) error {
+	u, err := s.GetUser(ctx, appKey, username)
+	if err != nil {
+		return err
+	}
+	return s.revokeUser(ctx, u.App, u.Username, true)
+}
+
+func (s *Service) revokeUser(ctx context.Context, appKey, name string, operator bool) error {
+	err := s.st.DeleteUserTokens(ctx, appKey, name)
 	s.cache.dropUser(appKey, name)
 	if err != nil {
 		return storeError("revoke tokens", err, nil, nil)
 	}
-	if s.OnTokensRevoked != nil {
-		s.OnTokensRevoked(appKey, name)
-	}
+	s.revoked(Revocation{App: appKey, User: name, Operator: operator})
 	return nil
 }

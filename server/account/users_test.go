@@ -209,7 +209,7 @@ func TestChangePassword(t *testing.T) {
 	e.app(t, "o", "a", "")
 	e.users(t, "o#a", "alice", "bob")
 	var revoked []string
-	e.svc.OnTokensRevoked = func(app, user string) { revoked = append(revoked, app+"/"+user) }
+	e.svc.OnTokensRevoked = func(r Revocation) { revoked = append(revoked, r.App+"/"+r.User+r.TokenHash) }
 	t1 := e.login(t, "o#a", "alice")
 	t2 := e.login(t, "o#a", "alice")
 	bob := e.login(t, "o#a", "bob")

@@ -35,7 +35,7 @@ func (a *API) adminCreateApp(w http.ResponseWriter, r *http.Request, start time.
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, respond(a, r, app, "post", "/apps", start, []App{appOf(app)}))
+	writeJSON(w, http.StatusOK, respond(a, r, app, "post", "/apps", start, []App{appOf(app, true)}))
 	return nil
 }
 
@@ -50,7 +50,7 @@ func (a *API) adminListApps(w http.ResponseWriter, r *http.Request, start time.T
 	}
 	out := make([]App, len(apps))
 	for i, app := range apps {
-		out[i] = appOf(app)
+		out[i] = appOf(app, false)
 	}
 	resp := Response[App]{Action: "get", Path: "/apps", Entities: out, Count: len(out)}
 	resp.Timestamp, resp.Duration = a.millis(start)
@@ -93,6 +93,39 @@ func (a *API) adminDeleteUser(w http.ResponseWriter, r *http.Request, start time
 		return err
 	}
 	return a.deleteAndReply(w, r, start, app.Key)
+}
+
+// adminRotateSecret: POST /admin/v1/apps/{org}/{app}/secret gives the app a new client
+// secret, shown in this reply only.
+func (a *API) adminRotateSecret(w http.ResponseWriter, r *http.Request, start time.Time) error {
+	app, err := a.adminApp(r)
+	if err != nil {
+		return err
+	}
+	if app, err = a.acct.RotateClientSecret(r.Context(), app.Key); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, respond(a, r, app, "post", "/secret", start, []App{appOf(app, true)}))
+	return nil
+}
+
+// adminRevokeTokens: DELETE /admin/v1/apps/{org}/{app}/users/{name}/tokens revokes every
+// token of the user and closes its devices' connections (kicked, BeenKicked): an operator's
+// kick of a stolen or abusive login.
+func (a *API) adminRevokeTokens(w http.ResponseWriter, r *http.Request, start time.Time) error {
+	app, err := a.adminApp(r)
+	if err != nil {
+		return err
+	}
+	u, err := a.acct.GetUser(r.Context(), app.Key, r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	if err := a.acct.RevokeUserTokens(r.Context(), app.Key, u.Username); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, respond(a, r, app, "delete", "/users/"+u.Username+"/tokens", start, []User{userOf(u)}))
+	return nil
 }
 
 // appTokenRequest is the optional body of POST /admin/v1/apps/{org}/{app}/token.

@@ -98,6 +98,33 @@ func (c *AdminClient) DeleteUser(ctx context.Context, appKey, username string) e
 	return c.do(ctx, http.MethodDelete, path, nil, nil)
 }
 
+// RotateSecret gives the app a new client secret and returns the app with it (the only time
+// it is shown).
+func (c *AdminClient) RotateSecret(ctx context.Context, appKey string) (App, error) {
+	path, err := appPath(appKey, "/secret")
+	if err != nil {
+		return App{}, err
+	}
+	var resp Response[App]
+	if err := c.do(ctx, http.MethodPost, path, nil, &resp); err != nil {
+		return App{}, err
+	}
+	if len(resp.Entities) != 1 {
+		return App{}, fmt.Errorf("duet api: %d apps in the reply", len(resp.Entities))
+	}
+	return resp.Entities[0], nil
+}
+
+// RevokeTokens revokes every token of a user and disconnects its devices (kicked,
+// BeenKicked).
+func (c *AdminClient) RevokeTokens(ctx context.Context, appKey, username string) error {
+	path, err := appPath(appKey, "/users/"+url.PathEscape(username)+"/tokens")
+	if err != nil {
+		return err
+	}
+	return c.do(ctx, http.MethodDelete, path, nil, nil)
+}
+
 // AppToken issues an app token of appKey valid for ttl (0: 60 days), rounded down to
 // seconds.
 func (c *AdminClient) AppToken(ctx context.Context, appKey string, ttl time.Duration) (TokenResponse, error) {

@@ -33,6 +33,9 @@ type API struct {
 	nowFn  func() time.Time
 	routes []route
 	mux    *http.ServeMux // for ServeHTTP
+
+	// Limits throttles logins and registrations; set it before serving.
+	Limits Limits
 }
 
 type route struct {
@@ -69,7 +72,9 @@ func New(acct *account.Service, st store.Store, adminToken string, logger *slog.
 		{"GET /admin/v1/apps/{org}/{app}/users", a.adminListUsers},
 		{"POST /admin/v1/apps/{org}/{app}/users", a.adminCreateUsers},
 		{"DELETE /admin/v1/apps/{org}/{app}/users/{name}", a.adminDeleteUser},
+		{"DELETE /admin/v1/apps/{org}/{app}/users/{name}/tokens", a.adminRevokeTokens},
 		{"POST /admin/v1/apps/{org}/{app}/token", a.adminAppToken},
+		{"POST /admin/v1/apps/{org}/{app}/secret", a.adminRotateSecret},
 	}
 	a.mux = http.NewServeMux()
 	a.Routes(a.mux)

@@ -21,14 +21,15 @@ type User struct {
 	Nickname  string `json:"nickname"`
 }
 
-// App is an app as the admin API shows it, credentials included.
+// App is an app as the admin API shows it. ClientSecret is shown once, in the reply that
+// made it (creation, rotation): only its hash is stored.
 type App struct {
 	Key          string `json:"key"` // "org#app"
 	UUID         string `json:"uuid"`
 	Org          string `json:"org"`
 	Name         string `json:"name"`
 	ClientID     string `json:"client_id"`
-	ClientSecret string `json:"client_secret"`
+	ClientSecret string `json:"client_secret,omitempty"`
 	Registration string `json:"registration"` // "open" or "authorized"
 	Created      int64  `json:"created"`      // unix ms
 }
@@ -115,9 +116,15 @@ func usersOf(us []store.User) []User {
 	return out
 }
 
-func appOf(a store.App) App {
-	return App{Key: a.Key, UUID: AppUUID(a.Key), Org: a.Org, Name: a.Name, ClientID: a.ClientID,
-		ClientSecret: a.ClientSecret, Registration: a.Registration, Created: msOf(a.Created)}
+// appOf shows an app; its client secret only when it is the clear one CreateApp or
+// RotateClientSecret returned, never a stored one (a hash, or an old row's clear secret).
+func appOf(a store.App, showSecret bool) App {
+	app := App{Key: a.Key, UUID: AppUUID(a.Key), Org: a.Org, Name: a.Name, ClientID: a.ClientID,
+		Registration: a.Registration, Created: msOf(a.Created)}
+	if showSecret {
+		app.ClientSecret = a.ClientSecret
+	}
+	return app
 }
 
 func callOf(c store.CallRecord) Call { return webhook.RecordOf(c) }

@@ -126,6 +126,7 @@ func (h *messagingAPI) listPush(w http.ResponseWriter, r *http.Request, start ti
 	out := make([]PushCredentials, len(list))
 	for i, c := range list {
 		out[i] = push.Redact(c.Provider, c.Config, msOf(c.Updated))
+		redactConfigURLs(out[i].Config)
 	}
 	writeJSON(w, http.StatusOK, respond(h.a, r, app, "get", "/push", start, out))
 	return nil
@@ -152,8 +153,9 @@ func (h *messagingAPI) setPush(w http.ResponseWriter, r *http.Request, start tim
 		return errDB(err)
 	}
 	h.a.log.Info("api: push credentials set", "app", app.Key, "provider", provider) // never the credentials
-	writeJSON(w, http.StatusOK, respond(h.a, r, app, "put", "/push/"+provider, start,
-		[]PushCredentials{push.Redact(provider, cfg, msOf(c.Updated))}))
+	view := push.Redact(provider, cfg, msOf(c.Updated))
+	redactConfigURLs(view.Config)
+	writeJSON(w, http.StatusOK, respond(h.a, r, app, "put", "/push/"+provider, start, []PushCredentials{view}))
 	return nil
 }
 
@@ -270,7 +272,7 @@ func (h *messagingAPI) deadLetters(w http.ResponseWriter, r *http.Request, start
 	}
 	out := make([]DeadLetter, len(list))
 	for i, d := range list {
-		out[i] = DeadLetter{ID: d.ID, Endpoint: d.Endpoint, URL: d.URL, EventID: d.EventID, EventType: d.EventType,
+		out[i] = DeadLetter{ID: d.ID, Endpoint: d.Endpoint, URL: redactURL(d.URL), EventID: d.EventID, EventType: d.EventType,
 			CallID: d.CallID, Attempts: d.Attempts, LastError: d.LastError, Created: msOf(d.Created),
 			DeadAt: msOf(d.DoneAt), Body: json.RawMessage(d.Body)}
 	}
@@ -295,7 +297,7 @@ func (h *messagingAPI) retryDead(w http.ResponseWriter, r *http.Request, start t
 }
 
 func webhookOf(e store.WebhookEndpoint, withSecret bool) Webhook {
-	out := Webhook{ID: e.ID, URL: e.URL, Created: msOf(e.Created), Updated: msOf(e.Updated)}
+	out := Webhook{ID: e.ID, URL: redactURL(e.URL), Created: msOf(e.Created), Updated: msOf(e.Updated)}
 	if withSecret {
 		out.Secret = e.Secret
 	}

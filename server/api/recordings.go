@@ -187,9 +187,27 @@ func (h *recordingHandlers) download(w http.ResponseWriter, r *http.Request, sta
 	w.Header().Set("Content-Type", "video/webm")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s.webm"`, rec.ID))
 	w.Header().Set("Cache-Control", "private, no-store")
-	http.ServeContent(w, r, rec.ID+".webm", st.ModTime(), f)
+	http.ServeContent(&paceWriter{ResponseWriter: w, rc: http.NewResponseController(w)}, r, rec.ID+".webm", st.ModTime(), f)
 	return nil
 }
+
+// downloadWriteIdle is how long one write of a download may take. A recording may take a
+// phone longer to fetch than the server's WriteTimeout; it is cut only when it stalls.
+const downloadWriteIdle = 60 * time.Second
+
+// paceWriter moves the connection's write deadline forward before each write.
+type paceWriter struct {
+	http.ResponseWriter
+	rc *http.ResponseController
+}
+
+func (w *paceWriter) Write(b []byte) (int, error) {
+	_ = w.rc.SetWriteDeadline(time.Now().Add(downloadWriteIdle)) // unsupported: keep the server's
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (w *paceWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (h *recordingHandlers) delete(w http.ResponseWriter, r *http.Request, start time.Time) error {
 	app, rec, err := h.one(r)

@@ -37,11 +37,20 @@ func (a *API) token(w http.ResponseWriter, r *http.Request, start time.Time) err
 		return err
 	}
 	var iss account.Issued
+	var done func(error)
 	switch req.GrantType {
 	case "password":
+		if done, err = a.tryLogin(w, r, accountKey(app.Key, req.Username)); err != nil {
+			return err
+		}
 		iss, err = a.acct.PasswordToken(r.Context(), app.Key, req.Username, req.Password, ttl)
+		done(err)
 	case "client_credentials":
+		if done, err = a.tryLogin(w, r, accountKey(app.Key, "")); err != nil { // the app's own account
+			return err
+		}
 		iss, err = a.acct.AppToken(r.Context(), app.Key, req.ClientID, req.ClientSecret, ttl)
+		done(err)
 	default:
 		return newHTTPError(http.StatusBadRequest, nameUnsupported, protocol.CodeUserIllegalArgument,
 			"grant_type must be password or client_credentials")

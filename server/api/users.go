@@ -18,6 +18,9 @@ func (a *API) registerUsers(w http.ResponseWriter, r *http.Request, start time.T
 	if err != nil {
 		return err
 	}
+	if err := a.trySignup(w, r, app.Key, len(reqs)); err != nil {
+		return err
+	}
 	users, err := a.acct.Register(r.Context(), app.Key, reqs, bearer(r))
 	if err != nil {
 		return err

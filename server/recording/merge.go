@@ -91,6 +91,7 @@ func (s *Service) merge(job mergeJob) store.Recording {
 		os.Remove(tmp)
 		return fail("ffmpeg: %v: %s", err, lastLine(stderr.String()))
 	}
+	os.Chmod(tmp, 0o600) // ffmpeg made it with the process umask: recordings are private
 	if err := os.Rename(tmp, out); err != nil {
 		os.Remove(tmp)
 		return fail("%v", err)

@@ -44,6 +44,12 @@ type Config struct {
 	// SendQueue is how many frames may wait for one device. A device that lets more pile up
 	// is a slow consumer: the hub drops its connection rather than buffer without bound.
 	SendQueue int
+	// MaxDevices is how many devices one user may have connected at once; the hello of one
+	// more is refused with CodeTooManyDevices (a device replacing its own connection always
+	// gets in). 0 or less: no limit. Each connected device of a callee costs the caller one
+	// call.ringing frame per call, so SendQueue must leave room for MaxDevices of them (the
+	// server sizes it so).
+	MaxDevices int
 	// RateLimit is how many frames per second one connection may send, sustained (a token
 	// bucket of RateBurst tokens). A frame over the limit is answered with CodeRateLimited; a
 	// connection that goes on past RateBurst refused frames without pausing long enough to

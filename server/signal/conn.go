@@ -41,7 +41,8 @@ type conn struct {
 
 	dev        route.Device
 	caps       protocol.Capabilities
-	registered bool // hub.mu: the hub routes dev to this connection
+	session    string // the session its token opened, for KickSession
+	registered bool   // hub.mu: the hub routes dev to this connection
 
 	lastSeen atomic.Int64 // unix nanoseconds, hub clock: the last frame from the device
 	closing  atomic.Bool  // state != stateOpen, readable without mu

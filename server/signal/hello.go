@@ -27,7 +27,8 @@ func (c *conn) hello(typ websocket.MessageType, frame []byte) {
 		return
 	}
 
-	app, user, err := c.authenticate(h.Token)
+	kicks := c.hub.kicks.Load()
+	app, user, session, err := c.authenticate(h.Token)
 	if err != nil {
 		c.refuse(env.ID, err)
 		return
@@ -46,23 +47,49 @@ func (c *conn) hello(typ websocket.MessageType, frame []byte) {
 		Boot:         hub.cfg.Boot,
 	}))
 	timeout := int64(float64(interval) * HeartbeatFactor)
-	if !hub.register(c, dev, welcome, timeout) {
-		// The hub is shutting down or this connection is closing already.
+	if err := hub.register(c, dev, session, welcome, timeout); err != nil {
+		if err != errClosing { // else the hub is shutting down or this connection closing
+			c.refuse(env.ID, err)
+		}
 		return
 	}
 	c.flushFromReader() // the welcome goes out before the handler hears of the device
+	if a, ok := c.nc.(authenticatedConn); ok {
+		a.Authenticated() // no longer counted against its address (server/limit)
+	}
 	hub.m.logins.Inc()
 	hub.log.Debug("signal: device online", "remote", c.nc.RemoteAddr(), "app", app, "user", user, "device", h.DeviceID)
 	c.callHandler(func() { hub.handler.DeviceOnline(dev, h.Calls) })
+	if hub.kicks.Load() != kicks {
+		// Checked after DeviceOnline so that the handler sees the usual online/offline pair.
+		c.recheck(h.Token)
+	}
 }
+
+// recheck checks the token of a connection just registered again, after a kick that came
+// while it was being authenticated: a revoked token is kicked now (TokenRevoked), as
+// KickSession would have done had the connection been registered then.
+func (c *conn) recheck(token string) {
+	if _, _, _, err := c.authenticate(token); err == nil || protocol.CodeOf(err) == protocol.CodeServerBusy {
+		return
+	}
+	c.closeWith(kickedRevoked, CloseKicked, "kicked: "+protocol.EndTokenRevoked.String(), dropKicked)
+}
+
+// kickedRevoked is the frame of a connection whose token was revoked.
+var kickedRevoked, _ = protocol.NewMessage(protocol.TypeKicked, "", protocol.Kicked{Reason: protocol.EndTokenRevoked}).Encode()
 
 // authenticate asks the Authenticator, bounded by HelloTimeout. A refusal that is not a
 // *protocol.Error is the server's own failure: it is logged and the device told to retry.
-func (c *conn) authenticate(token string) (app, user string, err error) {
+func (c *conn) authenticate(token string) (app, user, session string, err error) {
 	hub := c.hub
 	ctx, cancel := context.WithTimeout(hub.ctx, hub.cfg.HelloTimeout)
 	defer cancel()
-	app, user, err = hub.auth.Authenticate(ctx, token)
+	if sa, ok := hub.auth.(SessionAuthenticator); ok {
+		app, user, session, err = sa.AuthenticateSession(ctx, token)
+	} else {
+		app, user, err = hub.auth.Authenticate(ctx, token)
+	}
 	if err == nil && (app == "" || user == "") {
 		err = errEmptyIdentity
 	}
@@ -73,9 +100,9 @@ func (c *conn) authenticate(token string) (app, user string, err error) {
 			}
 			err = protocol.NewError(protocol.CodeServerBusy, "authentication is unavailable; try again later")
 		}
-		return "", "", err
+		return "", "", "", err
 	}
-	return app, user, nil
+	return app, user, session, nil
 }
 
 // negotiate decodes the hello into h and picks the protocol version. The version comes
@@ -91,6 +118,10 @@ func (c *conn) negotiate(env *protocol.Envelope, h *protocol.Hello) (int, error)
 	}
 	return version, h.Check()
 }
+
+// authenticatedConn is a socket that counts against its source address's limit of
+// unauthenticated connections until told otherwise (server/limit.Conn).
+type authenticatedConn interface{ Authenticated() }
 
 var errEmptyIdentity = errors.New("the Authenticator returned an empty app or user")
 

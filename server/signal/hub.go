@@ -2,10 +2,12 @@ package signal
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/coder/websocket"
 
@@ -22,6 +24,13 @@ type Authenticator interface {
 	// error is taken as the server's own failure, logged, and the device is told to try again
 	// later.
 	Authenticate(ctx context.Context, token string) (app, user string, err error)
+}
+
+// SessionAuthenticator is an Authenticator that also names the session a token opens (the
+// token's hash, say), so that the hub can close exactly the connections of a revoked token
+// (Hub.KickSession). The hub uses it when its Authenticator implements it.
+type SessionAuthenticator interface {
+	AuthenticateSession(ctx context.Context, token string) (app, user, session string, err error)
 }
 
 // Handler receives the lifecycle and the messages of devices: the call flow implements it.
@@ -64,6 +73,9 @@ type Hub struct {
 	leaving map[route.Device]chan struct{} // devices whose DeviceOffline is running
 	online  int                            // registered connections
 	closed  bool                           // Shutdown has begun
+	// kicks counts KickSession calls (changed under mu): a hello whose authentication
+	// straddles one checks its token again.
+	kicks atomic.Uint64
 
 	// wg counts connection goroutines: readers, and writers while they run.
 	wg sync.WaitGroup
@@ -225,9 +237,23 @@ func (h *Hub) Count() int {
 // Kick closes every connection of the user: each device gets kicked with reason (Destroy
 // when the user was deleted, BeenKicked...), then the close. DeviceOffline follows for each.
 func (h *Hub) Kick(app, user string, reason protocol.EndReason) {
-	h.mu.RLock()
-	list := slices.Clone(h.users[userKey{app, user}])
-	h.mu.RUnlock()
+	h.KickSession(app, user, "", reason)
+}
+
+// KickSession is Kick for the connections that authenticated with session (see
+// SessionAuthenticator) only; "" kicks them all. A connection whose hello is still being
+// checked is not in the hub yet: the Authenticator must refuse a revoked token by the time
+// KickSession is called, so that such a hello fails on its own.
+func (h *Hub) KickSession(app, user, session string, reason protocol.EndReason) {
+	h.mu.Lock()
+	h.kicks.Add(1) // a hello authenticated before this and registered after sees it
+	var list []*conn
+	for _, c := range h.users[userKey{app, user}] {
+		if session == "" || c.session == session {
+			list = append(list, c)
+		}
+	}
+	h.mu.Unlock()
 	if len(list) == 0 {
 		return
 	}
@@ -283,13 +309,14 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 
 // register makes c the connection of dev and queues welcome to it, in one step under the hub
 // lock so that nothing sent to dev can precede welcome; the reader writes it. A connection
-// already holding dev is kicked (LoginOtherDevice) and replaced. register reports false when
-// c or the hub is closing.
-func (h *Hub) register(c *conn, dev route.Online, welcome []byte, timeout int64) bool {
+// already holding dev is kicked (LoginOtherDevice) and replaced. register fails with
+// errClosing when c or the hub is closing, and with CodeTooManyDevices when the user has
+// MaxDevices other devices connected.
+func (h *Hub) register(c *conn, dev route.Online, session string, welcome []byte, timeout int64) error {
 	for {
-		ok, leaving := h.tryRegister(c, dev, welcome, timeout)
+		leaving, err := h.tryRegister(c, dev, session, welcome, timeout)
 		if leaving == nil {
-			return ok
+			return err
 		}
 		// The device's previous connection is going offline: let the handler hear that before
 		// it hears this one come online.
@@ -300,31 +327,39 @@ func (h *Hub) register(c *conn, dev route.Online, welcome []byte, timeout int64)
 	}
 }
 
+// errClosing: the connection or the hub is closing; the device needs no answer.
+var errClosing = errors.New("signal: closing")
+
 // tryRegister is one attempt of register. It returns the channel to wait on when the device
 // is still leaving.
-func (h *Hub) tryRegister(c *conn, dev route.Online, welcome []byte, timeout int64) (bool, chan struct{}) {
+func (h *Hub) tryRegister(c *conn, dev route.Online, session string, welcome []byte, timeout int64) (chan struct{}, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if ch, ok := h.leaving[dev.Device]; ok {
-		return false, ch
+		return ch, nil
 	}
 	if h.closed {
-		return false, nil
+		return nil, errClosing
+	}
+	k := userKey{dev.App, dev.User}
+	list := h.users[k]
+	i := slices.IndexFunc(list, func(o *conn) bool { return o.dev.ID == dev.ID })
+	if i < 0 && h.cfg.MaxDevices > 0 && liveCount(list) >= h.cfg.MaxDevices {
+		return nil, protocol.NewError(protocol.CodeTooManyDevices,
+			"user %q has %d devices connected, the most this server allows", dev.User, h.cfg.MaxDevices)
 	}
 	c.mu.Lock()
 	ok := c.state == stateOpen
 	if ok {
-		c.dev, c.caps, c.timeout = dev.Device, dev.Capabilities, timeout
+		c.dev, c.caps, c.timeout, c.session = dev.Device, dev.Capabilities, timeout, session
 		ok = c.queueLocked(welcome)
 	}
 	c.mu.Unlock()
 	if !ok {
-		return false, nil
+		return nil, errClosing
 	}
 
-	k := userKey{dev.App, dev.User}
-	list := h.users[k]
-	if i := slices.IndexFunc(list, func(o *conn) bool { return o.dev.ID == dev.ID }); i >= 0 {
+	if i >= 0 {
 		old := list[i]
 		old.registered = false
 		list = slices.Delete(list, i, i+1)
@@ -334,7 +369,18 @@ func (h *Hub) tryRegister(c *conn, dev route.Online, welcome []byte, timeout int
 	c.registered = true
 	h.users[k] = append(list, c)
 	h.online++
-	return true, nil
+	return nil, nil
+}
+
+// liveCount counts the connections of list that are not being closed.
+func liveCount(list []*conn) int {
+	n := 0
+	for _, c := range list {
+		if !c.closing.Load() {
+			n++
+		}
+	}
+	return n
 }
 
 // unregister forgets c. When c was the registered connection of its device it reports true

@@ -3,6 +3,7 @@
 package signal
 
 import (
+	"crypto/tls"
 	"net"
 	"syscall"
 )
@@ -20,6 +21,11 @@ func rawConn(nc net.Conn) syscall.RawConn {
 		rc, err := nc.SyscallConn()
 		if err == nil {
 			return rc
+		}
+	case interface{ NetConn() net.Conn }:
+		// A wrapper that exposes what it wraps (tls.Conn has buffered records: not waited on).
+		if _, tls := nc.(interface{ ConnectionState() tls.ConnectionState }); !tls {
+			return rawConn(nc.NetConn())
 		}
 	}
 	return nil

@@ -22,9 +22,11 @@ const (
 
 // App is one application: a namespace of users, keyed "org#app" as in the seed.
 type App struct {
-	Key          string // "org#app"
-	Org, Name    string
-	ClientID     string
+	Key       string // "org#app"
+	Org, Name string
+	ClientID  string
+	// ClientSecret is the secret as stored: its hash (account.HashSecret), or the secret
+	// itself in rows from before secrets were hashed.
 	ClientSecret string
 	Registration string // RegistrationOpen or RegistrationAuthorized
 	Created      time.Time
@@ -97,6 +99,9 @@ type Store interface {
 	CreateApp(ctx context.Context, app App) error
 	GetApp(ctx context.Context, key string) (App, error)
 	ListApps(ctx context.Context) ([]App, error)
+	// SetAppSecret replaces the stored client secret of the app with key (compared
+	// case-insensitively); store.ErrNotFound if there is no such app.
+	SetAppSecret(ctx context.Context, key, secret string) error
 
 	// CreateUsers inserts all users or none (ErrDuplicate if any exists).
 	CreateUsers(ctx context.Context, users []User) error

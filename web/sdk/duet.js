@@ -46,7 +46,8 @@ export {
  * @property {() => void} [userAccountDidLoginFromOtherDevice] another login with this device id replaced this one (7)
  * @property {() => void} [userAccountDidRemoveFromServer] the user was deleted (8)
  * @property {() => void} [userDidForbidByServer] an operator kicked the user (9)
- * @property {(code: number) => void} [tokenDidExpire] the server refused the token on reconnect; log in again
+ * @property {(code: number) => void} [tokenDidExpire] the server refused the token on reconnect, or
+ *   revoked it (kicked, reason 11: a logout or password change elsewhere); log in again
  * @property {() => void} [upgradeRequired] the server no longer speaks this SDK's protocol (911); the app must be upgraded
  */
 
@@ -433,6 +434,7 @@ export class DuetClient {
     this._endLogin();
     if (reason === 7) this._notify('userAccountDidLoginFromOtherDevice');
     else if (reason === 8) this._notify('userAccountDidRemoveFromServer');
+    else if (reason === 11) this._notify('tokenDidExpire', 104); // token revoked: log in again
     else this._notify('userDidForbidByServer');
   }
 

@@ -17,13 +17,14 @@ export const CallType = Object.freeze({ Voice: 0, Video: 1 });
 export const CallStatus = Object.freeze({ Disconnected: 0, Connecting: 2, Connected: 3, Accepted: 4 });
 
 /**
- * Why a call ended (EMCallEndReason). AnsweredElsewhere (10) is duet's addition.
+ * Why a call ended (EMCallEndReason). AnsweredElsewhere (10) and TokenRevoked (11, a kick
+ * reason) are duet's additions.
  * @readonly
  * @enum {number}
  */
 export const EndReason = Object.freeze({
   Hangup: 0, NoResponse: 1, Decline: 2, Busy: 3, Failed: 4, Unsupported: 5, RemoteOffline: 6,
-  LoginOtherDevice: 7, Destroy: 8, BeenKicked: 9, AnsweredElsewhere: 10,
+  LoginOtherDevice: 7, Destroy: 8, BeenKicked: 9, AnsweredElsewhere: 10, TokenRevoked: 11,
   NotEnable: 101, ServiceArrearages: 102, ServiceForbidden: 103,
 });
 
@@ -75,7 +76,7 @@ export const ErrorCode = Object.freeze({
   UserIllegalArgument: 205, UserRemoved: 207, ServerNotReachable: 300, ServerTimeout: 301, ServerBusy: 302,
   ServerUnknown: 303, CallInvalidId: 800, CallBusy: 801, CallRemoteOffline: 802, CallConnectFailed: 803,
   BadMessage: 900, RateLimited: 902, CallSelf: 905, CallUnsupported: 906, RegistrationClosed: 908,
-  ServerShutdown: 910, UpgradeRequired: 911, UnsupportedVersion: 903,
+  ServerShutdown: 910, UpgradeRequired: 911, TooManyAttempts: 912, TooManyDevices: 913, UnsupportedVersion: 903,
 });
 
 /**

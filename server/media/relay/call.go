@@ -71,8 +71,12 @@ type CallConfig struct {
 	Active func() string
 }
 
-// activeRetry throttles asking CallConfig.Active while a call is not answered.
-const activeRetry = 20 * time.Millisecond
+// activeRetry throttles asking CallConfig.Active while a call is not answered (Active
+// takes the call engine's lock), by the side whose packet asks: a ringing caller's warm-up
+// asks about every other packet; a callee's device sends only once it has answered, so its
+// first packets, which the relay must not hold up, ask again after a millisecond. What
+// arrives before the relay knows of the answer waits in the leg's unsent video (held.go).
+var activeRetry = [2]time.Duration{Caller: 5 * time.Millisecond, Callee: time.Millisecond}
 
 // keyframeThrottle is the least time between two PLIs the relay sends one sender.
 const keyframeThrottle = 200 * time.Millisecond
@@ -101,7 +105,7 @@ type Call struct {
 	done   chan struct{} // closed when Close has closed every leg
 
 	active      [2]atomic.Pointer[leg] // by Side
-	nextResolve atomic.Int64           // unix nanos before which Active is not asked again
+	nextResolve [2]atomic.Int64        // by asking Side: unix nanos before which Active is not asked again
 }
 
 type legKey struct {
@@ -241,30 +245,32 @@ func (c *Call) setActive(side Side, l *leg) {
 	}
 }
 
-// knownActive asks CallConfig.Active. Only a negative answer is throttled: media flows
-// only after the call is answered, so the first packets' questions get a positive one, and
-// a device that sends without having answered is not asked about on every packet.
-func (c *Call) knownActive() string {
+// knownActive asks CallConfig.Active for a packet from side asker. Only a negative answer
+// is throttled: media flows only after the call is answered, so the first packets'
+// questions get a positive one, and a device that sends without having answered is not
+// asked about on every packet.
+func (c *Call) knownActive(asker Side) string {
 	if c.cfg.Active == nil {
 		return ""
 	}
 	now := time.Now().UnixNano()
-	if next := c.nextResolve.Load(); now < next {
+	if next := c.nextResolve[asker].Load(); now < next {
 		return ""
 	}
 	dev := c.cfg.Active()
 	if dev == "" {
-		c.nextResolve.Store(now + int64(activeRetry))
+		c.nextResolve[asker].Store(now + int64(activeRetry[asker]))
 	}
 	return dev
 }
 
-// resolveCallee finds the callee's active leg when it is not known yet.
-func (c *Call) resolveCallee() *leg {
+// resolveCallee finds the callee's active leg when it is not known yet, for a packet from
+// side asker.
+func (c *Call) resolveCallee(asker Side) *leg {
 	if l := c.active[Callee].Load(); l != nil {
 		return l
 	}
-	dev := c.knownActive()
+	dev := c.knownActive(asker)
 	if dev == "" {
 		return nil
 	}
@@ -284,7 +290,7 @@ func (c *Call) isActive(l *leg) bool {
 		return true
 	}
 	if l.side == Callee && cur == nil {
-		return c.resolveCallee() == l
+		return c.resolveCallee(Callee) == l
 	}
 	return false
 }
@@ -292,7 +298,7 @@ func (c *Call) isActive(l *leg) bool {
 // target returns the leg packets from side go to, or nil.
 func (c *Call) target(side Side) *leg {
 	if side == Caller {
-		return c.resolveCallee()
+		return c.resolveCallee(Caller)
 	}
 	return c.active[Caller].Load()
 }

@@ -29,13 +29,17 @@ type leg struct {
 	outPT   [2]atomic.Uint32
 	inSSRC  [2]atomic.Uint32 // the device's media SSRCs, by Kind (0: not yet)
 	lastPLI atomic.Int64     // unix nanos of the last PLI sent to this device
+	pliLost atomic.Bool      // a keyframe request was due before the leg had keys
 	path    atomic.Pointer[path]
 
 	rmu      sync.Mutex    // held while a datagram from the device is handled
 	remote   *srtp.Context // unprotects what the device sends; nil until DTLS is done
+	early    [][]byte      // SRTP the device sent while remote was nil (packet.go)
+	unsent   unsentVideo   // video from the device that went nowhere (held.go)
 	kindOfPT [128]int8     // the kind a payload type the device sends carries, -1: none
 	wmu      sync.Mutex    // held while a datagram to the device is protected
 	local    *srtp.Context // protects what the relay sends
+	held     heldVideo     // video for the device while local is nil (held.go)
 
 	closed   atomic.Bool
 	notified atomic.Bool // OnClosed fired (or must not)
@@ -227,25 +231,57 @@ func (l *leg) addCandidate(cand protocol.ICECandidate) error {
 	return guard(func() error { return l.pc.AddICECandidate(init) })
 }
 
-// startSRTP derives the leg's SRTP contexts once DTLS is up and routes it if ICE has not
-// reported its pair yet.
+// startSRTP derives the leg's SRTP contexts once DTLS is up, routes the leg if ICE has not
+// reported its pair yet, and sends the video held for it (held.go). What it could not hold,
+// and a keyframe request the leg could not be sent, become keyframe requests now.
 func (l *leg) startSRTP() error {
 	local, remote, err := l.keys.srtpContexts()
 	if err != nil {
 		return err
 	}
-	l.wmu.Lock()
-	l.local = local
-	l.wmu.Unlock()
-	l.rmu.Lock()
-	l.remote = remote
-	l.rmu.Unlock()
+	l.useKeys(local, remote)
+	return nil
+}
+
+// useKeys installs the leg's SRTP contexts: see startSRTP.
+func (l *leg) useKeys(local, remote *srtp.Context) {
 	if l.path.Load() == nil {
 		if pair, err := l.pc.SCTP().Transport().ICETransport().GetSelectedCandidatePair(); err == nil && pair != nil {
 			l.route(pair)
 		}
 	}
-	return nil
+	l.rmu.Lock()
+	l.remote = remote
+	l.rmu.Unlock()
+	l.wmu.Lock()
+	l.local = local
+	pkts, lost := l.held.take()
+	l.sendHeldUnlocked(pkts)
+	l.wmu.Unlock()
+	if sender := l.c.active[l.side.other()].Load(); lost && sender != nil && l.c.isActive(l) {
+		sender.requestKeyframe(false)
+	}
+	if l.pliLost.Swap(false) {
+		l.requestKeyframe(false)
+	}
+}
+
+// sendHeldUnlocked protects and sends held packets, in order; the caller holds wmu, so that
+// nothing forwarded later overtakes them.
+func (l *leg) sendHeldUnlocked(pkts [][]byte) {
+	p := l.path.Load()
+	if p == nil {
+		return
+	}
+	for _, plain := range pkts {
+		sealed, err := l.local.EncryptRTP(nil, plain, nil)
+		if err != nil {
+			continue
+		}
+		if _, err := p.sock.WriteToAddrPort(sealed, p.addr); err == nil {
+			l.c.r.stats.held.Add(1) // counted out when it was held
+		}
+	}
 }
 
 // route makes the relay's packet path send to and take from the pair's remote address.
@@ -280,6 +316,8 @@ func (l *leg) close(notify bool) {
 	}
 	l.rmu.Lock() // wait for a datagram being handled: no Tap call after this
 	l.remote = nil
+	l.early = nil
+	l.unsent = unsentVideo{}
 	l.rmu.Unlock()
 	l.c.dropLeg(l)
 	_ = l.pc.Close()
@@ -302,7 +340,10 @@ func (l *leg) requestKeyframe(throttled bool) {
 	}
 	l.lastPLI.Store(now)
 	pli := &rtcp.PictureLossIndication{SenderSSRC: l.outSSRC[Video].Load(), MediaSSRC: ssrc}
-	if l.sendRTCP([]rtcp.Packet{pli}) == nil {
+	switch err := l.sendRTCP([]rtcp.Packet{pli}); {
+	case err == nil:
 		l.c.r.stats.keyframeRequests.Add(1)
+	case errors.Is(err, errNoPath):
+		l.pliLost.Store(true) // startSRTP sends it
 	}
 }

@@ -29,6 +29,9 @@ import (
 // errNoPath: the leg's ICE pair or keys are not known yet.
 var errNoPath = errors.New("relay: leg not connected")
 
+// errHeld: a packet is kept until the leg has keys (held.go).
+var errHeld = errors.New("relay: held until the leg has keys")
+
 // router finds the leg a datagram came from.
 type router struct {
 	mu    sync.RWMutex
@@ -101,14 +104,44 @@ func (l *leg) receive(m *mediaSocket, b []byte) {
 	}
 	l.rmu.Lock()
 	defer l.rmu.Unlock()
-	if l.remote == nil || l.closed.Load() {
+	if l.closed.Load() {
 		return
 	}
+	if l.remote == nil {
+		l.keepEarly(b)
+		return
+	}
+	if len(l.early) > 0 {
+		early := l.early
+		l.early = nil
+		for _, e := range early {
+			l.dispatch(m, e)
+		}
+	}
+	l.dispatch(m, b)
+}
+
+// dispatch handles an SRTP or SRTCP datagram from the device; the caller holds rmu and
+// the leg has keys.
+func (l *leg) dispatch(m *mediaSocket, b []byte) {
 	if isRTCP(b) {
 		l.receiveRTCP(m, b)
 		return
 	}
 	l.receiveRTP(m, b)
+}
+
+// maxEarly bounds the datagrams a leg keeps from its device before it has keys.
+const maxEarly = 64
+
+// keepEarly keeps a copy of a datagram the device sent before the leg has keys: its DTLS
+// handshake is done, as the device knows, before pion tells the relay so (see held.go), and
+// the device's first keyframe may come in between. The next datagram after the keys came
+// takes them through the packet path first. The caller holds rmu.
+func (l *leg) keepEarly(b []byte) {
+	if len(l.early) < maxEarly {
+		l.early = append(l.early, append([]byte(nil), b...))
+	}
 }
 
 // arrivedOn notes the socket an authentic datagram from the device arrived on: when it is
@@ -143,18 +176,30 @@ func (l *leg) receiveRTP(m *mediaSocket, b []byte) {
 	}
 	st.packetsIn.Add(1)
 	st.bytesIn.Add(uint64(len(pkt.Payload)))
-	if !l.c.isActive(l) {
+	var dst *leg
+	if l.c.isActive(l) {
+		dst = l.c.target(l.side)
+	}
+	if dst == nil {
+		// Not answered yet (a caller's warm-up video), or not this leg: nowhere to go, not
+		// even to the Tap. A keyframe run is kept in case the answer comes in a moment.
 		st.dropped.Add(1)
+		if k == Video {
+			l.unsent.add(pkt.Payload, plain, time.Now())
+		}
 		return
 	}
+	if len(l.unsent.pkts) > 0 {
+		l.forwardUnsent(m, dst)
+	}
+	l.forward(m, dst, k, pkt)
+}
+
+// forward sends pkt, of kind k, to dst and shows it to the Tap.
+func (l *leg) forward(m *mediaSocket, dst *leg, k Kind, pkt *rtp.Packet) {
+	st := &l.c.r.stats
 	pkt.Header.Extension = false
 	pkt.Header.Extensions = pkt.Header.Extensions[:0]
-	dst := l.c.target(l.side)
-	if dst == nil {
-		// Not answered yet: a caller's warm-up video goes nowhere, not even to the Tap.
-		st.dropped.Add(1)
-		return
-	}
 	if dst.sendRTP(m, k, pkt) {
 		st.packetsOut.Add(1)
 	} else {
@@ -165,12 +210,22 @@ func (l *leg) receiveRTP(m *mediaSocket, b []byte) {
 	}
 }
 
+// forwardUnsent forwards the video kept while l's packets had nowhere to go (held.go).
+func (l *leg) forwardUnsent(m *mediaSocket, dst *leg) {
+	for _, plain := range l.unsent.take(time.Now()) {
+		var pkt rtp.Packet
+		if pkt.Unmarshal(plain) == nil {
+			l.c.r.stats.unsent.Add(1)
+			l.forward(m, dst, Video, &pkt)
+		}
+	}
+}
+
 // sendRTP sends pkt to the device as the relay's stream of kind k; pkt is left as it was.
 // From the socket that read it, it is queued for the end of the read batch.
 func (l *leg) sendRTP(from *mediaSocket, k Kind, pkt *rtp.Packet) bool {
 	ssrc, pt := l.outSSRC[k].Load(), l.outPT[k].Load()
-	p := l.path.Load()
-	if ssrc == 0 || p == nil {
+	if ssrc == 0 {
 		return false
 	}
 	sc := &from.scratch
@@ -181,10 +236,12 @@ func (l *leg) sendRTP(from *mediaSocket, k Kind, pkt *rtp.Packet) bool {
 	if err != nil {
 		return false
 	}
-	sealed, err := l.seal(func(local *srtp.Context) ([]byte, error) {
-		return local.EncryptRTP(sc.sealed[:0], sc.out[:n], &sc.hdr)
-	})
-	if err != nil {
+	sealed, err := l.sealRTP(k, pkt.Payload, sc.out[:n], sc)
+	if errors.Is(err, errHeld) {
+		return true
+	}
+	p := l.path.Load()
+	if err != nil || p == nil {
 		return false
 	}
 	if p.sock == from {
@@ -248,6 +305,24 @@ func (l *leg) receiveRTCP(m *mediaSocket, b []byte) {
 	if dst != nil && len(fwd) > 0 {
 		_ = dst.sendRTCP(fwd)
 	}
+}
+
+// sealRTP protects plain, the relay's RTP of kind k carrying payload, for the device. Before
+// the leg has keys it returns errNoPath, or errHeld for video kept until they come.
+func (l *leg) sealRTP(k Kind, payload, plain []byte, sc *scratch) ([]byte, error) {
+	l.wmu.Lock()
+	defer l.wmu.Unlock()
+	if l.local == nil {
+		if k != Video {
+			return nil, errNoPath
+		}
+		l.held.add(payload, plain)
+		if len(l.held.pkts) == 0 {
+			return nil, errNoPath
+		}
+		return nil, errHeld
+	}
+	return l.local.EncryptRTP(sc.sealed[:0], plain, &sc.hdr)
 }
 
 // seal runs protect with the leg's outgoing SRTP context, which is not safe for concurrent

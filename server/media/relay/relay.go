@@ -86,8 +86,8 @@ type Relay struct {
 
 // counters are the relay's totals, updated atomically on the packet path.
 type counters struct {
-	packetsIn, packetsOut, bytesIn, dropped, writeErrors, keyframeRequests atomic.Uint64
-	legs, calls                                                            atomic.Int64
+	packetsIn, packetsOut, bytesIn, dropped, writeErrors, keyframeRequests, held, unsent atomic.Uint64
+	legs, calls                                                                          atomic.Int64
 }
 
 // Stats is a snapshot of the relay's counters.
@@ -99,6 +99,8 @@ type Stats struct {
 	Dropped          uint64 // packets read but not forwarded: inactive leg, no target yet
 	WriteErrors      uint64 // forwarding writes that failed
 	KeyframeRequests uint64 // PLIs sent to senders
+	Held             uint64 // video packets sent late: held until their leg had keys
+	Unsent           uint64 // video packets forwarded late: kept until the call was answered
 }
 
 // New makes a relay and opens its UDP socket(s).
@@ -128,6 +130,7 @@ func (r *Relay) Stats() Stats {
 		Calls: s.calls.Load(), Legs: s.legs.Load(),
 		PacketsIn: s.packetsIn.Load(), BytesIn: s.bytesIn.Load(), PacketsOut: s.packetsOut.Load(),
 		Dropped: s.dropped.Load(), WriteErrors: s.writeErrors.Load(), KeyframeRequests: s.keyframeRequests.Load(),
+		Held: s.held.Load(), Unsent: s.unsent.Load(),
 	}
 }
 

@@ -33,6 +33,13 @@ func (s *Store) GetApp(ctx context.Context, key string) (store.App, error) {
 	return a, nil
 }
 
+// SetAppSecret replaces the stored client secret of the app with key; store.ErrNotFound if
+// there is none.
+func (s *Store) SetAppSecret(ctx context.Context, key, secret string) error {
+	res, err := s.w.ExecContext(ctx, `UPDATE apps SET client_secret = ? WHERE key = ?`, secret, key)
+	return requireOne(res, err, fmt.Sprintf("set secret of app %q", key))
+}
+
 // ListApps returns every app in key order.
 func (s *Store) ListApps(ctx context.Context) ([]store.App, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT `+appColumns+` FROM apps ORDER BY key`)

@@ -13,7 +13,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
 	"runtime"
 	"strings"
 	"time"
@@ -61,6 +63,9 @@ func Open(path string) (*Store, error) {
 	q.Add("_pragma", "wal_autocheckpoint(10000)")
 	q.Add("_pragma", "journal_size_limit(67108864)")
 	wdsn := path + "?" + q.Encode() + "&_journal_mode=WAL"
+	if err := private(path); err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
 
 	w, err := sql.Open("sqlite", wdsn)
 	if err != nil {
@@ -191,6 +196,26 @@ func (s *Store) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlite: commit: %w", err)
+	}
+	return nil
+}
+
+// private makes the database file, and its WAL and shared-memory files if they exist, 0600
+// whatever the umask or an older server left: they hold secrets, tokens' hashes and
+// message texts. SQLite gives the -wal and -shm files it creates the database's mode.
+func private(path string) error {
+	if path == ":memory:" || strings.HasPrefix(path, "file:") {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return err
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
 	}
 	return nil
 }

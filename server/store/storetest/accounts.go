@@ -36,6 +36,17 @@ func testApps(t *testing.T, s store.Backend) {
 	if err != nil || len(apps) != 2 || apps[0] != b || apps[1] != a {
 		t.Errorf("ListApps = %+v, %v", apps, err)
 	}
+
+	if err := s.SetAppSecret(ctx, "ORG#b", "sha256:new"); err != nil {
+		t.Fatalf("SetAppSecret: %v", err)
+	}
+	a.ClientSecret = "sha256:new"
+	if got, err := s.GetApp(ctx, "org#b"); err != nil || got != a {
+		t.Errorf("GetApp after SetAppSecret = %+v, %v", got, err)
+	}
+	if err := s.SetAppSecret(ctx, "org#none", "x"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("SetAppSecret of an unknown app: %v; want ErrNotFound", err)
+	}
 }
 
 func testCreateUsersAllOrNothing(t *testing.T, s store.Backend) {
