@@ -84,27 +84,47 @@ func callbackActions(c *duet.Client) map[string]func(*duet.CallSession) {
 	}
 }
 
+// cbClient is a client of srv with a recorder on every delegate, not logged in, for a user
+// added beforehand.
+func cbClient(t *testing.T, srv *servertest.Server, mod ...func(*duet.Options)) (*duet.Client, *recorder) {
+	t.Helper()
+	opts := duet.Options{AppKey: srv.AppKey, ServerURL: srv.URL, ICE: duet.ICEOptions{LoopbackOnly: true}}
+	for _, m := range mod {
+		m(&opts)
+	}
+	c, err := duet.NewClient(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	rec := newRecorder()
+	c.AddConnectionDelegate(rec, nil)
+	c.CallManager().AddDelegate(rec, nil)
+	return c, rec
+}
+
 // TestCallbacksMayCallTheSDK: every public method may be called from every delegate
 // callback, Close and Logout included; nothing deadlocks and no goroutine is left.
 func TestCallbacksMayCallTheSDK(t *testing.T) {
 	leaktest.Check(t)
 	srv := servertest.Start(t)
-	newLoggedOutClient(t, srv, "cb-alice")
-	newLoggedOutClient(t, srv, "cb-bob")
+	srv.AddUser("cb-alice", "pw-cb-alice") // once: registrations are throttled per address
+	srv.AddUser("cb-bob", "pw-cb-bob")
 	for _, on := range []string{"receive", "connect", "accept", "end", "state", "otherDevice"} {
 		for _, action := range []string{"Close", "Logout", "EndCall", "StartCall"} {
 			t.Run(on+"/"+action, func(t *testing.T) {
-				alice, recA := newLoggedOutClient(t, srv, "cb-alice")
+				alice, recA := cbClient(t, srv)
 				login(t, alice, "cb-alice")
 				device := fmt.Sprintf("bob-%s-%s", on, action)
-				bob, recB := newLoggedOutClient(t, srv, "cb-bob", func(o *duet.Options) { o.DeviceID = device })
+				bob, recB := cbClient(t, srv, func(o *duet.Options) { o.DeviceID = device })
 				h := newHook(on, callbackActions(bob)[action])
 				bob.AddConnectionDelegate(h, nil)
 				bob.CallManager().AddDelegate(h, nil)
 				login(t, bob, "cb-bob")
 				switch on {
 				case "otherDevice":
-					newClient(t, srv, "cb-bob", func(o *duet.Options) { o.DeviceID = device })
+					other, _ := cbClient(t, srv, func(o *duet.Options) { o.DeviceID = device })
+					login(t, other, "cb-bob")
 				case "state":
 				default:
 					s, err := alice.CallManager().StartCall(ctxT(t), duet.CallTypeVoice, "cb-bob", "")
