@@ -90,19 +90,18 @@ func TestSupervisorWaitsRetryAfter(t *testing.T) {
 		t.Fatal(err)
 	}
 	expectUpgrade(t, srv, 1)
-	waitTimer(t, clk) // the goodbye's 1 s (+ up to 0.5 s)
-	clk.Advance(999 * time.Millisecond)
-	if clk.Pending() == 0 {
-		t.Fatal("reconnected before the goodbye's retry-after")
-	}
-	clk.Advance(500 * time.Millisecond)
+	// The goodbye's wait: 1 s plus a spread of at most 0.5 s. Other timers (a dial's, the
+	// heartbeat's) come and go on the same clock: wait for this one.
+	waitTimerIn(t, clk, time.Second, 1500*time.Millisecond)
+	clk.Advance(1500 * time.Millisecond)
 	expectUpgrade(t, srv, 2) // 503, Retry-After 2
-	waitTimer(t, clk)
+	// The 503's wait: 2 s plus at most 1 s; nothing shorter.
+	waitTimerIn(t, clk, 2*time.Second, 3*time.Second)
 	clk.Advance(1999 * time.Millisecond)
-	if clk.Pending() == 0 {
-		t.Fatal("redialled before the 503's Retry-After")
+	if !clk.PendingIn(time.Millisecond, time.Second+time.Millisecond) {
+		t.Fatal("the 503's wait ended before its Retry-After") // the supervisor waits one wait at a time
 	}
-	clk.Advance(time.Second) // the spread is under a second
+	clk.Advance(time.Second + time.Millisecond) // the spread is under a second
 	expectUpgrade(t, srv, 3)
 	deadline := time.Now().Add(10 * time.Second)
 	for !c.IsConnected() {
@@ -125,13 +124,14 @@ func expectUpgrade(t *testing.T, srv *drainingServer, n int) {
 	}
 }
 
-// waitTimer waits, bounded, until the supervisor has armed its wait on clk.
-func waitTimer(t *testing.T, clk *clock.Fake) {
+// waitTimerIn waits, bounded, until the supervisor has armed a wait due between lo and hi
+// from now on clk.
+func waitTimerIn(t *testing.T, clk *clock.Fake, lo, hi time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	for clk.Pending() == 0 {
+	for !clk.PendingIn(lo, hi) {
 		if time.Now().After(deadline) {
-			t.Fatal("the supervisor armed no timer")
+			t.Fatalf("the supervisor armed no wait of %v to %v", lo, hi)
 		}
 		time.Sleep(time.Millisecond)
 	}

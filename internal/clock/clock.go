@@ -88,6 +88,20 @@ func (c *Fake) Pending() int {
 	return n
 }
 
+// PendingIn reports whether a timer that has not fired or been stopped falls due between lo
+// and hi from now (inclusive): a test can wait for one particular wait to be armed while
+// other timers come and go.
+func (c *Fake) PendingIn(lo, hi time.Duration) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, t := range c.timers {
+		if d := t.at.Sub(c.now); t.pending && d >= lo && d <= hi {
+			return true
+		}
+	}
+	return false
+}
+
 // Advance moves the clock forward by d, firing every timer due by then, earliest first.
 // Timers created by fired functions fire too if they fall due within d.
 func (c *Fake) Advance(d time.Duration) {
