@@ -43,21 +43,37 @@ func BenchmarkClusterCallCycle(b *testing.B) {
 		{"3-nodes-same", 3, true, false},
 		{"3-nodes-cross", 3, true, true},
 	} {
-		b.Run(layout.name, func(b *testing.B) {
-			nodes := startBenchCluster(b, layout.nodes, layout.nats)
-			benchClusterCycles(b, nodes, layout.cross)
-		})
+		// One cluster per layout, not per run of the benchmark function (which Go calls
+		// again with a larger b.N): set up here, stopped when the layout is done.
+		nodes, stop := startBenchClusterFor(b, layout.nodes, layout.nats)
+		pairs := benchPairs(b, nodes, layout.cross)
+		b.Run(layout.name, func(b *testing.B) { benchClusterCycles(b, nodes, pairs) })
+		for _, p := range pairs {
+			p.caller.ws.CloseNow()
+			p.callee.ws.CloseNow()
+		}
+		stop()
 	}
 }
 
 // startBenchCluster starts n nodes on one fresh PostgreSQL database, joined by a 3-server
-// NATS cluster when clustered, and waits until every partition is owned.
+// NATS cluster when clustered, and waits until the partitions are owned and spread evenly.
+// They stop when the test ends.
 func startBenchCluster(b testing.TB, n int, clustered bool) []*servertest.Server {
+	nodes, _ := startBenchClusterFor(b, n, clustered)
+	return nodes
+}
+
+// startBenchClusterFor is startBenchCluster that also returns a function stopping it all
+// at once (the test's end stops what it left).
+func startBenchClusterFor(b testing.TB, n int, clustered bool) ([]*servertest.Server, func()) {
 	b.Helper()
 	url := pgtest.URL(b)
 	var natsURLs []string
+	var nc *natstest.Cluster
 	if clustered {
-		natsURLs = natstest.Start(b, 3).URLs()
+		nc = natstest.Start(b, 3)
+		natsURLs = nc.URLs()
 	}
 	var nodes []*servertest.Server
 	for i := range n {
@@ -77,10 +93,34 @@ func startBenchCluster(b testing.TB, n int, clustered bool) []*servertest.Server
 	if clustered {
 		waitPartitions(b, nodes)
 	}
-	return nodes
+	stop := func() {
+		for _, s := range nodes {
+			s.Stop()
+		}
+		if nc != nil {
+			for i := range 3 {
+				nc.Kill(i)
+			}
+		}
+	}
+	return nodes, stop
 }
 
-// waitPartitions waits until the nodes own every partition between them.
+// balanced reports whether no node owns more than its share, ceil(16 / nodes): the cluster
+// has stopped moving partitions.
+func balanced(b testing.TB, nodes []*servertest.Server) bool {
+	share := (cluster.DefaultPartitions + len(nodes) - 1) / len(nodes)
+	for _, s := range nodes {
+		status, body := s.Do(http.MethodGet, "/healthz", "", nil)
+		var h struct{ Partitions []int }
+		if status != http.StatusOK || json.Unmarshal(body, &h) != nil || len(h.Partitions) > share {
+			return false
+		}
+	}
+	return true
+}
+
+// waitPartitions waits until the nodes own every partition between them, evenly.
 func waitPartitions(b testing.TB, nodes []*servertest.Server) {
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -92,7 +132,7 @@ func waitPartitions(b testing.TB, nodes []*servertest.Server) {
 				owned += len(h.Partitions)
 			}
 		}
-		if owned == cluster.DefaultPartitions {
+		if owned == cluster.DefaultPartitions && balanced(b, nodes) {
 			return
 		}
 		if time.Now().After(deadline) {
@@ -102,11 +142,15 @@ func waitPartitions(b testing.TB, nodes []*servertest.Server) {
 	}
 }
 
-func benchClusterCycles(b *testing.B, nodes []*servertest.Server, cross bool) {
+// benchPair is a caller and a callee, connected to their nodes.
+type benchPair struct{ caller, callee *rawDevice }
+
+// benchPairs connects 16 caller/callee pairs, spread over the nodes: each pair's two
+// devices on one node, or on two (cross).
+func benchPairs(b testing.TB, nodes []*servertest.Server, cross bool) []benchPair {
 	const pairs = 16
 	ctx := context.Background()
-	type pair struct{ caller, callee *rawDevice }
-	ps := make([]pair, pairs)
+	ps := make([]benchPair, pairs)
 	for i := range ps {
 		var err error
 		at, to := nodes[i%len(nodes)], nodes[i%len(nodes)]
@@ -119,9 +163,12 @@ func benchClusterCycles(b *testing.B, nodes []*servertest.Server, cross bool) {
 		if ps[i].callee, err = dialDevice(ctx, to.URL, userToken(b, to, fmt.Sprintf("callee%d", i)), "d"); err != nil {
 			b.Fatal(err)
 		}
-		p := ps[i]
-		b.Cleanup(func() { p.caller.ws.CloseNow(); p.callee.ws.CloseNow() }) // before the nodes stop
 	}
+	return ps
+}
+
+func benchClusterCycles(b *testing.B, nodes []*servertest.Server, ps []benchPair) {
+	ctx := context.Background()
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	var mu sync.Mutex
