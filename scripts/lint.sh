@@ -1,8 +1,6 @@
 #!/usr/bin/env bash
 # Runs golangci-lint at the pinned version (installed into GOPATH/bin once) with
-# .golangci.yml over the packages given, or the client half of the tree: the SDK, the
-# protocol, the internal packages, the CLI, the examples and media. The server's packages
-# join once their findings are fixed (docs in .golangci.yml).
+# .golangci.yml over the packages given, or the whole tree.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 version=v2.15.0
@@ -11,6 +9,6 @@ if ! "$bin" version 2>/dev/null | grep -q "${version#v}"; then
   go install "github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$version"
 fi
 if [ $# -eq 0 ]; then
-  set -- . ./protocol/... ./internal/... ./cmd/... ./examples/... ./media/...
+  set -- ./...
 fi
 "$bin" run --timeout 15m "$@"

@@ -41,7 +41,7 @@ if [ -n "$unformatted" ]; then echo "gofmt would change:"; echo "$unformatted"; 
 echo "== go vet"
 go vet ./...
 
-echo "== golangci-lint (pinned, .golangci.yml; the client half of the tree, see scripts/lint.sh)"
+echo "== golangci-lint (pinned, .golangci.yml, the whole tree)"
 bash scripts/lint.sh
 
 echo "== go build (CGO_ENABLED=0)"

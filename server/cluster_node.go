@@ -113,7 +113,7 @@ func (c *clusterCalls) DeviceOnline(dev route.Online, resume []string) {
 		pc.handler.DeviceOnline(dev, resume)
 		return
 	}
-	c.forward(&cluster.Request{Op: cluster.OpOnline, Device: dev, Resume: resume})
+	_, _ = c.forward(&cluster.Request{Op: cluster.OpOnline, Device: dev, Resume: resume}) // logged; the owner resumes connected parties when it takes over
 }
 
 // DeviceOffline announces that the device left this node, then tells the owner of its
@@ -124,7 +124,7 @@ func (c *clusterCalls) DeviceOffline(dev route.Device) {
 		c.offline(pc, dev)
 		return
 	}
-	c.forward(&cluster.Request{Op: cluster.OpOffline, Device: route.Online{Device: dev}})
+	_, _ = c.forward(&cluster.Request{Op: cluster.OpOffline, Device: route.Online{Device: dev}}) // logged; a silent node's devices go offline anyway
 }
 
 // HandleMessage has the owner of the device's calls handle a call.* or call.media message.

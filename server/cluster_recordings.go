@@ -44,13 +44,11 @@ func (r clusterRecordings) Remote(req *http.Request, rec store.Recording) http.H
 	if err != nil || target.Scheme == "" {
 		return nil
 	}
-	proxy := httputil.NewSingleHostReverseProxy(target)
-	direct := proxy.Director
-	proxy.Director = func(out *http.Request) {
-		direct(out)
-		out.Header.Set(forwardedHeader, r.c.node.ID())
-	}
-	return proxy
+	node := r.c.node.ID()
+	return &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
+		pr.SetURL(target)
+		pr.Out.Header.Set(forwardedHeader, node)
+	}}
 }
 
 // Answer says this node's URL when it has the recording file asked about.

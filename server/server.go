@@ -63,7 +63,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	st, own := cfg.Store, false
 	if st == nil {
-		db, err := sqlite.Open(filepath.Join(cfg.DataDir, "duet.db"))
+		db, err := sqlite.Open(filepath.Join(cfg.DataDir, "duet.db")) //nolint:contextcheck // opening the database is bounded by SQLite's own busy timeout
 		if err != nil {
 			return nil, fmt.Errorf("open store: %w", err)
 		}
@@ -82,15 +82,15 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	// Made here, not in Serve, so that Shutdown never races Serve for the field.
 	s.httpServer = s.newHTTPServer()
-	if err := s.startTURN(); err != nil {
-		s.closeStore()
+	if err := s.startTURN(); err != nil { //nolint:contextcheck // start-up secrets are read with their own 10 s bound
+		_ = s.closeStore()
 		return nil, err
 	}
 	if err := s.assemble(ctx); err != nil {
 		if s.turn != nil {
-			s.turn.Close()
+			_ = s.turn.Close()
 		}
-		s.closeStore()
+		_ = s.closeStore()
 		return nil, err
 	}
 	return s, nil
@@ -102,8 +102,8 @@ func (s *Server) assemble(ctx context.Context) error {
 	s.accounts = account.New(s.store, cfg.Clock)
 	s.observer = newCallObserver(cfg.Logger, s.registry)
 	s.quality = quality.New(quality.Config{Store: s.store, Clock: cfg.Clock, Logger: cfg.Logger, Retention: cfg.QualityRetention})
-	s.msg = s.newMessaging()
-	if err := s.startMedia(); err != nil {
+	s.msg = s.newMessaging()               //nolint:contextcheck // the outbox runs for the server's life, not the caller's
+	if err := s.startMedia(); err != nil { //nolint:contextcheck // the relay's sockets live as long as the server
 		return err
 	}
 	if cfg.clustered() {
@@ -113,17 +113,17 @@ func (s *Server) assemble(ctx context.Context) error {
 	} else if err := s.assembleSingle(ctx); err != nil {
 		return err
 	}
-	s.accounts.OnUserDeleted = func(app, user string) {
+	s.accounts.OnUserDeleted = func(app, user string) { //nolint:contextcheck // kicks run after the request that caused them
 		s.kickRevoked(account.Revocation{App: app, User: user}, protocol.EndDestroy)
 	}
-	s.accounts.OnTokensRevoked = func(r account.Revocation) { s.kickRevoked(r, revokedReason(r)) }
+	s.accounts.OnTokensRevoked = func(r account.Revocation) { s.kickRevoked(r, revokedReason(r)) } //nolint:contextcheck // kicks run after the request that caused them
 	if n, err := s.accounts.HashClientSecrets(ctx); err != nil {
 		return fmt.Errorf("hash client secrets: %w", err)
 	} else if n > 0 {
 		cfg.Logger.Info("client secrets stored in clear are now hashed", "apps", n)
 	}
 
-	token, err := s.loadAdminToken()
+	token, err := s.loadAdminToken() //nolint:contextcheck // start-up secrets are read with their own 10 s bound
 	if err != nil {
 		return err
 	}
@@ -147,7 +147,7 @@ func (s *Server) assembleSingle(ctx context.Context) error {
 	var calls *callflow.Engine
 	engine := func() *callflow.Engine { return calls }
 	s.hub = signal.NewHub(s.hubConfig(), tokenAuth{s.accounts}, s.withMedia(s.msg.handler(s.withQuality(callRequests{engine, s.healthyStore}, engine))))
-	s.steps = s.newStepCommitter()
+	s.steps = s.newStepCommitter() //nolint:contextcheck // the committer runs for the server's life; Shutdown stops it
 	calls = callflow.New(s.engineConfig(), s.steps, s.hub, userDirectory{s.store})
 	s.calls = calls
 	s.startGateway(calls, s.hub)
@@ -339,7 +339,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		// A node says goodbye first, while it can still tell the owners that its devices
 		// left; then it gives its partitions up for the other nodes to take.
 		hubErr = s.hub.Shutdown(ctx)
-		s.cluster.node.Close()
+		s.cluster.node.Close() //nolint:contextcheck // giving partitions up must finish even when the drain's context ended
 	} else {
 		s.calls.Close()
 		s.steps.Close()
@@ -348,7 +348,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	_ = s.httpServer.Shutdown(ctx)
 	s.msg.close()
 	s.quality.Close()
-	s.stopMedia()
+	s.stopMedia() //nolint:contextcheck // recordings are finished even when the drain's context ended
 	var turnErr error
 	if s.turn != nil {
 		turnErr = s.turn.Close()

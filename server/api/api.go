@@ -101,7 +101,7 @@ func (a *API) serve(h handlerFunc) http.Handler {
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
-					panic(p)
+					panic(p) //nolint:forbidigo // net/http's own way to abort a response: re-raised, not ours
 				}
 				a.log.Error("api: panic", "method", r.Method, "path", r.URL.Path, "panic", p)
 				a.writeError(w, r, start, errInternal)

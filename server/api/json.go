@@ -57,5 +57,5 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
-	enc.Encode(v) // the client may be gone; nothing to do about it
+	_ = enc.Encode(v) // the client may be gone; nothing to do about it
 }

@@ -83,9 +83,9 @@ func (l *Listener) Unauthenticated(addr netip.Addr) int {
 
 // refuse writes the 503 without waiting on a client that does not read, then closes.
 func refuse(nc net.Conn) {
-	nc.SetWriteDeadline(time.Now().Add(time.Second))
-	nc.Write([]byte(refusal))
-	nc.Close()
+	_ = nc.SetWriteDeadline(time.Now().Add(time.Second))
+	_, _ = nc.Write([]byte(refusal)) // best effort: the connection is refused either way
+	_ = nc.Close()
 }
 
 // addrOf is the key of a peer's limit: its IPv4 address, or its IPv6 /64 (one host, or

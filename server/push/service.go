@@ -350,7 +350,7 @@ func (s *Service) sendOne(ctx context.Context, creds store.PushCredentials, b st
 			s.log.Info("push: the provider refused a token; unbinding it", "app", b.App, "user", b.User,
 				"device", b.Device, "provider", b.Provider, "token", tokenPrefix(b.Token), "err", err)
 			rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			if err := s.st.RemovePushToken(rctx, b.App, b.Provider, b.Token); err != nil {
+			if err := s.st.RemovePushToken(rctx, b.App, b.Provider, b.Token); err != nil { //nolint:contextcheck // removing a dead token must outlive the push that found it
 				s.log.Error("push: unbinding a token failed", "err", err)
 			}
 			cancel()

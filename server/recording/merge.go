@@ -91,7 +91,7 @@ func (s *Service) merge(job mergeJob) store.Recording {
 		os.Remove(tmp)
 		return fail("ffmpeg: %v: %s", err, lastLine(stderr.String()))
 	}
-	os.Chmod(tmp, 0o600) // ffmpeg made it with the process umask: recordings are private
+	_ = os.Chmod(tmp, 0o600) // ffmpeg made it with the process umask: recordings are private (the folder is 0700 anyway)
 	if err := os.Rename(tmp, out); err != nil {
 		os.Remove(tmp)
 		return fail("%v", err)

@@ -83,7 +83,9 @@ func (s *Server) Stop() {
 	if err := s.Shutdown(ctx); err != nil {
 		s.t.Errorf("shutdown: %v", err)
 	}
-	<-s.served
+	if err := <-s.served; err != nil {
+		s.t.Errorf("serve: %v", err)
+	}
 }
 
 // Restart stops the server and starts a new one on the same address and data folder.

@@ -94,10 +94,10 @@ var (
 )
 
 // NewHub makes a hub that authenticates devices with auth and passes their messages to h.
-// auth must not be nil; a nil h answers every message with CodeUnknownMessage.
+// A nil auth refuses every device; a nil h answers every message with CodeUnknownMessage.
 func NewHub(cfg Config, auth Authenticator, h Handler) *Hub {
 	if auth == nil {
-		panic("signal: NewHub with a nil Authenticator")
+		auth = refuseAll{} // a hub without an Authenticator lets no device in
 	}
 	if h == nil {
 		h = nopHandler{}
@@ -161,7 +161,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.mu.Lock()
 	c.armLocked(h.cfg.HelloTimeout)
 	c.mu.Unlock()
-	go c.run()
+	go c.run() //nolint:contextcheck // a connection lives past the upgrade request that made it
 }
 
 // Send queues env for the device and reports whether it could: false when the device is not
@@ -289,7 +289,7 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 
 	bye := h.encode(protocol.NewMessage(protocol.TypeGoodbye, "", h.cfg.goodbye()))
 	for _, c := range all {
-		c.closeWith(bye, websocket.StatusGoingAway, "server shutdown", dropShutdown)
+		c.closeWith(bye, websocket.StatusGoingAway, "server shutdown", dropShutdown) //nolint:contextcheck // closing frames are written on the connection's own deadline
 	}
 	done := make(chan struct{})
 	go func() {
@@ -434,4 +434,11 @@ func (nopHandler) DeviceOnline(route.Online, []string) {}
 func (nopHandler) DeviceOffline(route.Device)          {}
 func (nopHandler) HandleMessage(_ route.Device, env *protocol.Envelope) *protocol.Envelope {
 	return protocol.NewErrorReply(env.ID, protocol.NewError(protocol.CodeUnknownMessage, "unknown message type %q", env.Type))
+}
+
+// refuseAll is the Authenticator of a hub made without one.
+type refuseAll struct{}
+
+func (refuseAll) Authenticate(context.Context, string) (string, string, error) {
+	return "", "", protocol.NewError(protocol.CodeInvalidToken, "this server takes no device logins")
 }

@@ -36,7 +36,7 @@ func rawConn(nc net.Conn) syscall.RawConn {
 // the WebSocket library's frame reader, so that the garbage collector can shrink its stack to
 // the minimum.
 func waitReadable(rc syscall.RawConn) {
-	rc.Read(peekReady) // an error (a closed socket) shows up at the next read
+	_ = rc.Read(peekReady) // an error (a closed socket) shows up at the next read
 }
 
 // peekReady reports whether fd has data, EOF or an error pending.

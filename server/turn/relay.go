@@ -106,7 +106,7 @@ func (r *relays) AllocatePacketConn(conf pionturn.AllocateListenerConfig) (net.P
 	r.mu.Lock()
 	if r.stopped {
 		r.mu.Unlock()
-		rc.closeSocket()
+		_ = rc.closeSocket()
 		r.unreserve(conf.UserID)
 		return nil, nil, errStopped
 	}

@@ -54,7 +54,7 @@ func Post(ctx context.Context, hc *http.Client, url, secret, eventType, eventID 
 		return scrub(err)
 	}
 	// Drain a little so the connection can be reused; the answer's content is not used.
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10)) // drained for reuse; a short read costs only the connection
 	resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return &StatusError{Status: resp.StatusCode}

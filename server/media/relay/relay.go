@@ -213,6 +213,7 @@ func (r *Relay) setUp() error {
 	se.SetICEUDPMux(mux)
 	r.mux = mux
 	if len(cfg.PublicIPs) > 0 {
+		//nolint:staticcheck // SetICEAddressRewriteRules replaces it; moving needs a test behind 1:1 NAT first
 		se.SetNAT1To1IPs(cfg.PublicIPs, webrtc.ICECandidateTypeHost)
 	}
 	se.SetFireOnTrackBeforeFirstRTP(true)

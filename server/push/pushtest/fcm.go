@@ -111,7 +111,7 @@ func (f *FCM) serve(w http.ResponseWriter, r *http.Request) {
 		f.rec.add(m)
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
-		io.WriteString(w, body)
+		_, _ = io.WriteString(w, body)
 	}
 	f.mu.Lock()
 	access := f.access

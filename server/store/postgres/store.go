@@ -137,7 +137,7 @@ func (s *Store) inTx(ctx context.Context, f func(tx pgx.Tx) error) error {
 		return fmt.Errorf("postgres: begin: %w", err)
 	}
 	if err := f(tx); err != nil {
-		tx.Rollback(context.WithoutCancel(ctx))
+		_ = tx.Rollback(context.WithoutCancel(ctx)) // the commit failed: its error is what matters
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {

@@ -75,7 +75,7 @@ func adoptLegacy(ctx context.Context, db *sql.DB, known int64) error {
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback()
+	defer func() { _ = tx.Rollback() }() // after a commit, a no-op
 	var legacy, adopted int
 	if err := tx.QueryRowContext(ctx, `SELECT
 		(SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'),

@@ -191,7 +191,7 @@ func (s *Store) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
 		return fmt.Errorf("sqlite: begin: %w", err)
 	}
 	if err := f(tx); err != nil {
-		tx.Rollback()
+		_ = tx.Rollback() // f failed: its error is what matters
 		return err
 	}
 	if err := tx.Commit(); err != nil {

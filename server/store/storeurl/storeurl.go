@@ -26,13 +26,13 @@ func Open(ctx context.Context, spec, dataDir string) (store.Backend, error) {
 		if err := os.MkdirAll(dataDir, 0o700); err != nil {
 			return nil, fmt.Errorf("data folder: %w", err)
 		}
-		return sqlite.Open(filepath.Join(dataDir, "duet.db"))
+		return sqlite.Open(filepath.Join(dataDir, "duet.db")) //nolint:contextcheck // SQLite opens a local file, bounded by its busy timeout
 	case strings.HasPrefix(spec, "sqlite:"):
 		path := strings.TrimPrefix(spec, "sqlite:")
 		if path == "" {
 			return nil, errors.New(`store "sqlite:" names no file: use sqlite:PATH`)
 		}
-		return sqlite.Open(path)
+		return sqlite.Open(path) //nolint:contextcheck // SQLite opens a local file, bounded by its busy timeout
 	case strings.HasPrefix(spec, "postgres://"), strings.HasPrefix(spec, "postgresql://"):
 		s, err := postgres.Open(ctx, spec)
 		if err != nil {
@@ -40,7 +40,7 @@ func Open(ctx context.Context, spec, dataDir string) (store.Backend, error) {
 		}
 		return s, nil
 	}
-	return nil, fmt.Errorf("store %q: not sqlite:PATH, postgres://... or postgresql://...", Redact(spec))
+	return nil, fmt.Errorf("store %q: not sqlite:PATH, postgres:// or postgresql://", Redact(spec))
 }
 
 // Redact returns spec with the password of a URL replaced by "xxxxx".
