@@ -1,12 +1,14 @@
 package duet
 
 import (
+	"context"
 	"math"
 	"time"
 
 	"github.com/duet-rtc/duet/internal/clock"
 	"github.com/duet-rtc/duet/internal/quality"
 	"github.com/duet-rtc/duet/internal/rtc"
+	"github.com/duet-rtc/duet/protocol"
 )
 
 // qualityTick is how often the quality loop looks at the peer: NoData is noticed at most this
@@ -84,6 +86,7 @@ func (m *CallManager) runQuality(s *CallSession, p *rtc.Peer, q *qualityLoop) {
 		s.stats = mergeStats(s.stats, stats)
 		s.mu.Unlock()
 		report(mon.EndPeriod(now, period))
+		m.reportSample(s, sampleOf(prev, st, now.Sub(prevAt), now))
 		prev, prevAt = st, now
 	}
 }
@@ -166,4 +169,42 @@ func mergeStats(old, cur callStats) callStats {
 		remoteLoss: keep(old.remoteLoss, cur.remoteLoss), remoteW: keep(old.remoteW, cur.remoteW),
 		remoteH: keep(old.remoteH, cur.remoteH),
 	}
+}
+
+// reportSample sends the server one period's sample of the call (call.quality, for the
+// operator's per-call timeline), with the session's network status and connect type. It is
+// one-way and best effort: a sample lost with a connection is not sent again.
+func (m *CallManager) reportSample(s *CallSession, smp protocol.QualitySample) {
+	s.mu.Lock()
+	smp.NetworkStatus, smp.ConnectType = s.network, s.connectType
+	id := s.callID
+	s.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_ = m.c.send(ctx, protocol.TypeCallQuality, protocol.CallQuality{CallID: id, Samples: []protocol.QualitySample{smp}})
+}
+
+// sampleOf is the server's sample of a period between two snapshots of the peer's
+// counters: what the device received and sent, bounded to what the protocol accepts.
+func sampleOf(prev, cur rtc.Stats, elapsed time.Duration, now time.Time) protocol.QualitySample {
+	sec := max(elapsed.Seconds(), 0.001)
+	kbps := func(a, b uint64) float64 { return min(float64(b-a)*8/sec/1000, protocol.MaxQualityKbps) }
+	frac := func(f float64) float64 { return min(max(f, 0), 1) }
+	smp := protocol.QualitySample{
+		At:           now.UnixMilli(),
+		RTTMs:        min(float64(cur.RTT.Microseconds())/1000, protocol.MaxQualityMs),
+		AudioKbpsIn:  kbps(prev.Audio.BytesReceived, cur.Audio.BytesReceived),
+		AudioKbpsOut: kbps(prev.Audio.BytesSent, cur.Audio.BytesSent),
+		VideoKbpsIn:  kbps(prev.Video.BytesReceived, cur.Video.BytesReceived),
+		VideoKbpsOut: kbps(prev.Video.BytesSent, cur.Video.BytesSent),
+		FPSIn:        min(float64(cur.Video.FramesReceived-prev.Video.FramesReceived)/sec, 240),
+		WidthIn:      min(cur.RemoteVideoWidth, 8192),
+		HeightIn:     min(cur.RemoteVideoHeight, 8192),
+	}
+	if exp := cur.Audio.PacketsExpected - prev.Audio.PacketsExpected + cur.Video.PacketsExpected - prev.Video.PacketsExpected; exp >= minExpected {
+		lost := cur.Audio.PacketsLost - prev.Audio.PacketsLost + cur.Video.PacketsLost - prev.Video.PacketsLost
+		smp.LossIn = frac(float64(lost) / float64(exp))
+	}
+	smp.LossOut = frac(max(cur.Audio.RemoteFractionLost, cur.Video.RemoteFractionLost))
+	return smp
 }

@@ -2,6 +2,7 @@ package duet_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"image"
 	"image/color"
@@ -10,12 +11,15 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/duet-rtc/duet"
 	"github.com/duet-rtc/duet/internal/leaktest"
 	"github.com/duet-rtc/duet/media"
+	"github.com/duet-rtc/duet/server/api"
+	"github.com/duet-rtc/duet/server/quality"
 	"github.com/duet-rtc/duet/server/servertest"
 	"github.com/thesyncim/gopus"
 )
@@ -291,6 +295,37 @@ func TestNetworkStatusUnderLossAndBlackout(t *testing.T) {
 		t.Fatal(err)
 	}
 	recB.wait(t, "end")
+
+	// Both SDKs reported samples every period: the server's timeline of the call shows the
+	// loss both heard and the time they spent unstable.
+	rep := qualityReport(t, srv, a.CallID())
+	if len(rep.Parties) != 2 {
+		t.Fatalf("quality of %d parties, want 2: %+v", len(rep.Parties), rep)
+	}
+	for _, p := range rep.Parties {
+		s := p.Summary
+		t.Logf("%s's timeline: %d samples, loss heard worst %.2f, rtt avg %.0f ms, MOS %.2f (worst %.2f), unstable %d ms, no data %d ms",
+			p.User, s.Samples, s.LossInMax, s.RTTAvgMs, s.MOS, s.MOSMin, s.StatusMs["unstable"], s.StatusMs["noData"])
+		if s.Samples < 5 || s.LossInMax < 0.1 || s.StatusMs["unstable"] == 0 || s.RTTAvgMs < 10 || s.MOSMin >= s.MOS {
+			t.Fatalf("%s's quality summary %+v: want the lossy minutes in it", p.User, s)
+		}
+	}
+}
+
+// qualityReport reads a call's quality through the REST API with an app token.
+func qualityReport(t *testing.T, srv *servertest.Server, id string) quality.Report {
+	t.Helper()
+	admin := &api.AdminClient{BaseURL: srv.URL, Token: srv.AdminToken()}
+	tok, err := admin.AppToken(ctxT(t), srv.AppKey, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, body := srv.Do(http.MethodGet, "/"+strings.Replace(srv.AppKey, "#", "/", 1)+"/calls/"+id+"/quality", tok.AccessToken, nil)
+	var resp api.Response[quality.Report]
+	if status != http.StatusOK || json.Unmarshal(body, &resp) != nil || len(resp.Entities) != 1 {
+		t.Fatalf("quality report: %d %s", status, body)
+	}
+	return resp.Entities[0]
 }
 
 // qualitySkew allows for packets already in flight (20 ms of delay) when the link changes.
