@@ -183,7 +183,7 @@ func (m *CallManager) AnswerIncomingCall(ctx context.Context, callID string) err
 	if err := m.c.request(ctx, protocol.TypeCallAnswer, protocol.CallRef{CallID: callID}, nil); err != nil {
 		return err
 	}
-	m.accepted(s, s.remoteDevice)
+	m.accepted(s, s.remoteDevice) //nolint:contextcheck // the call's media and quality reports outlive the answer's context
 	return nil
 }
 
