@@ -56,7 +56,7 @@ echo "== fuzz the protocol decoder (15 s)"
 go test -run '^$' -fuzz '^FuzzDecodeEnvelope$' -fuzztime 15s -fuzzminimizetime 2s ./protocol
 
 echo "== fuzz the SDK's handling of server frames (15 s)"
-go test -run '^$' -fuzz '^FuzzServerFrame$' -fuzztime 15s -fuzzminimizetime 2s .
+go test -run '^$' -fuzz '^FuzzServerFrame$' -fuzztime 10000x -fuzzminimizetime 2s .
 
 # Suites with their own set-up (a browser, cgo codecs, ...) live in scripts/test.d, one
 # script each, run in name order; each installs what it needs and fails on any error.
