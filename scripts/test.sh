@@ -55,7 +55,7 @@ go test -race -count=1 -p 1 -timeout 30m ./...
 echo "== fuzz the protocol decoder (15 s)"
 go test -run '^$' -fuzz '^FuzzDecodeEnvelope$' -fuzztime 15s -fuzzminimizetime 2s ./protocol
 
-echo "== fuzz the SDK's handling of server frames (15 s)"
+echo "== fuzz the SDK's handling of server frames (10,000 inputs)"
 go test -run '^$' -fuzz '^FuzzServerFrame$' -fuzztime 10000x -fuzzminimizetime 2s .
 
 # Suites with their own set-up (a browser, cgo codecs, ...) live in scripts/test.d, one
