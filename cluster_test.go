@@ -199,7 +199,7 @@ func TestClusterCall(t *testing.T) {
 		t.Fatal(err)
 	}
 	key := "dave/" + m.ID
-	waitFor(t, "the message on both of bob's devices", 10*time.Second, func() bool {
+	waitUntil(t, "the message on both of bob's devices", func() bool {
 		return boxP.deliveries(key) >= 1 && boxT.deliveries(key) >= 1
 	})
 	time.Sleep(300 * time.Millisecond) // asserting an absence: no second delivery follows
@@ -270,18 +270,6 @@ func waitNewOwner(t *testing.T, c *testCluster, app string, old int, within time
 	}
 }
 
-// waitFor polls ok until it holds or within passes.
-func waitFor(t *testing.T, what string, within time.Duration, ok func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, within)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // TestClusterFailoverTime measures how long a call owner takes to fail over, as a process
 // test (its nodes are processes that are killed): the node that owns the demo app's
 // partition is SIGKILLed and the clock runs until another node serves that partition (its
@@ -346,7 +334,7 @@ func TestClusterRecordedCall(t *testing.T) {
 	for _, i := range rest {
 		rc := c.recordings(t, i)
 		var all []api.Recording
-		waitFor(t, fmt.Sprintf("the recordings listed through n%d", i+1), 20*time.Second, func() bool {
+		waitUntil(t, fmt.Sprintf("the recordings listed through n%d", i+1), func() bool {
 			all, _, err = rc.List(ctxT(t), api.RecordingQuery{ServerVideoID: svid, Type: store.RecordTypeStream})
 			done := err == nil && len(all) == 2
 			for _, r := range all {

@@ -158,32 +158,6 @@ func BenchmarkSignallingCallCycle(b *testing.B) {
 }
 
 func callCycle(ctx context.Context, caller, callee *rawDevice, to string) error {
-	if err := caller.send(ctx, protocol.TypeCallInvite, "i", protocol.CallInvite{To: to, Type: protocol.CallVoice}); err != nil {
-		return err
-	}
-	env, err := caller.readUntil(ctx, protocol.TypeReply)
-	if err != nil {
-		return fmt.Errorf("invite: %w", err)
-	}
-	var inv protocol.CallInvited
-	if err := env.DecodeDataLoose(&inv); err != nil {
-		return err
-	}
-	if _, err := callee.readUntil(ctx, protocol.TypeCallIncoming); err != nil {
-		return err
-	}
-	if err := callee.send(ctx, protocol.TypeCallAnswer, "a", protocol.CallRef{CallID: inv.CallID}); err != nil {
-		return err
-	}
-	if _, err := caller.readUntil(ctx, protocol.TypeCallAccepted); err != nil {
-		return fmt.Errorf("accepted: %w", err)
-	}
-	if err := caller.send(ctx, protocol.TypeCallEnd, "e", protocol.CallEnd{CallID: inv.CallID, Reason: protocol.EndHangup}); err != nil {
-		return err
-	}
-	if _, err := callee.readUntil(ctx, protocol.TypeCallEnded); err != nil {
-		return fmt.Errorf("ended: %w", err)
-	}
-	_, err = caller.readUntil(ctx, protocol.TypeReply) // the end's reply
+	_, err := timedCallCycle(ctx, caller, callee, to)
 	return err
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/duet-rtc/duet/protocol"
 	"github.com/duet-rtc/duet/server/api"
@@ -37,18 +38,19 @@ func (a liveCallAdmin) LiveCalls(ctx context.Context, app string) ([]api.LiveCal
 		out = append(out, api.LiveCall{
 			ID: r.ID, Caller: r.Caller, CallerDevice: r.CallerDevice, Callee: r.Callee, CalleeDevice: r.Answered,
 			Type: r.Type, TypeName: protocol.CallType(r.Type).String(), State: state, Record: r.Record,
-			InvitedAt: ms(r.InvitedAt.UnixMilli(), r.InvitedAt.IsZero()), AcceptedAt: ms(r.AcceptedAt.UnixMilli(), r.AcceptedAt.IsZero()),
-			ConnectedAt: ms(r.ConnectedAt.UnixMilli(), r.ConnectedAt.IsZero()), ConnectType: r.ConnectType,
+			InvitedAt: unixMs(r.InvitedAt), AcceptedAt: unixMs(r.AcceptedAt), ConnectedAt: unixMs(r.ConnectedAt),
+			ConnectType: r.ConnectType,
 		})
 	}
 	return out, nil
 }
 
-func ms(v int64, zero bool) int64 {
-	if zero {
+// unixMs is t in unix ms, 0 for the zero time (a step that did not happen).
+func unixMs(t time.Time) int64 {
+	if t.IsZero() {
 		return 0
 	}
-	return v
+	return t.UnixMilli()
 }
 
 // EndCall ends a call in progress for the operator and returns once its end is stored and

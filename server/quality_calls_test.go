@@ -36,23 +36,7 @@ func TestCallQualitySamples(t *testing.T) {
 	}
 	t.Cleanup(func() { alice.ws.CloseNow(); bob.ws.CloseNow(); carol.ws.CloseNow() })
 
-	if err := alice.send(ctx, protocol.TypeCallInvite, "i", protocol.CallInvite{To: "bob", Type: protocol.CallVideo}); err != nil {
-		t.Fatal(err)
-	}
-	env, err := alice.readUntil(ctx, protocol.TypeReply)
-	var inv protocol.CallInvited
-	if err != nil || env.DecodeDataLoose(&inv) != nil {
-		t.Fatalf("invite: %v", err)
-	}
-	if _, err := bob.readUntil(ctx, protocol.TypeCallIncoming); err != nil {
-		t.Fatal(err)
-	}
-	if err := bob.send(ctx, protocol.TypeCallAnswer, "a", protocol.CallRef{CallID: inv.CallID}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := alice.readUntil(ctx, protocol.TypeCallAccepted); err != nil {
-		t.Fatal(err)
-	}
+	inv := protocol.CallInvited{CallID: answeredRawCall(ctx, t, alice, bob, "bob")}
 
 	now := time.Now().UnixMilli()
 	good := protocol.CallQuality{CallID: inv.CallID, Samples: []protocol.QualitySample{
