@@ -173,6 +173,14 @@ func TestSilentWebSocketIsCut(t *testing.T) {
 		_, ce, _ := d.closed()
 		done <- ce
 	}()
+	// The server arms the hello timeout once it has accepted the upgrade, which may be just
+	// after the client's dial returned: advance the clock only once it is armed.
+	for deadline := time.Now().Add(wait); !clk.PendingIn(time.Millisecond, signal.DefaultHelloTimeout); {
+		if time.Now().After(deadline) {
+			t.Fatal("the server armed no hello timeout")
+		}
+		time.Sleep(time.Millisecond)
+	}
 	clk.Advance(signal.DefaultHelloTimeout)
 	select {
 	case ce := <-done:
