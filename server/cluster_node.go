@@ -29,6 +29,7 @@ type clusterCalls struct {
 	s     *Server
 	node  *cluster.Node
 	beats int // heartbeats, counted by the node's heartbeat goroutine
+	audit *sessionAudit
 
 	mu    sync.Mutex
 	parts map[int]*partitionCalls
@@ -383,6 +384,12 @@ func (c *clusterCalls) Heartbeat() {
 	if c.beats%10 == 0 {
 		c.s.msg.kickHooks()
 	}
+}
+
+// Reconnected: the kick notices sent while NATS was away were lost, so the tokens this
+// node trusts (its cache) and the sessions of its devices are checked against the store.
+func (c *clusterCalls) Reconnected() {
+	c.audit.request()
 }
 
 // committed is told every durable batch of a partition's steps: the node that delivers

@@ -157,7 +157,7 @@ func (s *Server) assembleSingle(ctx context.Context) error {
 // assembleNode makes the calls of a node of a cluster: the hub hands every device's call
 // requests to clusterCalls, which has them decided by their partition's owner.
 func (s *Server) assembleNode() error {
-	s.cluster = &clusterCalls{s: s, parts: make(map[int]*partitionCalls)}
+	s.cluster = &clusterCalls{s: s, parts: make(map[int]*partitionCalls), audit: newSessionAudit(s)}
 	s.hub = signal.NewHub(s.hubConfig(), tokenAuth{s.accounts}, s.msg.handler(s.cluster))
 	s.startGateway(s.cluster, s.cluster)
 	return nil
@@ -340,6 +340,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		// left; then it gives its partitions up for the other nodes to take.
 		hubErr = s.hub.Shutdown(ctx)
 		s.cluster.node.Close() //nolint:contextcheck // giving partitions up must finish even when the drain's context ended
+		s.cluster.audit.close()
 	} else {
 		s.calls.Close()
 		s.steps.Close()

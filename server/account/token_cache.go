@@ -130,6 +130,15 @@ func (c *tokenCache) dropUser(app, user string) {
 	delete(c.byUser, k)
 }
 
+// dropAll empties the cache.
+func (c *tokenCache) dropAll() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	c.entries = map[string]cacheEntry{}
+	c.byUser = map[string]map[string]struct{}{}
+}
+
 // dropExpired removes the tokens expired at now.
 func (c *tokenCache) dropExpired(now time.Time) {
 	c.mu.Lock()

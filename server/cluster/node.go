@@ -39,6 +39,10 @@ type Host interface {
 	Notified(topic string, data []byte)
 	// Heartbeat is called on every heartbeat, after the partitions were balanced.
 	Heartbeat()
+	// Reconnected is called when the node's NATS connection is back after it was lost:
+	// notices published meanwhile never reached this node, so the host checks again what
+	// they would have told it. It runs on NATS's callback goroutine: it must not block.
+	Reconnected()
 	// Answer answers a question another node asked with Ask, or reports false to stay
 	// silent (another node may know).
 	Answer(topic string, question []byte) (answer []byte, ok bool)
@@ -103,6 +107,7 @@ func New(cfg Config, host Host, leases *Leases) (*Node, error) {
 		}),
 		nats.ReconnectHandler(func(c *nats.Conn) {
 			n.log.Info("cluster: NATS connection back", "server", c.ConnectedUrlRedacted())
+			host.Reconnected()
 		}))
 	if err != nil {
 		return nil, fmt.Errorf("cluster: connect to NATS %s: %w", strings.Join(cfg.NATS, ","), err)

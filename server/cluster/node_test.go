@@ -38,6 +38,7 @@ func (h *testHost) DeliverFrame(dev route.Device, frame []byte) bool {
 func (h *testHost) DeliverChat(route.Device, []byte)     {}
 func (h *testHost) Notified(string, []byte)              {}
 func (h *testHost) Heartbeat()                           {}
+func (h *testHost) Reconnected()                         {}
 func (h *testHost) Answer(string, []byte) ([]byte, bool) { return nil, false }
 func (h *testHost) PresenceChanged(ch []Change) {
 	h.mu.Lock()

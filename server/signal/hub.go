@@ -227,6 +227,31 @@ func (h *Hub) OnlineDevices(app, user string) []route.Online {
 	return out
 }
 
+// Session names the user and the session (see SessionAuthenticator) of connected devices.
+type Session struct {
+	App, User, Session string
+}
+
+// Sessions lists the distinct sessions of the devices connected here, for a check of their
+// tokens against the store (a revocation this hub was not told of).
+func (h *Hub) Sessions() []Session {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	seen := make(map[Session]struct{})
+	var out []Session
+	for k, list := range h.users {
+		for _, c := range list {
+			s := Session{App: k.app, User: k.user, Session: c.session}
+			if _, dup := seen[s]; dup || c.session == "" || c.closing.Load() {
+				continue
+			}
+			seen[s] = struct{}{}
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // Count returns the number of authenticated devices connected.
 func (h *Hub) Count() int {
 	h.mu.RLock()
