@@ -11,12 +11,12 @@ import (
 type SessionStatus int
 
 const (
-	// SessionValid: the token is still stored (it may have expired: a connection outlives
+	// SessionValid means the token is still stored (it may have expired: a connection outlives
 	// its token's expiry, as it always has).
 	SessionValid SessionStatus = iota
-	// SessionRevoked: the token is gone (logout, password change, revocation), the user is not.
+	// SessionRevoked means the token is gone (logout, password change, revocation), the user is not.
 	SessionRevoked
-	// SessionUserDeleted: the token is gone with its user.
+	// SessionUserDeleted means the token is gone with its user.
 	SessionUserDeleted
 )
 
