@@ -24,7 +24,6 @@ func TestClusterRevocationWhileCutOff(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs nats-server processes")
 	}
-	url := pgtest.URL(t)
 	nc := natstest.Start(t, 3)
 	t.Cleanup(func() {
 		for i := range 3 {
@@ -32,20 +31,7 @@ func TestClusterRevocationWhileCutOff(t *testing.T) {
 		}
 	})
 	// Each node knows one NATS server only, so that killing server 2 cuts node 2 off.
-	var nodes []*servertest.Server
-	for i, natsURL := range nc.URLs()[:2] {
-		st, err := postgres.Open(context.Background(), url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		nodes = append(nodes, servertest.Start(t, func(c *server.Config) {
-			c.Store, c.DeviceRateLimit = st, -1
-			c.Cluster = server.ClusterConfig{NATS: []string{natsURL}, NodeID: fmt.Sprint("n", i+1), DatabaseURL: url}
-			c.SecretKey = "one key for every node of the test cluster"
-		}))
-	}
-	waitPartitions(t, nodes)
+	nodes := startNodes(t, 2, func(i int, c *server.Config) { c.Cluster.NATS = nc.URLs()[i : i+1] })
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -71,4 +57,27 @@ func TestClusterRevocationWhileCutOff(t *testing.T) {
 	if _, err := dialDevice(ctx, nodes[1].URL, tok, "phone2"); protocol.CodeOf(err) != protocol.CodeInvalidToken {
 		t.Fatalf("node 2 after the logout: %v; want code %d", err, protocol.CodeInvalidToken)
 	}
+}
+
+// startNodes starts n cluster nodes on the test PostgreSQL, each changed by mod (which sets
+// Cluster.NATS), and waits until they share the partitions.
+func startNodes(t *testing.T, n int, mod func(i int, c *server.Config)) []*servertest.Server {
+	t.Helper()
+	url := pgtest.URL(t)
+	var nodes []*servertest.Server
+	for i := range n {
+		st, err := postgres.Open(context.Background(), url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		nodes = append(nodes, servertest.Start(t, func(c *server.Config) {
+			c.Store, c.DeviceRateLimit = st, -1
+			c.Cluster = server.ClusterConfig{NodeID: fmt.Sprint("n", i+1), DatabaseURL: url}
+			c.SecretKey = "one key for every node of the test cluster"
+			mod(i, c)
+		}))
+	}
+	waitPartitions(t, nodes)
+	return nodes
 }
