@@ -1,29 +1,36 @@
 package relay
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/pion/dtls/v3"
+	"github.com/pion/ice/v4"
 	"github.com/pion/rtcp"
 	"github.com/pion/srtp/v3"
-	"github.com/pion/webrtc/v4"
 
 	"github.com/duet-rtc/duet/protocol"
 )
 
-// leg is one device's connection to the relay. pion negotiates it (SDP, ICE, DTLS); the
-// relay's packet path (packet.go) then owns its SRTP and SRTCP both ways.
+// leg is one device's connection to the relay: an ICE agent on the relay's shared UDP
+// socket(s) (pion/ice), the relay's DTLS server over it (pion/dtls, dtls.go), and the
+// relay's own answer to the device's offer (sdp.go). The relay's packet path (packet.go)
+// then owns its SRTP and SRTCP both ways.
 type leg struct {
 	c      *Call
 	side   Side
 	device string
 	ev     LegEvents
-	pc     *webrtc.PeerConnection
-	keys   *dtlsKeys
+	agent  *ice.Agent
+	ctx    context.Context // ends with the leg
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // connect
 
 	outSSRC [2]atomic.Uint32 // what the relay sends the device, by Kind (0: not carried)
 	outPT   [2]atomic.Uint32
@@ -44,9 +51,14 @@ type leg struct {
 	closed   atomic.Bool
 	notified atomic.Bool // OnClosed fired (or must not)
 
+	dmu   sync.Mutex
+	dconn *dtls.Conn // once connect made it; closed by close
+
 	sigMu     sync.Mutex
 	remoteSet bool
-	pending   []webrtc.ICECandidateInit
+	mid       string // the section local candidates are trickled for
+	mline     uint16
+	pending   []string
 }
 
 // path is where a leg's datagrams go: the relay socket and the device's address of the
@@ -59,183 +71,190 @@ type path struct {
 // maxPendingCandidates bounds the candidates a leg queues before its offer is applied.
 const maxPendingCandidates = 32
 
+// dtlsTimeout bounds a leg's DTLS handshake once ICE is up.
+const dtlsTimeout = 30 * time.Second
+
 func newLeg(c *Call, side Side, device string, ev LegEvents) (*leg, error) {
-	keys := &dtlsKeys{}
-	api, err := c.r.legAPI(keys)
+	agent, err := ice.NewAgentWithOptions(c.r.agentOpts...)
 	if err != nil {
-		return nil, fmt.Errorf("relay: %w", err)
+		return nil, fmt.Errorf("relay: ice agent: %w", err)
 	}
-	pc, err := api.NewPeerConnection(webrtc.Configuration{
-		BundlePolicy:  webrtc.BundlePolicyMaxBundle,
-		RTCPMuxPolicy: webrtc.RTCPMuxPolicyRequire,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("relay: new peer connection: %w", err)
-	}
-	l := &leg{c: c, side: side, device: device, ev: ev, pc: pc, keys: keys}
+	ctx, cancel := context.WithCancel(context.Background())
+	l := &leg{c: c, side: side, device: device, ev: ev, agent: agent, ctx: ctx, cancel: cancel}
 	for i := range l.kindOfPT {
 		l.kindOfPT[i] = -1
 	}
-	pc.OnICECandidate(func(cand *webrtc.ICECandidate) {
-		if cand == nil || l.ev.OnCandidate == nil || l.closed.Load() {
-			return
-		}
-		init := cand.ToJSON()
-		l.ev.OnCandidate(protocol.ICECandidate{Candidate: init.Candidate, SDPMid: init.SDPMid, SDPMLineIndex: init.SDPMLineIndex})
-	})
-	pc.SCTP().Transport().ICETransport().OnSelectedCandidatePairChange(l.route)
-	var connected atomic.Bool
-	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
-		switch s {
-		case webrtc.PeerConnectionStateConnected:
-			if connected.Swap(true) {
-				return
-			}
-			if err := l.startSRTP(); err != nil {
-				c.r.log.Warn("relay leg without SRTP keys", "call", c.id, "device", device, "err", err)
+	err = errors.Join(
+		agent.OnCandidate(l.localCandidate),
+		agent.OnSelectedCandidatePairChange(l.route),
+		agent.OnConnectionStateChange(func(s ice.ConnectionState) {
+			if s == ice.ConnectionStateFailed || s == ice.ConnectionStateClosed {
 				go l.close(true)
-				return
 			}
-			if l.ev.OnConnected != nil && !l.closed.Load() {
-				l.ev.OnConnected()
-			}
-		case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
-			go l.close(true)
-		}
-	})
-	// The device's SSRCs are in its offer: knowing them before the first packet lets the
-	// relay ask for a keyframe as soon as the call is answered.
-	pc.OnTrack(func(track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-		if k := kindOf(track.Kind()); l.outSSRC[k].Load() != 0 {
-			l.inSSRC[k].Store(uint32(track.SSRC()))
-		}
-	})
+		}))
+	if err != nil {
+		cancel()
+		_ = agent.Close()
+		return nil, fmt.Errorf("relay: ice agent: %w", err)
+	}
 	c.r.stats.legs.Add(1)
 	return l, nil
 }
 
-func kindOf(t webrtc.RTPCodecType) Kind {
-	if t == webrtc.RTPCodecTypeVideo {
-		return Video
+// localCandidate trickles one of the relay's candidates to the device.
+func (l *leg) localCandidate(cand ice.Candidate) {
+	if cand == nil || l.ev.OnCandidate == nil || l.closed.Load() {
+		return
 	}
-	return Audio
+	l.sigMu.Lock()
+	mid, mline := l.mid, l.mline
+	l.sigMu.Unlock()
+	l.ev.OnCandidate(protocol.ICECandidate{Candidate: "candidate:" + cand.Marshal(), SDPMid: &mid, SDPMLineIndex: &mline})
 }
 
-// answer applies the device's offer, adds a track of each kind the call carries, and
-// returns the answer. The tracks are never written through pion: they only put the relay's
-// SSRCs and payload types into the answer, which the packet path then uses.
+// answer answers the device's offer (sdp.go), notes the SSRCs and payload types both ways,
+// and starts ICE and then DTLS (connect).
 func (l *leg) answer(offer protocol.SessionDescription) (protocol.SessionDescription, error) {
-	l.sigMu.Lock()
-	defer l.sigMu.Unlock()
-	var ans webrtc.SessionDescription
-	err := guard(func() error {
-		if err := l.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer.SDP}); err != nil {
-			return err
-		}
-		for _, k := range []Kind{Audio, Video} {
-			if !l.c.carries(k) {
-				continue
-			}
-			if err := l.addTrack(k); err != nil {
-				return err
-			}
-		}
-		l.learnPayloadTypes()
-		var err error
-		if ans, err = l.pc.CreateAnswer(nil); err != nil {
-			return err
-		}
-		return l.pc.SetLocalDescription(ans)
-	})
+	o, err := parseOffer(offer.SDP)
+	if err != nil {
+		return protocol.SessionDescription{}, err
+	}
+	ufrag, pwd, err := l.agent.GetLocalUserCredentials()
 	if err != nil {
 		return protocol.SessionDescription{}, fmt.Errorf("relay: answer: %w", err)
 	}
-	l.remoteSet = true
-	for _, cand := range l.pending {
-		_ = l.pc.AddICECandidate(cand)
-	}
-	l.pending = nil
-	return protocol.SessionDescription{Type: "answer", SDP: ans.SDP}, nil
-}
-
-// addTrack adds the track the other party's media of kind k reaches the device on, and
-// notes the SSRC and payload type it was given.
-func (l *leg) addTrack(k Kind) error {
-	capa := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}
-	if k == Video {
-		capa = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}
-	}
-	track, err := webrtc.NewTrackLocalStaticRTP(capa, k.String(), "duet-relay")
-	if err != nil {
-		return err
-	}
-	sender, err := l.pc.AddTrack(track)
-	if err != nil {
-		return fmt.Errorf("%s track: %w", k, err)
-	}
-	p := sender.GetParameters()
-	if len(p.Encodings) == 0 || len(p.Codecs) == 0 {
-		return fmt.Errorf("%s track: no encoding", k)
-	}
-	l.outPT[k].Store(uint32(p.Codecs[0].PayloadType))
-	l.outSSRC[k].Store(uint32(p.Encodings[0].SSRC))
-	return nil
-}
-
-// learnPayloadTypes maps the payload types the device may send to their kinds, from the
-// negotiated transceivers.
-func (l *leg) learnPayloadTypes() {
+	p := answerParams{ufrag: ufrag, pwd: pwd, fingerprint: l.c.r.cert.fingerprint, carries: l.c.carries}
 	l.rmu.Lock()
-	defer l.rmu.Unlock()
-	for _, tr := range l.pc.GetTransceivers() {
-		k := kindOf(tr.Kind())
-		if l.outSSRC[k].Load() == 0 || tr.Receiver() == nil {
+	first := -1
+	for i, m := range o.media {
+		if !m.accepted {
 			continue
 		}
-		for _, codec := range tr.Receiver().GetParameters().Codecs {
-			if codec.PayloadType < 128 {
-				l.kindOfPT[codec.PayloadType] = int8(k)
+		if first < 0 {
+			first = i
+		}
+		if !l.c.carries(m.kind) {
+			continue
+		}
+		p.ssrc[m.kind] = l.c.r.nextSSRC()
+		l.outSSRC[m.kind].Store(p.ssrc[m.kind])
+		l.outPT[m.kind].Store(uint32(m.pt))
+		l.kindOfPT[m.pt] = int8(m.kind)
+		if m.ssrc != 0 {
+			l.inSSRC[m.kind].Store(m.ssrc)
+		}
+	}
+	l.rmu.Unlock()
+	sdpText := buildAnswer(o, p, uint64(l.c.r.nextSSRC()))
+
+	l.sigMu.Lock()
+	l.mid, l.mline = o.media[first].mid, uint16(first)
+	l.remoteSet = true
+	cands := append(o.candidates, l.pending...)
+	l.pending = nil
+	l.sigMu.Unlock()
+	for _, cand := range cands {
+		_ = l.addRemote(cand)
+	}
+	if err := l.agent.GatherCandidates(); err != nil {
+		return protocol.SessionDescription{}, fmt.Errorf("relay: gather: %w", err)
+	}
+	l.wg.Add(1)
+	go l.connect(o.ufrag, o.pwd, o.fp)
+	return protocol.SessionDescription{Type: "answer", SDP: sdpText}, nil
+}
+
+// connect waits for ICE, runs the DTLS handshake over it, keys the leg from it, and then
+// reads the DTLS connection until the device closes it (close_notify) or the leg ends.
+func (l *leg) connect(ufrag, pwd string, fp fingerprint) {
+	defer l.wg.Done()
+	conn, err := l.agent.Accept(l.ctx, ufrag, pwd)
+	if err != nil {
+		go l.close(true)
+		return
+	}
+	dc, err := dtlsServer(conn, l.c.r.cert, fp, l.c.r.logs)
+	if err != nil {
+		go l.close(true)
+		return
+	}
+	l.dmu.Lock()
+	if l.closed.Load() {
+		l.dmu.Unlock()
+		_ = dc.Close()
+		return
+	}
+	l.dconn = dc
+	l.dmu.Unlock()
+	ctx, cancel := context.WithTimeout(l.ctx, dtlsTimeout)
+	err = dc.HandshakeContext(ctx)
+	cancel()
+	if err == nil {
+		err = l.startSRTP(dc)
+	}
+	if err != nil {
+		if !l.closed.Load() {
+			l.c.r.log.Warn("relay leg without SRTP keys", "call", l.c.id, "device", l.device, "err", err)
+		}
+		go l.close(true)
+		return
+	}
+	if l.ev.OnConnected != nil && !l.closed.Load() {
+		l.ev.OnConnected()
+	}
+	buf := make([]byte, 1500)
+	for {
+		if _, err := dc.Read(buf); err != nil {
+			if !l.closed.Load() {
+				go l.close(true)
 			}
+			return
 		}
 	}
 }
 
-// guard runs f and turns a panic inside pion on a malformed description into an error: no
-// input from the network may take the server down.
-func guard(f func() error) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("malformed description: %v", p)
-		}
-	}()
-	return f()
-}
-
+// addCandidate adds a candidate the device trickled, or keeps it until the offer is
+// applied.
 func (l *leg) addCandidate(cand protocol.ICECandidate) error {
 	if len(cand.Candidate) > protocol.MaxCandidate {
 		return errors.New("relay: candidate too long")
 	}
-	init := webrtc.ICECandidateInit{Candidate: cand.Candidate, SDPMid: cand.SDPMid, SDPMLineIndex: cand.SDPMLineIndex}
 	l.sigMu.Lock()
-	defer l.sigMu.Unlock()
 	if !l.remoteSet {
+		defer l.sigMu.Unlock()
 		if len(l.pending) >= maxPendingCandidates {
 			return errors.New("relay: too many early candidates")
 		}
-		l.pending = append(l.pending, init)
+		l.pending = append(l.pending, cand.Candidate)
 		return nil
 	}
-	if cand.Candidate == "" {
-		return nil // end of candidates
-	}
-	return guard(func() error { return l.pc.AddICECandidate(init) })
+	l.sigMu.Unlock()
+	return l.addRemote(cand.Candidate)
 }
 
-// startSRTP derives the leg's SRTP contexts once DTLS is up, routes the leg if ICE has not
-// reported its pair yet, and sends the video held for it (held.go). What it could not hold,
-// and a keyframe request the leg could not be sent, become keyframe requests now.
-func (l *leg) startSRTP() error {
-	local, remote, err := l.keys.srtpContexts()
+// addRemote gives the agent a remote candidate ("candidate:…" or the bare attribute
+// value); the empty candidate (end of candidates) is ignored.
+func (l *leg) addRemote(raw string) error {
+	raw = strings.TrimPrefix(raw, "candidate:")
+	if raw == "" {
+		return nil
+	}
+	cand, err := ice.UnmarshalCandidate(raw)
+	if err != nil {
+		return fmt.Errorf("relay: candidate: %w", err)
+	}
+	if err := l.agent.AddRemoteCandidate(cand); err != nil {
+		return fmt.Errorf("relay: candidate: %w", err)
+	}
+	return nil
+}
+
+// startSRTP derives the leg's SRTP contexts from its finished handshake, routes the leg if
+// ICE has not reported its pair yet, and sends the video held for it (held.go). What it
+// could not hold, and a keyframe request the leg could not be sent, become keyframe
+// requests now.
+func (l *leg) startSRTP(dc *dtls.Conn) error {
+	local, remote, err := srtpContexts(dc)
 	if err != nil {
 		return err
 	}
@@ -246,8 +265,8 @@ func (l *leg) startSRTP() error {
 // useKeys installs the leg's SRTP contexts: see startSRTP.
 func (l *leg) useKeys(local, remote *srtp.Context) {
 	if l.path.Load() == nil {
-		if pair, err := l.pc.SCTP().Transport().ICETransport().GetSelectedCandidatePair(); err == nil && pair != nil {
-			l.route(pair)
+		if pair, err := l.agent.GetSelectedCandidatePair(); err == nil && pair != nil {
+			l.route(pair.Local, pair.Remote)
 		}
 	}
 	l.rmu.Lock()
@@ -285,16 +304,16 @@ func (l *leg) sendHeldUnlocked(pkts [][]byte) {
 }
 
 // route makes the relay's packet path send to and take from the pair's remote address.
-func (l *leg) route(pair *webrtc.ICECandidatePair) {
-	if pair == nil || pair.Remote == nil || pair.Local == nil || l.closed.Load() {
+func (l *leg) route(localCand, remoteCand ice.Candidate) {
+	if localCand == nil || remoteCand == nil || l.closed.Load() {
 		return
 	}
-	remote, err := netip.ParseAddr(pair.Remote.Address)
+	remote, err := netip.ParseAddr(remoteCand.Address())
 	if err != nil {
 		return
 	}
-	local, _ := netip.ParseAddr(pair.Local.Address)
-	p := &path{sock: l.c.r.router.sockFor(local), addr: netip.AddrPortFrom(remote.Unmap(), pair.Remote.Port)}
+	local, _ := netip.ParseAddr(localCand.Address())
+	p := &path{sock: l.c.r.router.sockFor(local), addr: netip.AddrPortFrom(remote.Unmap(), uint16(remoteCand.Port()))}
 	if p.sock == nil {
 		return
 	}
@@ -320,7 +339,14 @@ func (l *leg) close(notify bool) {
 	l.unsent = unsentVideo{}
 	l.rmu.Unlock()
 	l.c.dropLeg(l)
-	_ = l.pc.Close()
+	l.cancel()
+	l.dmu.Lock()
+	if l.dconn != nil {
+		_ = l.dconn.Close() // tells the device (close_notify)
+	}
+	l.dmu.Unlock()
+	_ = l.agent.Close()
+	l.wg.Wait()
 	l.c.r.stats.legs.Add(-1)
 	if notify && !l.notified.Swap(true) && l.ev.OnClosed != nil {
 		l.ev.OnClosed()

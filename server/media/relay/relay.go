@@ -3,10 +3,11 @@
 // answers the device's offer and forwards every RTP packet from one party's active leg to
 // the other party's active leg, without transcoding.
 //
-// pion negotiates each leg (SDP, ICE, DTLS) on one shared UDP socket. The packet path is
-// the relay's own (packet.go): SRTP and SRTCP are unprotected, rewritten and protected again
-// on the goroutine that read them from the socket, with the keys of each leg's DTLS
-// handshake (keys.go), and forwards leave in batches. RTCP travels end to end with its
+// Each leg is negotiated by the relay itself on one shared UDP socket: its own answer to the
+// device's offer (sdp.go, pion/sdp), an ICE agent (pion/ice) and a DTLS server (pion/dtls).
+// The packet path is the relay's own (packet.go): SRTP and SRTCP are unprotected, rewritten
+// and protected again on the goroutine that read them from the socket, with the keys each
+// leg's DTLS connection exports (dtls.go), and forwards leave in batches. RTCP travels end to end with its
 // SSRCs mapped (reports, NACK, REMB); PLI and FIR become the relay's own throttled PLI.
 //
 // The relay knows nothing of files: a Tap sees the packets of active legs (recording is
@@ -29,15 +30,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
 
 	"github.com/pion/ice/v4"
-	"github.com/pion/webrtc/v4"
+	"github.com/pion/logging"
 
-	"github.com/duet-rtc/duet/internal/codecs"
 	"github.com/duet-rtc/duet/internal/pionlog"
 )
 
@@ -71,9 +72,11 @@ var ErrClosed = errors.New("relay: closed")
 
 // Relay owns the relayed calls of one server.
 type Relay struct {
-	cfg    Config
-	se     webrtc.SettingEngine // each leg's, before its DTLS hooks
-	log    *slog.Logger
+	cfg       Config
+	agentOpts []ice.AgentOption // every leg's ICE agent's
+	cert      *certificate      // every leg's DTLS certificate
+	logs      logging.LoggerFactory
+	log       *slog.Logger
 	mux    io.Closer // the shared UDP socket(s)
 	router router
 
@@ -190,36 +193,51 @@ func (r *Relay) Close() {
 	}
 }
 
-// setUp opens the shared socket(s) and builds the setting engine every leg starts from:
-// ICE as cfg restricts it, on the relay's UDP mux.
+// setUp opens the shared socket(s), makes the relay's DTLS certificate, and builds the
+// options every leg's ICE agent starts from: host candidates as cfg restricts them, on the
+// relay's UDP mux.
 func (r *Relay) setUp() error {
 	cfg := r.cfg
-	se := webrtc.SettingEngine{}
-	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	cert, err := newCertificate()
+	if err != nil {
+		return err
+	}
+	r.cert = cert
+	r.logs = pionlog.Factory{Log: r.log}
+	opts := []ice.AgentOption{
+		ice.WithMulticastDNSMode(ice.MulticastDNSModeDisabled),
+		ice.WithCandidateTypes([]ice.CandidateType{ice.CandidateTypeHost}),
+		ice.WithLoggerFactory(r.logs),
+	}
 	if filter := ipFilter(cfg); filter != nil {
-		se.SetIPFilter(filter)
-		se.SetRemoteIPFilter(filter)
+		opts = append(opts, ice.WithIPFilter(filter), ice.WithRemoteIPFilter(filter))
 	}
 	if cfg.LoopbackOnly {
-		se.SetIncludeLoopbackCandidate(true)
-		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+		opts = append(opts, ice.WithIncludeLoopback(), ice.WithNetworkTypes([]ice.NetworkType{ice.NetworkTypeUDP4}))
 	} else {
-		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
+		opts = append(opts, ice.WithNetworkTypes([]ice.NetworkType{ice.NetworkTypeUDP4, ice.NetworkTypeUDP6}))
+	}
+	if len(cfg.PublicIPs) > 0 {
+		opts = append(opts, ice.WithAddressRewriteRules(ice.AddressRewriteRule{
+			External: cfg.PublicIPs, AsCandidateType: ice.CandidateTypeHost,
+		}))
 	}
 	mux, err := r.listen()
 	if err != nil {
 		return err
 	}
-	se.SetICEUDPMux(mux)
 	r.mux = mux
-	if len(cfg.PublicIPs) > 0 {
-		//nolint:staticcheck // SetICEAddressRewriteRules replaces it; moving needs a test behind 1:1 NAT first
-		se.SetNAT1To1IPs(cfg.PublicIPs, webrtc.ICECandidateTypeHost)
-	}
-	se.SetFireOnTrackBeforeFirstRTP(true)
-	se.LoggerFactory = pionlog.Factory{Log: r.log}
-	r.se = se
+	r.agentOpts = append(opts, ice.WithUDPMux(mux))
 	return nil
+}
+
+// nextSSRC returns a random non-zero SSRC.
+func (*Relay) nextSSRC() uint32 {
+	for {
+		if v := rand.Uint32(); v != 0 {
+			return v
+		}
+	}
 }
 
 // listen opens the shared UDP socket(s) on the first free port of cfg's range.
@@ -239,21 +257,6 @@ func (r *Relay) listen() (*ice.MultiUDPMuxDefault, error) {
 		}
 	}
 	return nil, firstErr
-}
-
-// legAPI builds one leg's pion API: Opus and VP8 with the SDK's feedback, no interceptors
-// (the packet path is the relay's own), and a DTLS server that shows keys its handshake.
-// pion copies the media engine and setting engine per API anyway.
-func (r *Relay) legAPI(keys *dtlsKeys) (*webrtc.API, error) {
-	me := &webrtc.MediaEngine{}
-	if err := codecs.Register(me); err != nil {
-		return nil, err
-	}
-	se := r.se
-	if err := keys.install(&se); err != nil {
-		return nil, err
-	}
-	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se)), nil
 }
 
 func ipFilter(cfg Config) func(net.IP) bool {
