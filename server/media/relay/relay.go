@@ -77,8 +77,8 @@ type Relay struct {
 	cert      *certificate      // every leg's DTLS certificate
 	logs      logging.LoggerFactory
 	log       *slog.Logger
-	mux    io.Closer // the shared UDP socket(s)
-	router router
+	mux       io.Closer // the shared UDP socket(s)
+	router    router
 
 	mu     sync.Mutex
 	calls  map[string]*Call
