@@ -87,7 +87,7 @@ func serveRelayProc() {
 			http.Error(w, err.Error(), 400)
 			return
 		}
-		c, _, err := r.Open(o.Call, CallConfig{Audio: true, Active: func() string { return "b" }})
+		c, _, err := r.Open(o.Call, CallConfig{Audio: true, Video: true, Active: func() string { return "b" }})
 		if err != nil {
 			http.Error(w, err.Error(), 500)
 			return
