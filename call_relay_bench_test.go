@@ -34,17 +34,27 @@ func procCPU(pid int) time.Duration {
 	return time.Duration(ut+st) * 10 * time.Millisecond
 }
 
-// BenchmarkRecordedCallCPU measures the server's CPU per recorded 1v1 video call: a `duet
-// server` process (built from ./cmd/duet, media relay on loopback) and DUET_REC_CALLS
-// (default 8) concurrent recorded calls between SDK clients in this process, each party
-// sending the test media (Opus 24 kbit/s, VP8 320x240 30 fps 300 kbit/s), for
-// DUET_REC_SECONDS (default 10) after every call is accepted. The server's CPU is read from
+// BenchmarkRecordedCallCPU measures the server's CPU per recorded 1v1 video call, for two
+// media profiles in the same run: a `duet server` process (built from ./cmd/duet, media
+// relay on loopback) and DUET_REC_CALLS (default 8) concurrent recorded calls between SDK
+// clients in this process, each party sending the test media (Opus 24 kbit/s and VP8 30 fps
+// at 320x240 300 kbit/s, or at 640x480 1 Mbit/s), for DUET_REC_SECONDS (default 10) after
+// every call is accepted. The server's CPU is read from
 // /proc over that window; merging is off (it runs after the calls). DUET_REC_RELAY_PORTS
 // sets --relay-ports (default a free port found here); DUET_REC_SERVER_PROCS sets
 // GOMAXPROCS of the server process alone.
 //
 //	go test -run '^$' -bench RecordedCallCPU -benchtime 1x .
 func BenchmarkRecordedCallCPU(b *testing.B) {
+	for _, p := range []struct{ name, ivf string }{
+		{"320x240-300kbps", testIVF},
+		{"640x480-1Mbps", "testdata/media/pattern-640x480.ivf"},
+	} {
+		b.Run(p.name, func(b *testing.B) { recordedCallCPU(b, p.ivf) })
+	}
+}
+
+func recordedCallCPU(b *testing.B, ivf string) {
 	calls := benchEnv("DUET_REC_CALLS", 8)
 	secs := benchEnv("DUET_REC_SECONDS", 10)
 	dir := b.TempDir()
@@ -128,7 +138,7 @@ func BenchmarkRecordedCallCPU(b *testing.B) {
 		c.CallManager().AddDelegate(rec, nil)
 		c.CallManager().SetMediaOptions(duet.MediaOptions{
 			AudioSource: func(*duet.CallSession) (media.Source, error) { return media.OpenOgg(testOgg) },
-			VideoSource: func(*duet.CallSession) (media.Source, error) { return media.OpenIVF(testIVF) },
+			VideoSource: func(*duet.CallSession) (media.Source, error) { return media.OpenIVF(ivf) },
 			RemoteSinks: func(*duet.CallSession) (media.Sink, media.Sink) { return counter, counter },
 		})
 		if err := c.Login(ctx, name, "pw"); err != nil {
