@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/duet-rtc/duet/protocol"
 	"github.com/duet-rtc/duet/server/api"
@@ -27,7 +28,14 @@ type messaging struct {
 
 	hooksMu sync.Mutex
 	hooks   *webhook.Outbox // nil while another node of a cluster delivers webhooks
+
+	counter  enqueueCounter // the store's count of deliveries, when it keeps one
+	enqueued atomic.Uint64  // its value when the outbox was last woken for a batch
 }
+
+// enqueueCounter is a store that counts the webhook deliveries committed through it
+// (SQLite's does).
+type enqueueCounter interface{ WebhooksEnqueued() uint64 }
 
 // newMessaging builds the three services. The hub does not exist yet, so chat reaches it
 // through hubRef, which resolves it when a message is sent: by then it does.
@@ -46,6 +54,7 @@ func (s *Server) newMessaging() *messaging {
 		chat: chat.New(chat.Config{Store: s.store, Sender: ref, Directory: ref, Clock: cfg.Clock, Logger: cfg.Logger,
 			Retention: cfg.MessageRetention, Pusher: p.PushMessage, Remote: ref.remoteChat}),
 	}
+	m.counter, _ = s.store.(enqueueCounter)
 	if !cfg.clustered() {
 		m.startHooks() // in a cluster, the owner of partition 0 delivers them
 	}
@@ -82,6 +91,16 @@ func (m *messaging) kickHooks() {
 	}
 }
 
+// newDeliveries reports whether webhook deliveries were enqueued since it last said so;
+// always true for a store that does not count them.
+func (m *messaging) newDeliveries() bool {
+	if m.counter == nil {
+		return true
+	}
+	n := m.counter.WebhooksEnqueued()
+	return m.enqueued.Swap(n) != n
+}
+
 // hookEvents turns call events into outbox rows.
 func (m *messaging) hookEvents(evs []callflow.Event) []store.WebhookEvent {
 	return webhook.Events(evs, m.log)
@@ -97,7 +116,9 @@ func (m *messaging) handler(calls signal.Handler) signal.Handler {
 // deliveries are in the outbox now, and a pushed call that ended gets its cancel push.
 // Neither blocks.
 func (m *messaging) committed(evs []callflow.Event) {
-	m.kickHooks()
+	if m.newDeliveries() {
+		m.kickHooks()
+	}
 	for _, ev := range evs {
 		m.push.Observe(ev)
 	}

@@ -34,16 +34,22 @@ func (s *Store) CommitCalls(ctx context.Context, b store.CallBatch, now time.Tim
 	if b.Empty() {
 		return nil
 	}
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	n := 0
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if err := saveLiveCalls(ctx, tx.StmtContext(ctx, s.upsertLive), b.Save); err != nil {
 			return err
 		}
 		if err := endLiveCalls(ctx, tx.StmtContext(ctx, s.upsertCall), tx.StmtContext(ctx, s.deleteLive), b.End); err != nil {
 			return err
 		}
-		_, err := enqueueWebhooks(ctx, tx.StmtContext(ctx, s.enqueueHook), b.Events, now)
+		var err error
+		n, err = enqueueWebhooks(ctx, tx.StmtContext(ctx, s.enqueueHook), b.Events, now)
 		return err
 	})
+	if err == nil {
+		s.enqueued.Add(uint64(n))
+	}
+	return err
 }
 
 func saveLiveCalls(ctx context.Context, stmt *sql.Stmt, calls []store.LiveCall) error {

@@ -18,6 +18,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite"
@@ -39,6 +40,8 @@ type Store struct {
 	// Prepared on w for CommitCalls, the hot path of every call step: parsing the SQL
 	// each time cost more than running it.
 	upsertLive, deleteLive, enqueueHook *sql.Stmt
+
+	enqueued atomic.Uint64 // webhook deliveries committed since Open (WebhooksEnqueued)
 }
 
 var _ store.Store = (*Store)(nil)

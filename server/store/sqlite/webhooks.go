@@ -73,8 +73,17 @@ func (s *Store) EnqueueWebhookEvents(ctx context.Context, events []store.Webhook
 		n, err = enqueueWebhooks(ctx, tx.StmtContext(ctx, s.enqueueHook), events, now)
 		return err
 	})
+	if err == nil {
+		s.enqueued.Add(uint64(n))
+	}
 	return n, err
 }
+
+// WebhooksEnqueued counts the webhook deliveries committed through this store since it was
+// opened. The server wakes its outbox after a batch of call steps only when it grew: with
+// no endpoint configured, looking for due deliveries after every batch was a sixth of a
+// busy server's CPU.
+func (s *Store) WebhooksEnqueued() uint64 { return s.enqueued.Load() }
 
 const deliveryColumns = `o.id, o.app, o.endpoint, e.url, e.secret, o.call_id, o.event_id, o.event_type, o.body,
 	o.state, o.attempts, o.next_at, o.last_error, o.created, o.done_at`
