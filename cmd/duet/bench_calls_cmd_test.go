@@ -107,3 +107,26 @@ func TestBenchCallsNoServer(t *testing.T) {
 		t.Errorf("serverCpu %v without --server-pid, expected -1", got.ServerCPU)
 	}
 }
+
+// TestBenchCallsRaw: without media the clients speak the wire protocol themselves (no SDK,
+// no peer connections) and still complete calls, each timed from invite to ring and from
+// end to ended.
+func TestBenchCallsRaw(t *testing.T) {
+	srv := servertest.Start(t, func(c *server.Config) { c.DeviceRateLimit = -1 })
+	f := callsBenchFlags{
+		servers: srv.URL, appKey: srv.AppKey, users: "raw", password: "pw",
+		pairs: 4, rate: 0, duration: 500 * time.Millisecond, mediaKind: "none", stepTimeout: 10 * time.Second,
+	}
+	got, err := runBenchJSON(t, f)
+	if err != nil {
+		t.Fatalf("bench: %v", err)
+	}
+	if got.Connected != 4 || got.Completed < 4 || len(got.Failures) != 0 {
+		t.Fatalf("connected %d, completed %d, failures %v", got.Connected, got.Completed, got.Failures)
+	}
+	for _, name := range []string{"inviteRing", "endEnded"} {
+		if h := got.Latency[name]; h.Count != got.Completed || h.P50 <= 0 {
+			t.Errorf("%s: %+v, expected %d samples", name, h, got.Completed)
+		}
+	}
+}

@@ -173,11 +173,26 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	return res, nil
 }
 
+// cycler is a pair of clients that places calls: SDK clients (pair) or, without media,
+// raw protocol clients (rawPair).
+type cycler interface {
+	cycle(ctx context.Context, cfg Config) (sample, error)
+	close()
+}
+
+// newCycler logs pair i in with the clients cfg's media needs.
+func newCycler(ctx context.Context, cfg Config, i int) (cycler, error) {
+	if cfg.Media == MediaNone {
+		return newRawPair(ctx, cfg, i)
+	}
+	return newPair(ctx, cfg, i)
+}
+
 // connect logs every pair in, in parallel, and returns those that are.
-func (r *run) connect(ctx context.Context) []*pair {
+func (r *run) connect(ctx context.Context) []cycler {
 	var (
 		mu    sync.Mutex
-		pairs []*pair
+		pairs []cycler
 		wg    sync.WaitGroup
 		sem   = make(chan struct{}, 32) // logins at a time: a big run must not storm the server
 	)
@@ -187,7 +202,7 @@ func (r *run) connect(ctx context.Context) []*pair {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			p, err := newPair(ctx, r.cfg, i)
+			p, err := newCycler(ctx, r.cfg, i)
 			if err != nil {
 				r.fail("login", err)
 				return
@@ -202,7 +217,7 @@ func (r *run) connect(ctx context.Context) []*pair {
 }
 
 // work runs cycles on p at its slots until the run is over.
-func (r *run) work(ctx context.Context, p *pair) {
+func (r *run) work(ctx context.Context, p cycler) {
 	for ctx.Err() == nil {
 		at, ok := r.slot()
 		if !ok {
