@@ -54,7 +54,7 @@ func (s *Server) newMessaging() *messaging {
 		chat: chat.New(chat.Config{Store: s.store, Sender: ref, Directory: ref, Clock: cfg.Clock, Logger: cfg.Logger,
 			Retention: cfg.MessageRetention, Pusher: p.PushMessage, Remote: ref.remoteChat}),
 	}
-	m.counter, _ = s.store.(enqueueCounter)
+	m.counter = enqueueCounterOf(s.store)
 	if !cfg.clustered() {
 		m.startHooks() // in a cluster, the owner of partition 0 delivers them
 	}
@@ -89,6 +89,21 @@ func (m *messaging) kickHooks() {
 	if m.hooks != nil {
 		m.hooks.Kick()
 	}
+}
+
+// enqueueCounterOf finds the counting store under st's wrappers (seal.Store).
+func enqueueCounterOf(st any) enqueueCounter {
+	for st != nil {
+		if c, ok := st.(enqueueCounter); ok {
+			return c
+		}
+		w, ok := st.(interface{ Unwrap() store.Backend })
+		if !ok {
+			return nil
+		}
+		st = w.Unwrap()
+	}
+	return nil
 }
 
 // newDeliveries reports whether webhook deliveries were enqueued since it last said so;

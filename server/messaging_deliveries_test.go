@@ -1,6 +1,12 @@
 package server
 
-import "testing"
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/duet-rtc/duet/server/seal"
+	"github.com/duet-rtc/duet/server/store/sqlite"
+)
 
 type fakeCounter struct{ n uint64 }
 
@@ -23,5 +29,22 @@ func TestOutboxWokenOnlyForNewDeliveries(t *testing.T) {
 	}
 	if !(&messaging{}).newDeliveries() {
 		t.Error("a store without a count must always wake the outbox")
+	}
+}
+
+// TestEnqueueCounterUnderSeal: the server's store is sealed (seal.Store) around SQLite; the
+// count is found under the wrapper.
+func TestEnqueueCounterUnderSeal(t *testing.T) {
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "duet.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	key, err := seal.NewKey("a test secret of enough length")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if enqueueCounterOf(seal.NewStore(st, key)) == nil {
+		t.Fatal("the SQLite store's count is not found under seal.Store")
 	}
 }
