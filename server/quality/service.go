@@ -43,6 +43,8 @@ type Service struct {
 
 	mu     sync.Mutex
 	counts map[countKey]int // samples stored per device and call, since the last prune
+	// reported holds the calls with samples, and when the last came (see Reported).
+	reported map[callKey]time.Time
 	timer  clock.Timer
 	closed bool
 }
@@ -63,7 +65,7 @@ func New(cfg Config) *Service {
 	if cfg.MaxSamples <= 0 {
 		cfg.MaxSamples = DefaultMaxSamples
 	}
-	s := &Service{cfg: cfg, counts: map[countKey]int{}}
+	s := &Service{cfg: cfg, counts: map[countKey]int{}, reported: map[callKey]time.Time{}}
 	s.mu.Lock()
 	s.timer = cfg.Clock.AfterFunc(time.Minute, s.prune)
 	s.mu.Unlock()
@@ -88,6 +90,7 @@ func (s *Service) prune() {
 	}
 	s.timer = s.cfg.Clock.AfterFunc(time.Hour, s.prune)
 	clear(s.counts) // timelines of calls long over; a live one starts counting again
+	s.forgetQuiet(s.cfg.Clock.Now())
 	s.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -111,6 +114,7 @@ func (s *Service) Add(ctx context.Context, dev route.Device, q protocol.CallQual
 		return errFull
 	}
 	s.counts[k] += len(q.Samples)
+	s.reported[callKey{dev.App, q.CallID}] = s.cfg.Clock.Now()
 	s.mu.Unlock()
 	rows := make([]store.QualitySample, len(q.Samples))
 	for i, smp := range q.Samples {

@@ -1,0 +1,67 @@
+package quality
+
+import (
+	"context"
+	"time"
+)
+
+// PartyQuality is the quality of one call as its record carries it (GET /{org}/{app}/calls,
+// the call.ended webhook): each party's summary, absent for a party that reported nothing.
+type PartyQuality struct {
+	Caller *Summary `json:"caller,omitempty"`
+	Callee *Summary `json:"callee,omitempty"`
+}
+
+// Parties reads a call's samples and sums them up per party: the caller's and the
+// callee's. A party with samples from several devices (it cannot happen in one call, but
+// the store does not forbid it) is summed up from the device that sent the most. nil when
+// nobody reported on the call.
+func (s *Service) Parties(ctx context.Context, app, callID, caller, callee string) (*PartyQuality, error) {
+	rep, err := s.Report(ctx, app, callID)
+	if err != nil {
+		return nil, err
+	}
+	return partiesOf(rep, caller, callee), nil
+}
+
+func partiesOf(rep Report, caller, callee string) *PartyQuality {
+	var out PartyQuality
+	pick := func(user string) *Summary {
+		var best *Summary
+		for i := range rep.Parties {
+			p := &rep.Parties[i]
+			if p.User == user && (best == nil || p.Summary.Samples > best.Samples) {
+				best = &p.Summary
+			}
+		}
+		return best
+	}
+	out.Caller, out.Callee = pick(caller), pick(callee)
+	if out.Caller == nil && out.Callee == nil {
+		return nil
+	}
+	return &out
+}
+
+// Reported tells whether a device reported on the call in the last hour (a call's reports
+// come every few seconds; an hour without one forgets the call): the call's end asks it before reading the store, so that the
+// many calls nobody reports on cost no read when they end.
+func (s *Service) Reported(app, callID string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.reported[callKey{app, callID}]
+	return ok
+}
+
+type callKey struct{ app, call string }
+
+// forgetQuiet drops the calls nobody reported on for an hour (ended on another node, or
+// never told Ended). Called with mu held.
+func (s *Service) forgetQuiet(now time.Time) {
+	for k, at := range s.reported {
+		if now.Sub(at) > time.Hour {
+			delete(s.reported, k)
+		}
+	}
+}
+
