@@ -64,4 +64,3 @@ func (s *Service) forgetQuiet(now time.Time) {
 		}
 	}
 }
-

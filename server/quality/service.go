@@ -45,8 +45,8 @@ type Service struct {
 	counts map[countKey]int // samples stored per device and call, since the last prune
 	// reported holds the calls with samples, and when the last came (see Reported).
 	reported map[callKey]time.Time
-	timer  clock.Timer
-	closed bool
+	timer    clock.Timer
+	closed   bool
 }
 
 type countKey struct{ app, call, device string }
