@@ -20,7 +20,7 @@ export async function appsView() {
   el('button', { class: 'primary', type: 'submit' }, 'Create app'));
   show('Apps', form, table(['app', 'registration', 'created', ''], list.map((a) => el('tr', { 'data-app': a.key },
     el('td', {}, el('a', { href: `#/app/${enc(a.key)}` }, a.key)), el('td', {}, a.registration), el('td', {}, time(a.created)),
-    el('td', { class: 'links' }, ['users', 'calls', 'live', 'recordings'].map((r) => el('a', { href: `#/${r}/${enc(a.key)}` }, r[0].toUpperCase() + r.slice(1))))))));
+    el('td', {}, el('div', { class: 'links' }, ['users', 'calls', 'live', 'recordings'].map((r) => el('a', { href: `#/${r}/${enc(a.key)}` }, r[0].toUpperCase() + r.slice(1)))))))));
 }
 
 export async function appView(key) {
@@ -48,18 +48,19 @@ export async function appView(key) {
     try { await admin('POST', `${base}/webhooks/deadletters${path}`); await appView(key); } catch (err) { fail(err); }
   };
   const deadRows = dead.entities.map((d) => el('tr', { 'data-dead': d.id },
-    el('td', {}, d.eventType), el('td', {}, d.callId), el('td', {}, d.url), el('td', {}, d.attempts), el('td', {}, d.lastError),
-    el('td', {}, time(d.deadAt)),
+    el('td', {}, d.eventType, el('div', { class: 'muted small' }, d.url)),
+    el('td', { class: 'id' }, el('a', { href: `#/call/${enc(key)}/${enc(d.callId)}` }, d.callId)),
+    el('td', {}, d.attempts), el('td', { class: 'small' }, d.lastError), el('td', {}, time(d.deadAt)),
     el('td', {}, el('button', { type: 'button', 'aria-label': `Retry ${d.eventId}`, onclick: () => retry(`/${d.id}/retry`) }, 'Retry'))));
   show(`App ${key}`,
     el('p', {}, `Registration ${a.registration || '?'}, created ${time(a.created)}. `,
-      ['users', 'calls', 'live', 'recordings'].map((r) => [el('a', { href: `#/${r}/${enc(key)}` }, r), ' '])),
+      ['users', 'calls', 'live', 'recordings'].flatMap((r) => [el('a', { href: `#/${r}/${enc(key)}` }, r), ' '])),
     el('h2', {}, 'Push credentials'),
     table(['provider', 'settings'], push.entities.map((p) => el('tr', {}, el('td', {}, p.provider), el('td', {}, el('code', {}, JSON.stringify(p.config)))))),
     el('p', { class: 'muted' }, 'Set them with `duet app push set` or PUT /admin/v1/apps/{org}/{app}/push/{provider} (docs/REST.md).'),
     el('h2', {}, 'Call webhooks'), addHook, table(['url', 'added', ''], hookRows),
     el('h2', {}, `Dead letters (${dead.entities.length})`),
     el('p', { class: 'muted' }, 'Deliveries given up after every retry. Retrying makes them pending again, in order per endpoint and call.'),
-    table(['event', 'call', 'endpoint', 'attempts', 'last error', 'given up', ''], deadRows),
+    table(['event, endpoint', 'call', 'attempts', 'last error', 'given up', ''], deadRows),
     dead.entities.length ? el('p', {}, el('button', { type: 'button', onclick: () => retry('/retry') }, 'Retry all')) : '');
 }

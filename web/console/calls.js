@@ -94,7 +94,7 @@ function partyCharts(p) {
     lineChart('Packet loss', [{ name: 'heard', points: pts((x) => x.lossIn * 100) }, { name: 'sent', points: pts((x) => x.lossOut * 100) }], ' %'),
     lineChart('Round trip', [{ name: 'rtt', points: pts((x) => x.rttMs) }, { name: 'jitter', points: pts((x) => x.jitterMs) }], ' ms'),
     lineChart('Bitrate received', [{ name: 'audio', points: pts((x) => x.audioKbpsIn) }, { name: 'video', points: pts((x) => x.videoKbpsIn || 0) }], ' kbit/s'),
-    lineChart('Video received', [{ name: 'fps', points: pts((x) => x.fpsIn || 0) }, { name: 'frozen ms', points: pts((x) => (x.freezeMs || 0) / 100) }], ''),
+    lineChart('Video received', [{ name: 'fps', points: pts((x) => x.fpsIn || 0) }, { name: 'frozen s', points: pts((x) => (x.freezeMs || 0) / 1000) }], ''),
   ];
 }
 

@@ -61,8 +61,11 @@ export function lineChart(title, series, unit = '') {
   return box;
 }
 
-/** Formats a number for people: at most three significant decimals. */
+/** Formats a number for people: about three significant digits, none after the point from 100. */
 export function fmt(n) {
   if (!Number.isFinite(n)) return '—';
-  return Math.abs(n) >= 100 ? String(Math.round(n)) : String(Math.round(n * 1000) / 1000);
+  const a = Math.abs(n);
+  const digits = a >= 100 ? 0 : a >= 10 ? 1 : a >= 1 ? 2 : 3;
+  const f = 10 ** digits;
+  return String(Math.round(n * f) / f);
 }

@@ -14,7 +14,8 @@ const PAGE = 20;
 export async function usersView(key, q = new URLSearchParams()) {
   const prefix = (q.get('q') || '').toLowerCase();
   const after = q.get('after') ?? (prefix ? beforePrefix(prefix) : '');
-  const back = (q.get('back') || '').split(',').filter((x) => x !== '');
+  // The cursors of the pages before this one (the first page's is '').
+  const back = q.has('back') ? q.get('back').split(',') : [];
   const path = `/apps/${appPath(key)}/users?limit=${PAGE}${after ? `&cursor=${enc(after)}` : ''}`;
   const page = await admin('GET', path);
   let users = page.entities;
@@ -24,7 +25,11 @@ export async function usersView(key, q = new URLSearchParams()) {
     users = users.filter((u) => u.username.startsWith(prefix));
     if (users.length < n) next = ''; // names sort by prefix: once one does not match, none after it does
   }
-  const go = (params) => { location.hash = `#/users/${enc(key)}?${new URLSearchParams(params)}`; };
+  const go = ({ back: b = [], ...params }) => {
+    const p = new URLSearchParams(params);
+    if (b.length) p.set('back', b.join(','));
+    location.hash = `#/users/${enc(key)}?${p}`;
+  };
 
   const user = el('input', { name: 'username', required: true, 'aria-label': 'Username' });
   const pass = el('input', { name: 'password', type: 'password', required: true, 'aria-label': 'Password' });
@@ -42,7 +47,7 @@ export async function usersView(key, q = new URLSearchParams()) {
   } }, el('label', {}, 'Names starting with', search), el('button', { type: 'submit' }, 'Search'));
 
   const rows = users.map((u) => el('tr', { 'data-user': u.username }, el('td', {}, u.username), el('td', {}, u.nickname || ''), el('td', {}, time(u.created)),
-    el('td', { class: 'links' },
+    el('td', {}, el('div', { class: 'links' },
       el('a', { href: `#/calls/${enc(key)}?user=${enc(u.username)}` }, 'Calls'),
       el('button', { type: 'button', 'aria-label': `Sign out ${u.username}`, onclick: async () => {
         if (!confirm(`Sign ${u.username} out everywhere? Every token is revoked and the devices are disconnected.`)) return;
@@ -51,12 +56,12 @@ export async function usersView(key, q = new URLSearchParams()) {
       el('button', { class: 'danger', type: 'button', 'aria-label': `Delete ${u.username}`, onclick: async () => {
         if (!confirm(`Delete ${u.username}? Their devices are disconnected.`)) return;
         try { await admin('DELETE', `/apps/${appPath(key)}/users/${enc(u.username)}`); usersView(key, q).catch(fail); } catch (err) { fail(err); }
-      } }, 'Delete'))));
+      } }, 'Delete')))));
   const start = back.length * PAGE + 1;
   const pager = el('p', { class: 'pager' },
     el('span', { class: 'muted', 'data-page': back.length + 1 }, users.length ? `users ${start}–${start + users.length - 1}` : ''),
-    back.length ? el('button', { type: 'button', onclick: () => go({ ...(prefix && { q: prefix }), after: back.at(-1), back: back.slice(0, -1).join(',') }) }, 'Previous page') : '',
-    next ? el('button', { type: 'button', onclick: () => go({ ...(prefix && { q: prefix }), after: next, back: [...back, after].join(',') }) }, 'Next page') : '');
+    back.length ? el('button', { type: 'button', onclick: () => go({ ...(prefix && { q: prefix }), after: back.at(-1), back: back.slice(0, -1) }) }, 'Previous page') : '',
+    next ? el('button', { type: 'button', onclick: () => go({ ...(prefix && { q: prefix }), after: next, back: [...back, after] }) }, 'Next page') : '');
   show(`Users of ${key}`, find, table(['user', 'nickname', 'created', ''], rows), pager, el('h2', {}, 'Add a user'), add);
 }
 
