@@ -61,6 +61,6 @@ export async function appView(key) {
     el('h2', {}, 'Call webhooks'), addHook, table(['url', 'added', ''], hookRows),
     el('h2', {}, `Dead letters (${dead.entities.length})`),
     el('p', { class: 'muted' }, 'Deliveries given up after every retry. Retrying makes them pending again, in order per endpoint and call.'),
-    table(['event, endpoint', 'call', 'attempts', 'last error', 'given up', ''], deadRows),
+    table(['event, endpoint', 'call', 'attempts', 'last error', 'given up', ''], deadRows, [2, 4]),
     dead.entities.length ? el('p', {}, el('button', { type: 'button', onclick: () => retry('/retry') }, 'Retry all')) : '');
 }

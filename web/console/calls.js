@@ -15,15 +15,26 @@ const enc = encodeURIComponent;
 const SCAN = 1000;
 const PAGE = 20;
 
+/** What the latest samples of a live call say, party by party ('' before any). */
+function currentQuality(report) {
+  return report.parties.filter((p) => p.samples.length).map((p) => {
+    const x = p.samples[p.samples.length - 1];
+    return `${p.user}: ${fmt(x.lossIn * 100)} % loss, ${fmt(x.rttMs)} ms`;
+  }).join('; ');
+}
+
 export async function liveView(key) {
   const r = await admin('GET', `/apps/${appPath(key)}/calls/live`);
-  const rows = r.entities.map((c) => el('tr', { 'data-call': c.callId }, el('td', {}, c.callId), el('td', {}, `${c.caller} → ${c.callee}`),
+  const reports = await Promise.all(r.entities.map((c) => app(key, 'GET', `/calls/${enc(c.callId)}/quality`).then((q) => q.entities[0], () => null)));
+  const rows = r.entities.map((c, i) => el('tr', { 'data-call': c.callId },
+    el('td', { class: 'id' }, el('a', { href: `#/call/${enc(key)}/${enc(c.callId)}` }, c.callId)), el('td', {}, `${c.caller} → ${c.callee}`),
     el('td', {}, c.typeName), el('td', {}, c.state), el('td', {}, time(c.invitedAt)), el('td', {}, CONNECT[c.connectType] || ''),
+    el('td', { class: 'small' }, reports[i] ? currentQuality(reports[i]) : ''),
     el('td', {}, el('button', { class: 'danger', type: 'button', 'aria-label': `End call ${c.callId}`, onclick: async () => {
       if (!confirm('End this call for both parties? They are told the service ended it (reason 103).')) return;
       try { await admin('DELETE', `/apps/${appPath(key)}/calls/${enc(c.callId)}?reason=103`); liveView(key).catch(fail); } catch (err) { fail(err); }
     } }, 'End call'))));
-  show(`Live calls of ${key}`, table(['call', 'parties', 'type', 'state', 'since', 'connected', ''], rows),
+  show(`Live calls of ${key}`, table(['call', 'parties', 'type', 'state', 'since', 'connected', 'quality now', ''], rows, [2, 4, 5]),
     el('p', {}, el('button', { type: 'button', onclick: () => liveView(key).catch(fail) }, 'Refresh')));
 }
 
@@ -75,7 +86,7 @@ export async function callsView(key, q = new URLSearchParams(), cursor = '') {
   const rows = calls.map((c) => {
     const w = worse(c);
     return el('tr', { 'data-call': c.id, 'data-band': callBand(c) },
-      el('td', {}, el('a', { href: `#/call/${enc(key)}/${enc(c.id)}` }, c.id)),
+      el('td', { class: 'id' }, el('a', { href: `#/call/${enc(key)}/${enc(c.id)}` }, c.id)),
       el('td', {}, `${c.caller} → ${c.callee}`), el('td', {}, TYPES[c.type] || c.type), el('td', {}, time(c.invitedAt)),
       el('td', {}, c.acceptedAt ? secs(c.endedAt - c.acceptedAt) : 'not answered'), el('td', {}, END_REASONS[c.endReason] || c.endReason),
       el('td', {}, w ? el('span', { class: `badge ${callBand(c)}` }, `${fmt(w.mos)} · ${fmt(w.lossInMax * 100)} % loss`) : el('span', { class: 'muted' }, '—')));
@@ -83,7 +94,7 @@ export async function callsView(key, q = new URLSearchParams(), cursor = '') {
   const more = next ? el('button', { type: 'button', onclick: () => callsView(key, q, next).catch(fail) }, 'Next page') : '';
   const scanned = f.reason || f.quality ? el('p', { class: 'muted' }, `${calls.length} matching of ${read} records read.`) : '';
   show(`Calls of ${key}${f.user ? ` with ${f.user}` : ''}`, form, scanned,
-    table(['call', 'parties', 'type', 'invited', 'talk time', 'ended', 'quality (worse party)'], rows), el('p', {}, more));
+    table(['call', 'parties', 'type', 'invited', 'talk time', 'ended', 'quality (worse party)'], rows, [2, 4]), el('p', {}, more));
 }
 
 /** The time-series charts of one party, each figure carrying its data for tests and tools. */

@@ -18,10 +18,14 @@ export function el(tag, attrs = {}, ...kids) {
 export const time = (ms) => (ms ? new Date(ms).toLocaleString() : '—');
 export const secs = (ms) => (ms > 0 ? `${Math.round(ms / 100) / 10} s` : '—');
 
-/** A table with a header row; an empty body says so. */
-export function table(head, rows) {
+/**
+ * A table with a header row; an empty body says so. The columns whose indexes are in opt
+ * are optional: a phone leaves them out.
+ */
+export function table(head, rows, opt = []) {
+  for (const r of rows) for (const i of opt) r.children[i]?.classList.add('opt');
   return el('div', { class: 'scroll' }, el('table', {},
-    el('thead', {}, el('tr', {}, head.map((h) => el('th', { scope: 'col' }, h)))),
+    el('thead', {}, el('tr', {}, head.map((h, i) => el('th', { scope: 'col', class: opt.includes(i) ? 'opt' : null }, h)))),
     el('tbody', {}, rows.length ? rows : [el('tr', {}, el('td', { colspan: head.length, class: 'muted' }, 'Nothing here yet.'))])));
 }
 

@@ -15,7 +15,7 @@ export async function recordingList(key, path) {
     el('td', {}, rec.status), el('td', {}, time(rec.begin)), el('td', {}, secs(rec.duration)),
     el('td', {}, rec.size ? `${Math.round(rec.size / 1024)} KiB` : '—'),
     el('td', {}, rec.url ? el('button', { type: 'button', 'aria-label': `Play ${rec.id}`, onclick: () => play(key, rec, player).catch(fail) }, 'Play') : '')));
-  return el('div', {}, table(['party', 'call', 'status', 'began', 'length', 'size', ''], rows), player);
+  return el('div', {}, table(['party', 'call', 'status', 'began', 'length', 'size', ''], rows, [1, 3, 5]), player);
 }
 
 async function play(key, rec, player) {

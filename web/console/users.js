@@ -62,7 +62,7 @@ export async function usersView(key, q = new URLSearchParams()) {
     el('span', { class: 'muted', 'data-page': back.length + 1 }, users.length ? `users ${start}–${start + users.length - 1}` : ''),
     back.length ? el('button', { type: 'button', onclick: () => go({ ...(prefix && { q: prefix }), after: back.at(-1), back: back.slice(0, -1) }) }, 'Previous page') : '',
     next ? el('button', { type: 'button', onclick: () => go({ ...(prefix && { q: prefix }), after: next, back: [...back, after] }) }, 'Next page') : '');
-  show(`Users of ${key}`, find, table(['user', 'nickname', 'created', ''], rows), pager, el('h2', {}, 'Add a user'), add);
+  show(`Users of ${key}`, find, table(['user', 'nickname', 'created', ''], rows, [1, 2]), pager, el('h2', {}, 'Add a user'), add);
 }
 
 // Usernames' characters in sort order (docs/REST.md: [A-Za-z0-9_.-], stored lower-case).
