@@ -94,7 +94,7 @@ export async function callsView(key, q = new URLSearchParams(), cursor = '') {
   const more = next ? el('button', { type: 'button', onclick: () => callsView(key, q, next).catch(fail) }, 'Next page') : '';
   const scanned = f.reason || f.quality ? el('p', { class: 'muted' }, `${calls.length} matching of ${read} records read.`) : '';
   show(`Calls of ${key}${f.user ? ` with ${f.user}` : ''}`, form, scanned,
-    table(['call', 'parties', 'type', 'invited', 'talk time', 'ended', 'quality (worse party)'], rows, [2, 4]), el('p', {}, more));
+    table(['call', 'parties', 'type', 'invited', 'talk time', 'ended', 'quality (worse party)'], rows, [2, 3, 4]), el('p', {}, more));
 }
 
 /** The time-series charts of one party, each figure carrying its data for tests and tools. */
