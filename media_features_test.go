@@ -321,6 +321,15 @@ func TestNetworkStatusUnderLossAndBlackout(t *testing.T) {
 		}
 		t.Logf("%s: accept to first media %d ms", p.User, firsts[0])
 	}
+	// /metrics counted both devices' setup and, once the end was stored, both parties' scores.
+	srv.FlushCallRecords()
+	_, metrics := srv.Do(http.MethodGet, "/metrics", "", nil)
+	for _, want := range []string{"duet_call_first_media_seconds_count 2", "duet_call_quality_mos_count 2",
+		`duet_call_quality_loss_ratio_count{direction="in"} 2`, "duet_call_quality_freeze_ratio_count 2"} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
 }
 
 // qualityReport reads a call's quality through the REST API with an app token.
