@@ -53,6 +53,15 @@ func (s *Service) Reported(app, callID string) bool {
 	return ok
 }
 
+// Resumed tells the Service of a call restored from the store (after a restart, or on the
+// node that took its partition over): another process may have stored its samples, so
+// Reported says yes and its end reads them.
+func (s *Service) Resumed(app, callID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.reported[callKey{app, callID}] = s.cfg.Clock.Now()
+}
+
 type callKey struct{ app, call string }
 
 // forgetQuiet drops the calls nobody reported on for an hour (ended on another node, or

@@ -64,4 +64,9 @@ func TestRetentionAndBound(t *testing.T) {
 	if svc.Reported("org#app", "old") {
 		t.Fatal("a call quiet for an hour is still remembered")
 	}
+	// A call restored from the store may have samples another process stored.
+	svc.Resumed("org#app", "restored")
+	if !svc.Reported("org#app", "restored") {
+		t.Fatal("a resumed call is not taken as reported on")
+	}
 }
