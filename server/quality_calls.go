@@ -70,7 +70,7 @@ func (s *Server) recordQuality(app string, rec *webhook.CallRecord) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	q, err := s.quality.Parties(ctx, app, rec.ID, rec.Caller, rec.Callee)
+	q, err := s.quality.Parties(ctx, app, rec.ID, rec.Caller, rec.Callee, 0) // not settled: no cache
 	if err != nil {
 		s.cfg.Logger.Error("quality: the ended call's summary was not read", "app", app, "call", rec.ID, "err", err)
 		return

@@ -90,7 +90,7 @@ func (a *API) callWithQuality(ctx context.Context, c store.CallRecord) (Call, er
 	if a.quality == nil {
 		return out, nil
 	}
-	q, err := a.quality.Parties(ctx, c.App, c.ID, c.Caller, c.Callee)
+	q, err := a.quality.Parties(ctx, c.App, c.ID, c.Caller, c.Callee, out.EndedAt)
 	if err != nil {
 		return out, fmt.Errorf("%w: %w", protocol.NewError(protocol.CodeDatabase, "database error"), err)
 	}

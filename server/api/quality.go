@@ -14,7 +14,7 @@ import (
 type QualityReports interface {
 	Report(ctx context.Context, app, callID string) (quality.Report, error)
 	// Parties sums up the call's samples per party, for the call records.
-	Parties(ctx context.Context, app, callID, caller, callee string) (*quality.PartyQuality, error)
+	Parties(ctx context.Context, app, callID, caller, callee string, endedAt int64) (*quality.PartyQuality, error)
 }
 
 // QualityRoutes serves a call's quality timeline and summaries:

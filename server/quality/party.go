@@ -15,13 +15,25 @@ type PartyQuality struct {
 // Parties reads a call's samples and sums them up per party: the caller's and the
 // callee's. A party with samples from several devices (it cannot happen in one call, but
 // the store does not forbid it) is summed up from the device that sent the most. nil when
-// nobody reported on the call.
-func (s *Service) Parties(ctx context.Context, app, callID, caller, callee string) (*PartyQuality, error) {
+// nobody reported on the call. endedAt is the call's end in unix ms (0 while it is live):
+// the summaries of a call that ended a while ago are final and kept in a bounded cache.
+func (s *Service) Parties(ctx context.Context, app, callID, caller, callee string, endedAt int64) (*PartyQuality, error) {
+	k := callKey{app, callID}
+	settled := endedAt > 0 && s.cfg.Clock.Now().UnixMilli()-endedAt > settledAfter
+	if settled {
+		if q, ok := s.cache.get(k); ok {
+			return q, nil
+		}
+	}
 	rep, err := s.Report(ctx, app, callID)
 	if err != nil {
 		return nil, err
 	}
-	return partiesOf(rep, caller, callee), nil
+	q := partiesOf(rep, caller, callee)
+	if settled {
+		s.cache.put(k, q)
+	}
+	return q, nil
 }
 
 func partiesOf(rep Report, caller, callee string) *PartyQuality {

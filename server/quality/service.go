@@ -45,6 +45,7 @@ type Service struct {
 	counts map[countKey]int // samples stored per device and call, since the last prune
 	// reported holds the calls with samples, and when the last came (see Reported).
 	reported map[callKey]time.Time
+	cache    *summaryCache // summaries of calls that ended (Parties)
 	timer    clock.Timer
 	closed   bool
 }
@@ -65,7 +66,7 @@ func New(cfg Config) *Service {
 	if cfg.MaxSamples <= 0 {
 		cfg.MaxSamples = DefaultMaxSamples
 	}
-	s := &Service{cfg: cfg, counts: map[countKey]int{}, reported: map[callKey]time.Time{}}
+	s := &Service{cfg: cfg, counts: map[countKey]int{}, reported: map[callKey]time.Time{}, cache: newSummaryCache(defaultCacheCalls)}
 	s.mu.Lock()
 	s.timer = cfg.Clock.AfterFunc(time.Minute, s.prune)
 	s.mu.Unlock()
@@ -94,7 +95,11 @@ func (s *Service) prune() {
 	s.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if n, err := s.cfg.Store.PruneQualitySamples(ctx, s.cfg.Clock.Now().Add(-s.cfg.Retention)); err != nil {
+	n, err := s.cfg.Store.PruneQualitySamples(ctx, s.cfg.Clock.Now().Add(-s.cfg.Retention))
+	// Summaries go with their samples, which any node of a cluster may have pruned: every
+	// janitor run starts the cache afresh.
+	s.cache.clear()
+	if err != nil {
 		s.cfg.Logger.Error("quality: pruning samples failed", "err", err)
 	} else if n > 0 {
 		s.cfg.Logger.Debug("quality: pruned samples", "samples", n)
