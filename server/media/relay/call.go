@@ -81,8 +81,9 @@ var activeRetry = [2]time.Duration{Caller: 5 * time.Millisecond, Callee: time.Mi
 // keyframeThrottle is the least time between two PLIs the relay sends one sender.
 const keyframeThrottle = 200 * time.Millisecond
 
-// LegEvents are a leg's callbacks; any may be nil. They run on pion's goroutines and must
-// not block.
+// LegEvents are a leg's callbacks; any may be nil. They run on the leg's ICE and DTLS
+// goroutines and must not block, nor close the leg's call before returning (closing waits
+// for those goroutines): do that from another goroutine.
 type LegEvents struct {
 	// OnCandidate trickles a local candidate to the device.
 	OnCandidate func(protocol.ICECandidate)
