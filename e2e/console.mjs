@@ -129,6 +129,17 @@ export function consoleTour(h) {
     await h.waitEnded(alice, 0, 'caller');
     await h.waitEnded(bob, 0, 'callee');
 
+    // The caller's page lists her browser, connected; the operator kicks it, and the demo
+    // shows it was disconnected by the operator (reason 9), signed out.
+    await page.goto(`${BASE}/console/#/user/${demo}/lossy-a`);
+    await page.waitForSelector('tr[data-device]', { timeout: TIMEOUT });
+    const kicked = await page.locator('tr[data-device]').first().getAttribute('data-device');
+    await shoot(page, 'console-user-devices.png');
+    await page.click(`button[aria-label="Kick ${kicked}"]`);
+    await alice.waitForFunction(() => document.getElementById('ended').dataset.reason === '9', null, { timeout: TIMEOUT });
+    await page.waitForFunction((id) => !document.querySelector(`tr[data-device="${id}"]`), kicked, { timeout: TIMEOUT });
+    notes.push(`console: kicked lossy-a's device ${kicked}; her demo showed reason 9`);
+
     // The call among the records, by its quality.
     await page.goto(`${BASE}/console/#/calls/${demo}?quality=lossy`);
     await page.waitForSelector(`tr[data-call="${callId}"]`, { timeout: TIMEOUT });

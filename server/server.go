@@ -198,6 +198,7 @@ func (s *Server) routes() {
 	apis.Routes(s.mux)
 	apis.QualityRoutes(s.mux, s.quality)
 	apis.LiveCallRoutes(s.mux, liveCallAdmin{s})
+	apis.DeviceRoutes(s.mux, deviceAdmin{s})
 	s.recordingRoutes(apis)
 	// The web app (demo and browser SDK) takes every other GET; the routes above are more
 	// specific patterns, so they still win.
