@@ -205,7 +205,7 @@ func runServer(parent context.Context, cfg server.Config, shutdownTimeout time.D
 func withFlagHint(err error) error {
 	msg := err.Error()
 	switch {
-	case strings.HasPrefix(msg, "relay: udp port"):
+	case strings.HasPrefix(msg, "relay: udp port") && strings.Contains(msg, "address already in use"):
 		// The relay's one UDP port is taken (another duet server on this host?).
 		return fmt.Errorf("%w (the media relay's UDP port: choose another with --relay-ports P-P, or --relay-ports any for any free port)", err)
 	case strings.HasPrefix(msg, "relay:"):
