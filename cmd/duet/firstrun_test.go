@@ -6,7 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-		"net/http"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
