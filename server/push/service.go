@@ -70,6 +70,7 @@ type Service struct {
 	apns *apnsSender
 	fcm  *fcmSender
 	hook *hookSender
+	web  *webPushSender
 	tr   *webhook.Transport // FCM's and the webhook provider's
 
 	ctx    context.Context // cancelled by Close: background pushes stop
@@ -113,6 +114,7 @@ func New(cfg Config) *Service {
 		apns: newAPNsSender(cfg.TLS, DefaultHTTPTimeout),
 		fcm:  newFCMSender(&http.Client{Transport: tr, Timeout: DefaultHTTPTimeout}, cfg.Clock.Now),
 		hook: &hookSender{hc: webhook.NewHTTPClient(tr, DefaultHTTPTimeout), now: cfg.Clock.Now},
+		web:  &webPushSender{hc: webhook.NewHTTPClient(tr, DefaultHTTPTimeout), now: cfg.Clock.Now},
 		tr:   tr, ctx: ctx, cancel: cancel, calls: map[string]*pushedCall{},
 	}
 }
@@ -380,6 +382,8 @@ func (s *Service) provider(name string) sender {
 		return s.apns
 	case protocol.PushFCM:
 		return s.fcm
+	case protocol.PushWebPush:
+		return s.web
 	}
 	return s.hook
 }
@@ -400,7 +404,12 @@ func (s *Service) HandleMessage(dev route.Device, env *protocol.Envelope) *proto
 	switch env.Type {
 	case protocol.TypePushBind:
 		var req protocol.PushBind
-		if err = env.DecodeData(&req); err == nil {
+		if err = env.DecodeData(&req); err == nil && req.Provider == protocol.PushWebPush {
+			// One form per subscription, so that binding it again replaces rather than adds.
+			sub, _ := protocol.ParseWebPushSubscription(req.Token) // checked by DecodeData
+			req.Token = sub.Canonical()
+		}
+		if err == nil {
 			err = s.st.BindPushToken(ctx, store.PushBinding{App: dev.App, User: dev.User, Device: dev.ID,
 				Provider: req.Provider, Token: req.Token, VoIP: req.VoIP, Topic: req.Topic, Updated: s.cfg.Clock.Now()})
 		}
