@@ -416,6 +416,9 @@ func (s *Service) HandleMessage(dev route.Device, env *protocol.Envelope) *proto
 	case protocol.TypePushUnbind:
 		var req protocol.PushUnbind
 		if err = env.DecodeData(&req); err == nil {
+			if sub, perr := protocol.ParseWebPushSubscription(req.Token); perr == nil && req.Provider == protocol.PushWebPush {
+				req.Token = sub.Canonical()
+			}
 			_, err = s.st.UnbindPushTokens(ctx, dev.App, dev.User, dev.ID, req.Provider, req.Token)
 		}
 	default:

@@ -144,9 +144,11 @@ func (w *webPushSender) send(ctx context.Context, creds store.PushCredentials, b
 	if err != nil {
 		return &sendError{err: err}
 	}
+	// webpush-go puts "mailto:" before any subscriber that is not an https: URL.
+	subscriber := strings.TrimPrefix(cfg.Subject, "mailto:")
 	ws := &webpush.Subscription{Endpoint: sub.Endpoint, Keys: webpush.Keys{Auth: sub.Keys.Auth, P256dh: sub.Keys.P256dh}}
 	resp, err := webpush.SendNotificationWithContext(ctx, body, ws, &webpush.Options{
-		HTTPClient: w.hc, Subscriber: cfg.Subject, Topic: topic, TTL: int(ttl / time.Second), Urgency: urgency,
+		HTTPClient: w.hc, Subscriber: subscriber, Topic: topic, TTL: int(ttl / time.Second), Urgency: urgency,
 		VAPIDPublicKey: cfg.PublicKey, VAPIDPrivateKey: cfg.PrivateKey,
 	})
 	if err != nil {
