@@ -195,6 +195,7 @@ func (s *Server) routes() {
 	apis.Limits = s.apiLimits()
 	apis.Routes(s.mux)
 	apis.QualityRoutes(s.mux, s.quality)
+	apis.WebPushRoutes(s.mux, s.msg.push.VAPIDPublicKey)
 	apis.LiveCallRoutes(s.mux, liveCallAdmin{s})
 	s.recordingRoutes(apis)
 	// The web app (demo and browser SDK) takes every other GET; the routes above are more

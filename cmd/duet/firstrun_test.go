@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -91,7 +92,7 @@ func firstRunInside(t *testing.T, mode, bin string) {
 	}
 	dir := t.TempDir()
 	env := cleanEnv()
-	var serverLog bytes.Buffer
+	var serverLog syncBuffer
 	srv := exec.Command(bin, "server")
 	srv.Dir, srv.Env, srv.Stdout, srv.Stderr = dir, env, &serverLog, &serverLog
 	if err := srv.Start(); err != nil {
@@ -240,4 +241,22 @@ func waitRecordings(t *testing.T, dir string) []string {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// syncBuffer is a bytes.Buffer that a process's output and the test may use at once.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
