@@ -140,8 +140,10 @@ export async function webPushNotification(contexts, h) {
   const key = await page.evaluate(() => window.__applicationServerKey);
   h.assert(typeof key === 'string' && key.length === 87, `subscribed with applicationServerKey ${key}`);
 
-  // The service worker's registration, for CDP.
-  const cdp = await ctx.newCDPSession(page);
+  // The service worker's registration, for CDP, through a blank page that stays open when
+  // the demo's tab closes (a CDP session ends with its page).
+  const blank = await ctx.newPage();
+  const cdp = await ctx.newCDPSession(blank);
   const regs = new Map();
   cdp.on('ServiceWorker.workerRegistrationUpdated', (e) => { for (const r of e.registrations) regs.set(r.scopeURL, r.registrationId); });
   await cdp.send('ServiceWorker.enable');
@@ -160,7 +162,12 @@ export async function webPushNotification(contexts, h) {
   // minute) keeps the call ringing, as an offline browser's pushed call does.
   await page.close();
   const bobCLI = spawn(h.DUET_BIN, ['call', '--server', h.BASE, '--user', 'bobwp', '--password', h.PASSWORD, '--answer',
-    '--after', '60s', '--loopback', '--json', '--timeout', '90s'], { stdio: ['ignore', 'ignore', 'ignore'] });
+    '--after', '60s', '--loopback', '--json', '--timeout', '90s'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let bobOut = '';
+  bobCLI.stdout.on('data', (d) => { bobOut += d; });
+  for (const end = Date.now() + h.TIMEOUT; !bobOut.includes('"event":"loggedIn"'); await sleep(100)) {
+    h.assert(Date.now() < end, `bob's CLI device did not log in: ${bobOut}`);
+  }
   const alice = spawn(h.DUET_BIN, ['call', '--server', h.BASE, '--user', 'alicewp', '--password', h.PASSWORD, '--register',
     '--to', 'bobwp', '--video', '--duration', '1s', '--loopback', '--json', '--timeout', '90s'], { stdio: ['ignore', 'pipe', 'ignore'] });
   try {
