@@ -10,7 +10,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { crossOriginSDK, webPushNotification } from './firstrun.mjs';
+import { crossOriginSDK, webPushEndToEnd } from './firstrun.mjs';
 
 const BASE = process.env.DUET_URL || 'http://127.0.0.1:18080';
 // A second server with a 3 s ring timeout, for the no-answer scenario only: every other
@@ -727,7 +727,7 @@ async function main() {
     await scenario('text messages: browser↔browser, browser↔Go', textMessages);
     const fr = { browser, BASE, DUET_BIN, TMP_DIR: process.env.TMP_DIR || '.', TIMEOUT, PASSWORD, PHONE, OUT, assert, notes };
     await scenario('SDK imported from another origin (--allowed-origins): login, REST, a call', (c) => crossOriginSDK(c, fr));
-    await scenario('web push: the service worker shows a pushed call, opens the demo on it, the cancel closes it', (c) => webPushNotification(c, fr));
+    await scenario('web push: server → push service → service worker notification, opens the demo on the call, the cancel closes it', (c) => webPushEndToEnd(c, fr));
     await scenario(`accept → first remote frame over ${LATENCY_CALLS} calls`, acceptLatency, 300000);
   } finally {
     await browser.close().catch(() => {});

@@ -35,7 +35,8 @@ async function handlePush(msg) {
     }
     case 'call.cancel': {
       for (const n of await reg.getNotifications({ tag: 'call-' + d.callId })) n.close();
-      if (d.answered !== 'true') await showMissed(d.callId, d.from);
+      // Answered on another device or declined there (reason 2): nothing was missed.
+      if (d.answered !== 'true' && d.reason !== '2') await showMissed(d.callId, d.from);
       return;
     }
     case 'message':
