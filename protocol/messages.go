@@ -418,7 +418,7 @@ const (
 	// MaxWebPushTokenBytes bounds a webpush token, a PushSubscription's JSON: push
 	// services' endpoint URLs run to a few hundred bytes.
 	MaxWebPushTokenBytes = 2048
-	MaxPushTopicBytes   = 255
+	MaxPushTopicBytes    = 255
 )
 
 // Push providers a device can bind a token to.

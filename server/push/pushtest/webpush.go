@@ -101,7 +101,9 @@ func (w *WebPush) Gone(subscription string, status int) {
 }
 
 // Wait returns the next push, or fails the test after d.
-func (w *WebPush) Wait(t testing.TB, d time.Duration) WebPushMessage { return w.rec.wait(t, "web push", d) }
+func (w *WebPush) Wait(t testing.TB, d time.Duration) WebPushMessage {
+	return w.rec.wait(t, "web push", d)
+}
 
 // None fails the test if a push arrives within d.
 func (w *WebPush) None(t testing.TB, d time.Duration) { w.rec.none(t, "web push", d) }
