@@ -179,7 +179,7 @@ async function startPushService(h, port) {
 export async function webPushEndToEnd(contexts, h) {
   const push = await startPushService(h, 18095);
   const server = await startServer(h, 18096, ['--data', join(h.TMP_DIR, 'data-webpush'), '--turn-addr', '', '--relay-ports', 'any',
-    '--media-loopback', '--log-level', 'warn'], { SSL_CERT_FILE: push.certFile });
+    '--media-loopback', '--log-level', 'warn', '--webpush-allow', '127.0.0.0/8'], { SSL_CERT_FILE: push.certFile });
   const ctx = await h.browser.newContext({ viewport: h.PHONE, permissions: ['camera', 'microphone', 'notifications'] });
   contexts.push(ctx);
   await ctx.addInitScript((json) => {

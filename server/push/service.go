@@ -18,6 +18,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -26,6 +27,7 @@ import (
 	"github.com/duet-rtc/duet/server/callflow"
 	"github.com/duet-rtc/duet/server/route"
 	"github.com/duet-rtc/duet/server/store"
+	"github.com/duet-rtc/duet/server/turn"
 	"github.com/duet-rtc/duet/server/webhook"
 )
 
@@ -59,19 +61,24 @@ type Config struct {
 	// RetryDelays are the waits between attempts of background pushes; default
 	// DefaultRetryDelays.
 	RetryDelays []time.Duration
+	// WebPushAllow lists networks Web Push endpoints may be in besides public addresses.
+	// Endpoints come from clients: without it the server never connects to loopback,
+	// private, link-local (cloud metadata) or other special addresses for them.
+	WebPushAllow []netip.Prefix
 }
 
 // Service sends pushes and handles push.bind and push.unbind. Create it with New; stop it
 // with Close.
 type Service struct {
-	cfg  Config
-	log  *slog.Logger
-	st   store.PushStore
-	apns *apnsSender
-	fcm  *fcmSender
-	hook *hookSender
-	web  *webPushSender
-	tr   *webhook.Transport // FCM's and the webhook provider's
+	cfg   Config
+	log   *slog.Logger
+	st    store.PushStore
+	apns  *apnsSender
+	fcm   *fcmSender
+	hook  *hookSender
+	web   *webPushSender
+	tr    *webhook.Transport // FCM's and the webhook provider's
+	webTr *webhook.Transport // Web Push's: public addresses and WebPushAllow only
 
 	ctx    context.Context // cancelled by Close: background pushes stop
 	cancel context.CancelFunc
@@ -108,14 +115,17 @@ func New(cfg Config) *Service {
 		cfg.RetryDelays = DefaultRetryDelays
 	}
 	tr := webhook.NewTransport(cfg.TLS)
+	// The TURN relay's address policy fits Web Push endpoints as well: public unicast
+	// addresses, and the special ones only when listed.
+	webTr := webhook.NewGuardedTransport(cfg.TLS, turn.PeerPolicy{Allow: cfg.WebPushAllow}.Allows)
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Service{
 		cfg: cfg, log: cfg.Logger, st: cfg.Store,
 		apns: newAPNsSender(cfg.TLS, DefaultHTTPTimeout),
 		fcm:  newFCMSender(&http.Client{Transport: tr, Timeout: DefaultHTTPTimeout}, cfg.Clock.Now),
 		hook: &hookSender{hc: webhook.NewHTTPClient(tr, DefaultHTTPTimeout), now: cfg.Clock.Now},
-		web:  &webPushSender{hc: webhook.NewHTTPClient(tr, DefaultHTTPTimeout), now: cfg.Clock.Now},
-		tr:   tr, ctx: ctx, cancel: cancel, calls: map[string]*pushedCall{},
+		web:  &webPushSender{hc: webhook.NewHTTPClient(webTr, DefaultHTTPTimeout), now: cfg.Clock.Now},
+		tr:   tr, webTr: webTr, ctx: ctx, cancel: cancel, calls: map[string]*pushedCall{},
 	}
 }
 
@@ -128,6 +138,7 @@ func (s *Service) Close() {
 	s.wg.Wait()
 	s.apns.close()
 	s.tr.Close()
+	s.webTr.Close()
 }
 
 // go runs f in the background unless the service is closed.

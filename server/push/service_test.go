@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -38,8 +39,13 @@ func newEnv(t *testing.T, tlsFrom *pushtest.APNs) *env {
 	return newEnvTLS(t, pushtest.TLSConfig(tlsFrom.Server))
 }
 
+// loopbackAllowed lets Web Push reach the local push service.
+func loopbackAllowed(c *push.Config) {
+	c.WebPushAllow = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+}
+
 // newEnvTLS is newEnv with the TLS configuration of connections to the providers.
-func newEnvTLS(t *testing.T, tlsConfig *tls.Config) *env {
+func newEnvTLS(t *testing.T, tlsConfig *tls.Config, opts ...func(*push.Config)) *env {
 	t.Helper()
 	leaktest.Check(t)
 	st, err := sqlite.Open(filepath.Join(t.TempDir(), "duet.db"))
@@ -55,8 +61,12 @@ func newEnvTLS(t *testing.T, tlsConfig *tls.Config) *env {
 			t.Fatal(err)
 		}
 	}
-	svc := push.New(push.Config{Store: st, TLS: tlsConfig, Logger: slog.New(slog.DiscardHandler),
-		RetryDelays: []time.Duration{10 * time.Millisecond, 20 * time.Millisecond}})
+	cfg := push.Config{Store: st, TLS: tlsConfig, Logger: slog.New(slog.DiscardHandler),
+		RetryDelays: []time.Duration{10 * time.Millisecond, 20 * time.Millisecond}}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	svc := push.New(cfg)
 	e := &env{t: t, st: st, svc: svc}
 	t.Cleanup(func() { svc.Close(); st.Close() })
 	return e
@@ -433,7 +443,7 @@ func TestParseCredentialsAndRedact(t *testing.T) {
 // its cancel; a subscription the push service reports gone (404, 410) is unbound.
 func TestWebPush(t *testing.T) {
 	wp := pushtest.NewWebPush(t)
-	e := newEnvTLS(t, pushtest.TLSConfig(wp.Server))
+	e := newEnvTLS(t, pushtest.TLSConfig(wp.Server), loopbackAllowed)
 	ctx := context.Background()
 	pub, err := e.svc.VAPIDPublicKey(ctx, app)
 	if err != nil {
@@ -527,4 +537,20 @@ type webPushHeaders struct {
 	Urgency, Topic     string
 	PublicKey, Subject string
 	Expires            time.Time
+}
+
+// TestWebPushPrivateEndpointRefused: a subscription's endpoint is the client's choice, so
+// by default the server does not connect to it on loopback (or any private or special
+// address): nothing reaches the push service and the call is not counted as pushed.
+func TestWebPushPrivateEndpointRefused(t *testing.T) {
+	wp := pushtest.NewWebPush(t)
+	e := newEnvTLS(t, pushtest.TLSConfig(wp.Server))
+	if _, err := e.svc.VAPIDPublicKey(context.Background(), app); err != nil {
+		t.Fatal(err)
+	}
+	e.bind("bob", "browser", protocol.PushBind{Provider: "webpush", Token: wp.Subscribe(t)})
+	if e.svc.PushCall(app, "bob", invite("PRIVATE1"), "") {
+		t.Fatal("pushed to an endpoint on loopback without WebPushAllow")
+	}
+	wp.None(t, 200*time.Millisecond)
 }

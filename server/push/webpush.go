@@ -17,6 +17,7 @@ import (
 
 	"github.com/duet-rtc/duet/protocol"
 	"github.com/duet-rtc/duet/server/store"
+	"github.com/duet-rtc/duet/server/webhook"
 )
 
 // WebPushConfig is an app's VAPID identity (RFC 8292): the P-256 key pair its pushes are
@@ -152,7 +153,8 @@ func (w *webPushSender) send(ctx context.Context, creds store.PushCredentials, b
 		VAPIDPublicKey: cfg.PublicKey, VAPIDPrivateKey: cfg.PrivateKey,
 	})
 	if err != nil {
-		return &sendError{err: fmt.Errorf("webpush: %w", err), retry: ctx.Err() == nil}
+		// An endpoint on a refused address stays refused; other failures may pass.
+		return &sendError{err: fmt.Errorf("webpush: %w", err), retry: ctx.Err() == nil && !errors.Is(err, webhook.ErrAddressRefused)}
 	}
 	defer resp.Body.Close()
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
