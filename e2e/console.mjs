@@ -213,6 +213,14 @@ export function consoleTour(h) {
     await page.goto(`${BASE}/console/#/apps`);
     await page.waitForSelector('tr[data-app]', { timeout: TIMEOUT });
     await shoot(page, 'console-apps.png');
+    // The paging app's registration, opened from its page.
+    await page.goto(`${BASE}/console/#/app/${encodeURIComponent(PAGING_APP)}`);
+    await page.waitForSelector('p:has-text("Registration authorized")', { timeout: TIMEOUT });
+    await page.selectOption('select[name="registration"]', 'open');
+    await page.click('button:text("Change")');
+    await page.waitForSelector('p:has-text("Registration open")', { timeout: TIMEOUT });
+    const reg = (await adminAPI('GET', '/apps')).entities.find((a) => a.key === PAGING_APP).registration;
+    assert(reg === 'open', `${PAGING_APP}'s registration after the change: ${reg}`);
 
     // 1,000 users: pages forward and back, and a search.
     const took = await users;

@@ -197,6 +197,7 @@ func (s *Server) routes() {
 	apis.Limits = s.apiLimits()
 	apis.Routes(s.mux)
 	apis.QualityRoutes(s.mux, s.quality)
+	apis.WebPushRoutes(s.mux, s.msg.push.VAPIDPublicKey)
 	apis.LiveCallRoutes(s.mux, liveCallAdmin{s})
 	apis.DeviceRoutes(s.mux, deviceAdmin{s})
 	s.recordingRoutes(apis)

@@ -4,6 +4,7 @@
 import {
   CallStatus, CallType, ConnectType, DuetClient, EndReason, ErrorCode, NetworkStatus, StreamStatus, enumName,
 } from '/sdk/duet.js';
+import { attachWebPush } from '/demo/webpush.js';
 
 const $ = (id) => document.getElementById(id);
 const screens = ['login', 'home', 'incoming', 'call'];
@@ -262,6 +263,7 @@ function enterHome() {
   refreshContacts();
   clearInterval(contactsTimer);
   contactsTimer = setInterval(() => { if (!$('screen-home').hidden) refreshContacts(); }, 4000);
+  attachWebPush(client).catch((err) => console.warn('web push:', err));
 }
 
 function stopHome() {
