@@ -221,6 +221,17 @@ export function consoleTour(h) {
     await page.waitForSelector('p:has-text("Registration open")', { timeout: TIMEOUT });
     const reg = (await adminAPI('GET', '/apps')).entities.find((a) => a.key === PAGING_APP).registration;
     assert(reg === 'open', `${PAGING_APP}'s registration after the change: ${reg}`);
+    // Its push credentials: the app's own push service set from the page (the secret is not
+    // shown back), then removed.
+    await page.selectOption('select[name="provider"]', 'webhook');
+    await page.fill('textarea[name="credentials"]', JSON.stringify({ url: 'https://push.example.com/duet', secret: 'a-secret-of-the-e2e-suite' }));
+    await page.click('button:text("Save credentials")');
+    await page.waitForSelector('tr[data-push="webhook"]', { timeout: TIMEOUT });
+    const shown = await page.textContent('tr[data-push="webhook"]');
+    assert(shown.includes('push.example.com') && !shown.includes('a-secret-of-the-e2e-suite'), `webhook push credentials shown as ${shown}`);
+    await shoot(page, 'console-app-push.png', { fullPage: true });
+    await page.click('button[aria-label="Remove webhook credentials"]');
+    await page.waitForFunction(() => !document.querySelector('tr[data-push="webhook"]'), null, { timeout: TIMEOUT });
 
     // 1,000 users: pages forward and back, and a search.
     const took = await users;

@@ -65,11 +65,51 @@ export async function appView(key) {
       ['users', 'calls', 'live', 'recordings'].flatMap((r) => [el('a', { href: `#/${r}/${enc(key)}` }, r), ' '])),
     setMode,
     el('h2', {}, 'Push credentials'),
-    table(['provider', 'settings'], push.entities.map((p) => el('tr', {}, el('td', {}, p.provider), el('td', {}, el('code', {}, JSON.stringify(p.config)))))),
-    el('p', { class: 'muted' }, 'Set them with `duet app push set` or PUT /admin/v1/apps/{org}/{app}/push/{provider} (docs/REST.md).'),
+    table(['provider', 'settings', ''], push.entities.map((p) => el('tr', { 'data-push': p.provider }, el('td', {}, p.provider),
+      el('td', {}, el('code', {}, JSON.stringify(p.config))),
+      el('td', {}, el('button', { class: 'danger', type: 'button', 'aria-label': `Remove ${p.provider} credentials`, onclick: async () => {
+        if (!confirm(`Remove the ${p.provider} credentials? Pushes through ${p.provider} stop.`)) return;
+        try { await admin('DELETE', `${base}/push/${p.provider}`); await appView(key); } catch (err) { fail(err); }
+      } }, 'Remove'))))),
+    pushForm(base, () => appView(key)),
     el('h2', {}, 'Call webhooks'), addHook, table(['url', 'added', ''], hookRows),
     el('h2', {}, `Dead letters (${dead.entities.length})`),
     el('p', { class: 'muted' }, 'Deliveries given up after every retry. Retrying makes them pending again, in order per endpoint and call.'),
     table(['event, endpoint', 'call', 'attempts', 'last error', 'given up', ''], deadRows, [2, 4]),
     dead.entities.length ? el('p', {}, el('button', { type: 'button', onclick: () => retry('/retry') }, 'Retry all')) : '');
+}
+
+// The credentials documents of each provider (docs/REST.md), as a starting point to edit.
+const PUSH_TEMPLATES = {
+  apns: { authType: 'token', key: '-----BEGIN PRIVATE KEY-----…', keyId: '', teamId: '', topic: 'com.example.app' },
+  fcm: { serviceAccount: { '…': 'the service account JSON key' } },
+  webhook: { url: 'https://push.example.com/duet', secret: '16 or more characters' },
+  webpush: { privateKey: '', subject: 'mailto:ops@example.com' },
+};
+
+/**
+ * A form that sets one provider's credentials: the provider, and its JSON document typed,
+ * pasted or read from a file (an FCM service account key, say). The server checks it and
+ * answers with the redacted credentials; nothing secret is shown again.
+ */
+function pushForm(base, done) {
+  const provider = el('select', { name: 'provider', 'aria-label': 'Provider' }, Object.keys(PUSH_TEMPLATES).map((p) => el('option', { value: p }, p)));
+  const doc = el('textarea', { name: 'credentials', rows: 6, spellcheck: 'false', 'aria-label': 'Credentials (JSON)' });
+  const file = el('input', { type: 'file', accept: '.json,.p8,.pem,application/json', 'aria-label': 'Read credentials from a file' });
+  const template = () => { doc.value = JSON.stringify(PUSH_TEMPLATES[provider.value], null, 2); };
+  provider.addEventListener('change', template);
+  file.addEventListener('change', async () => {
+    const text = await file.files[0]?.text();
+    if (text == null) return;
+    // A service account key file is the whole of fcm's serviceAccount; anything else is the document.
+    doc.value = provider.value === 'fcm' && !text.includes('"serviceAccount"') ? JSON.stringify({ serviceAccount: JSON.parse(text) }, null, 2) : text;
+  });
+  template();
+  return el('form', { class: 'stack', onsubmit: async (ev) => {
+    ev.preventDefault();
+    let body;
+    try { body = JSON.parse(doc.value); } catch (err) { fail(new Error(`The credentials are not JSON: ${err.message}`)); return; }
+    try { await admin('PUT', `${base}/push/${provider.value}`, body); await done(); } catch (err) { fail(err); }
+  } }, el('label', {}, 'Set credentials for', provider), el('label', {}, 'Credentials (docs/REST.md)', doc),
+  el('div', { class: 'row' }, file, el('button', { class: 'primary', type: 'submit' }, 'Save credentials')));
 }
