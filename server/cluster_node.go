@@ -324,9 +324,11 @@ func (c *clusterCalls) DeliverChat(dev route.Device, data []byte) {
 
 // PresenceChanged reacts to devices that arrived on or left other nodes: a device that
 // connected elsewhere loses its stale connection here; a device gone from the cluster (its
-// node left or went silent) goes offline in the calls of partitions owned here.
+// node left or went silent) goes offline in the calls of partitions owned here. Presence
+// subscribers here hear of the user's change.
 func (c *clusterCalls) PresenceChanged(changes []cluster.Change) {
 	for _, ch := range changes {
+		c.s.msg.presence.Changed(ch.Device.App, ch.Device.User)
 		if ch.Online {
 			if c.s.hub.Connected(ch.Device) {
 				c.s.hub.KickDevice(ch.Device)
