@@ -210,7 +210,12 @@ func (s *Server) demoUsers(ctx context.Context, token string, q web.Query) ([]we
 	if s.demoApp.Key == "" {
 		return nil, "", protocol.NewError(protocol.CodeInvalidAppKey, "no demo app")
 	}
-	if _, err := s.accounts.AuthenticateUser(ctx, s.demoApp.Key, token); err != nil {
+	me, err := s.accounts.AuthenticateUser(ctx, s.demoApp.Key, token)
+	if err != nil {
+		return nil, "", err
+	}
+	policy, err := s.store.PresencePolicy(ctx, s.demoApp.Key)
+	if err != nil {
 		return nil, "", err
 	}
 	users, err := s.store.SearchUsers(ctx, s.demoApp.Key, q.Prefix, q.Cursor, q.Limit+1)
@@ -225,7 +230,13 @@ func (s *Server) demoUsers(ctx context.Context, token string, q web.Query) ([]we
 	dir := hubRef{s}
 	out := make([]web.User, len(users))
 	for i, u := range users {
-		out[i] = web.User{Username: u.Username, Online: len(dir.OnlineDevices(s.demoApp.Key, u.Username)) > 0}
+		// The app's presence policy holds here too: under "contacts", only those who have me
+		// as a contact show as online.
+		visible := policy != store.PresenceContacts
+		if !visible {
+			visible, _ = s.store.HasContact(ctx, s.demoApp.Key, u.Username, me.Username)
+		}
+		out[i] = web.User{Username: u.Username, Online: visible && len(dir.OnlineDevices(s.demoApp.Key, u.Username)) > 0}
 	}
 	return out, next, nil
 }
