@@ -10,6 +10,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { demoScenarios } from './demo.mjs';
 
 const BASE = process.env.DUET_URL || 'http://127.0.0.1:18080';
 // A second server with a 3 s ring timeout, for the no-answer scenario only: every other
@@ -72,8 +73,8 @@ async function scenario(name, fn, limitMs = 180000) {
 }
 
 /** A user in their own browser context: opens the demo, registers and logs in. */
-async function openUser(contexts, name, { viewport = PHONE, shot, login = false, base = BASE } = {}) {
-  const ctx = await browser.newContext({ viewport, permissions: ['camera', 'microphone'] });
+async function openUser(contexts, name, { viewport = PHONE, shot, login = false, base = BASE, permissions = ['camera', 'microphone'] } = {}) {
+  const ctx = await browser.newContext({ viewport, permissions });
   contexts.push(ctx);
   const page = await ctx.newPage();
   page.on('pageerror', (e) => console.log(`[${name}] page error: ${e.message}`));
@@ -91,8 +92,9 @@ async function openUser(contexts, name, { viewport = PHONE, shot, login = false,
   return page;
 }
 
-/** Waits until `who` is listed (and online) in page's contacts. */
+/** Waits until `who` is listed (and online) in page's people, searched by name. */
 async function waitContact(page, who) {
+  await page.fill('#search', who);
   await page.waitForFunction((w) => {
     const li = document.querySelector(`#contacts li[data-user="${w}"]`);
     if (li && li.classList.contains('online')) return true;
@@ -269,6 +271,7 @@ async function declineBusyElsewhereOffline(contexts) {
   const dave = await openUser(contexts, 'dave2');
   await dave.click('#btn-logout');
   await dave.waitForSelector('#screen-login:not([hidden])');
+  await alice.fill('#search', 'dave2');
   await alice.waitForFunction(() => {
     const li = document.querySelector('#contacts li[data-user="dave2"]');
     if (li && !li.classList.contains('online')) return true;
@@ -724,6 +727,7 @@ async function main() {
     await scenario('recorded browser↔Go call: per-party recordings download and play', recordedBrowserToGo);
     await scenario('SDK call options, watermark, speaker, camera switch', sdkOptions);
     await scenario('text messages: browser↔browser, browser↔Go', textMessages);
+    await demoScenarios({ scenario, openUser, dial, waitIncoming, waitEnded, waitEvent, assertPlaying, notes, BASE, OUT, DATA_DIR });
     await scenario(`accept → first remote frame over ${LATENCY_CALLS} calls`, acceptLatency, 300000);
   } finally {
     await browser.close().catch(() => {});

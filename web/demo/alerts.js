@@ -24,14 +24,18 @@ export function wireAlerts() {
   });
   $('btn-notify-later').addEventListener('click', () => { $('notify-offer').hidden = true; });
   document.addEventListener('visibilitychange', () => { if (!document.hidden) closeNotification(); });
+  window.addEventListener('focus', closeNotification);
 }
 
-/** A call rings: the tab title says who, and a hidden tab raises a system notification. */
+/** Whether the user is looking elsewhere: the tab is hidden, or another window or tab has the focus. */
+const away = () => document.hidden || !document.hasFocus();
+
+/** A call rings: the tab title says who, and a tab in the background raises a system notification. */
 export function callRinging(s) {
   const what = s.type === CallType.Video ? 'video call' : 'voice call';
   document.title = `📞 ${s.remoteName} is calling — ${TITLE}`;
   ringing = { callId: s.callId, notification: null };
-  if (!document.hidden || !supported() || Notification.permission !== 'granted') return;
+  if (!away() || !supported() || Notification.permission !== 'granted') return;
   try {
     const n = new Notification(`Incoming ${what}`, {
       body: `${s.remoteName} is calling you`, tag: 'duet-call-' + s.callId, requireInteraction: true,
