@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"time"
@@ -193,4 +194,24 @@ func (h *contactsAPI) putSettings(w http.ResponseWriter, r *http.Request, _ time
 	}
 	writeJSON(w, http.StatusOK, body)
 	return nil
+}
+
+// AppSettings returns the app's settings.
+func (c *AdminClient) AppSettings(ctx context.Context, appKey string) (AppSettings, error) {
+	var out AppSettings
+	path, err := appPath(appKey, "/settings")
+	if err != nil {
+		return out, err
+	}
+	return out, c.do(ctx, http.MethodGet, path, nil, &out)
+}
+
+// SetAppSettings replaces the app's settings and returns them.
+func (c *AdminClient) SetAppSettings(ctx context.Context, appKey string, s AppSettings) (AppSettings, error) {
+	var out AppSettings
+	path, err := appPath(appKey, "/settings")
+	if err != nil {
+		return out, err
+	}
+	return out, c.do(ctx, http.MethodPut, path, s, &out)
 }

@@ -104,7 +104,9 @@ function render() {
       : (query ? `No one called “${query}…” here. You can still dial a username above.`
         : 'No one else is here yet. Open this page in another browser and create a second account to call it.');
   }
-  $('people-count').textContent = rows.size ? `${rows.size}${cursor ? '+' : ''} ${mine ? 'contacts' : 'people'}` : '';
+  const n = rows.size;
+  const noun = mine ? (n === 1 && !cursor ? 'contact' : 'contacts') : (n === 1 && !cursor ? 'person' : 'people');
+  $('people-count').textContent = n ? `${n}${cursor ? '+' : ''} ${noun}` : '';
 }
 
 function row(u) {
