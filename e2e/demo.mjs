@@ -219,7 +219,9 @@ async function inCall(h, contexts) {
   try {
     await ida.waitForSelector('#call-outage:not([hidden])', { timeout: 20000 });
     h.notes.push(`demo: "Reconnecting…" shown ${Date.now() - t0} ms after media was cut`);
-    await ida.waitForFunction(() => /round trip +—/.test(document.getElementById('stats').textContent), null, { timeout: 5000 });
+    await ida.waitForFunction(() => /rtt +—/.test(document.getElementById('stats').textContent), null, { timeout: 5000 });
+    const w = await ida.evaluate(() => [document.getElementById('screen-call').getBoundingClientRect().width, innerWidth]);
+    assert(w[0] === w[1], `the call screen is ${w[0]} px wide in the outage, the window ${w[1]}`);
     await ida.screenshot({ path: join(h.OUT, 'demo-outage.png') });
   } finally {
     nft(['delete', 'table', 'inet', 'demo16']);

@@ -71,7 +71,7 @@ function prepareCallScreen(name, type, state) {
   $('call-net').dataset.status = '';
   $('call-net').setAttribute('aria-label', 'Connection quality: unknown');
   $('screen-call').classList.toggle('voice', type === CallType.Voice);
-  $('screen-call').classList.remove('has-remote', 'remote-paused', 'local-paused', 'outage');
+  $('screen-call').classList.remove('has-remote', 'remote-paused', 'local-paused', 'in-outage');
   $('call-outage').hidden = true;
   $('stats').textContent = '';
   notice('');
@@ -241,7 +241,7 @@ export function outage(on) {
   const s = demo.session;
   const show = !!(on && s && s.status === CallStatus.Accepted);
   $('call-outage').hidden = !show;
-  $('screen-call').classList.toggle('outage', show);
+  $('screen-call').classList.toggle('in-outage', show);
 }
 
 /** The device connection went down or came back during a call. */
@@ -273,20 +273,23 @@ function renderStats(s) {
   if (s.ended) return;
   const net = $('call-net');
   if (!net.dataset.status) net.dataset.status = enumName(NetworkStatus, s.networkStatus).toLowerCase();
-  const stale = s.networkStatus === NetworkStatus.NoData || $('screen-call').classList.contains('outage');
+  const stale = s.networkStatus === NetworkStatus.NoData || $('screen-call').classList.contains('in-outage');
   const v = (x, unit = '') => (stale || x < 0 ? '—' : `${x}${unit}`);
   const r = s.remoteVideoResolution;
-  const how = { [ConnectType.Direct]: 'direct (peer to peer)', [ConnectType.Relay]: 'through the server' }[s.connectType] || 'connecting';
+  const how = { [ConnectType.Direct]: 'direct', [ConnectType.Relay]: 'via server' }[s.connectType] || 'connecting';
   $('stats').textContent = [
-    `route        ${how}${s.willRecord ? ` · recorded (${s.serverVideoId || '…'})` : ''}`,
-    `network      ${{ 0: 'good', 1: 'poor', 2: 'no data' }[s.networkStatus] ?? '—'}`,
-    `round trip   ${v(s.videoLatency, ' ms')}`,
+    `route    ${how}${s.willRecord ? ' · recorded' : ''}`,
+    `network  ${{ 0: 'good', 1: 'poor', 2: 'no data' }[s.networkStatus] ?? '—'}`,
+    `rtt      ${v(s.videoLatency, ' ms')}`,
     ...(s.type === CallType.Video ? [
-      `sending      ${v(s.localVideoBitrate, ' kbps')} · ${v(s.localVideoFrameRate, ' fps')} · loss ${v(s.localVideoLostRateInPercent, '%')}`,
-      `receiving    ${v(s.remoteVideoBitrate, ' kbps')} · ${v(s.remoteVideoFrameRate, ' fps')} · loss ${v(s.remoteVideoLostRateInPercent, '%')}`,
-      `picture      ${stale || r.width < 0 ? '—' : `${r.width}×${r.height}`}`,
+      `send     ${v(s.localVideoBitrate, ' kbps')} · ${v(s.localVideoFrameRate, ' fps')}`,
+      `         loss ${v(s.localVideoLostRateInPercent, '%')}`,
+      `receive  ${v(s.remoteVideoBitrate, ' kbps')} · ${v(s.remoteVideoFrameRate, ' fps')}`,
+      `         loss ${v(s.remoteVideoLostRateInPercent, '%')}`,
+      `picture  ${stale || r.width < 0 ? '—' : `${r.width}×${r.height}`}`,
     ] : []),
-    `call         ${s.callId}`,
+    `call id  ${s.callId}`,
+    ...(s.serverVideoId ? [`rec id   ${s.serverVideoId}`] : []),
   ].join('\n');
 }
 
