@@ -629,6 +629,7 @@ async function acceptLatency(contexts) {
   const bob = await openUser(contexts, 'bob4');
   const callee = [];
   const caller = [];
+  const calleeOld = []; // the same calls as the demo timed them before the fix
   if (LATENCY_RECORD) await alice.check('#opt-record');
   for (let i = 0; i < LATENCY_CALLS; i++) {
     await dial(alice, 'bob4', 'video');
@@ -644,6 +645,7 @@ async function acceptLatency(contexts) {
     const a = await alice.evaluate(() => window.duetDemo.calls.at(-1));
     callee.push(b.firstFrameAt - b.acceptAt);
     caller.push(a.firstFrameAt - a.acceptAt);
+    if (b.firstFrameAtOld) calleeOld.push(b.firstFrameAtOld - b.acceptAt);
     await alice.click('#btn-hangup');
     await waitEnded(alice, 0, 'caller');
     await waitEnded(bob, 0, 'callee');
@@ -656,6 +658,9 @@ async function acceptLatency(contexts) {
   notes.push(`accept click → first remote frame at the callee${how}: ${fmt(callee)}`);
   notes.push(`callDidAccept → first remote frame at the caller${how}: ${fmt(caller)}`);
   notes.push(`callee samples (ms): ${callee.map((x) => x.toFixed(0)).join(' ')}`);
+  if (calleeOld.length) {
+    notes.push(`the same calls timed the old way (first lit frame, any presentation time): ${fmt(calleeOld)}; ${calleeOld.filter((x) => x < 0).length} dated before the accept`);
+  }
 }
 
 // ---------------- main ----------------
