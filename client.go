@@ -254,7 +254,7 @@ func (c *Client) supervise(ctx context.Context, conn *device.Conn, stopped chan 
 func (c *Client) serve(ctx context.Context, conn *device.Conn) {
 	c.setConn(conn)
 	c.calls.connected(conn) //nolint:contextcheck // relay legs negotiate on their own goroutines, bounded by their own timeouts
-	c.presence.connected(conn)
+	c.presence.connected(ctx, conn)
 	pinger := c.startPinger(ctx, conn)
 	select {
 	case <-conn.Done():

@@ -171,8 +171,9 @@ func (m *PresenceManager) report(ps []protocol.Presence) {
 }
 
 // connected subscribes again on a new connection (the server forgets subscriptions with
-// the connection they came on) and reports what changed while the client was away.
-func (m *PresenceManager) connected(conn *device.Conn) {
+// the connection they came on) and reports what changed while the client was away. ctx is
+// the login's: a logout ends the requests.
+func (m *PresenceManager) connected(ctx context.Context, conn *device.Conn) {
 	m.mu.Lock()
 	users := make([]string, 0, len(m.users))
 	for u := range m.users {
@@ -188,7 +189,7 @@ func (m *PresenceManager) connected(conn *device.Conn) {
 		for i := 0; i == 0 || i < len(users); i += protocol.MaxPresenceUsersPerRequest {
 			req := protocol.PresenceSubscribe{Users: users[i:min(i+protocol.MaxPresenceUsersPerRequest, len(users))], Contacts: contacts && i == 0, App: app && i == 0}
 			var out protocol.PresenceSubscribed
-			if err := conn.Request(context.Background(), protocol.TypePresenceSubscribe, req, &out); err != nil {
+			if err := conn.Request(ctx, protocol.TypePresenceSubscribe, req, &out); err != nil {
 				m.log.Warn("presence: subscribing again failed", "err", err)
 				return
 			}

@@ -9,8 +9,8 @@ const (
 	TypePresence            = "presence"             // s→c Presence: one user came online or went offline
 )
 
-// CodePresenceForbidden: the app's presence policy does not let this user see that user's
-// presence (policy "contacts", and the other user does not have this one as a contact).
+// CodePresenceForbidden means the app's presence policy does not let this user see that
+// user's presence (policy "contacts", and the other user does not have this one as a contact).
 const CodePresenceForbidden ErrorCode = 914
 
 // Bounds of presence subscriptions.
