@@ -105,6 +105,21 @@ func (c *clusterCalls) local(p int) *partitionCalls {
 
 func (c *clusterCalls) replica() *cluster.Replica { return c.node.Replica() }
 
+// devicesElsewhere counts the user's devices on the other nodes, device id excepted (it is
+// moving here), for the hub's --max-devices. Before the node exists it knows of none.
+func (c *clusterCalls) devicesElsewhere(app, user, id string) int {
+	if c.node == nil {
+		return 0
+	}
+	n := 0
+	for _, o := range c.replica().OnlineDevices(app, user) {
+		if o.ID != id {
+			n++
+		}
+	}
+	return n
+}
+
 // --- the devices connected here (signal.Handler) ---
 
 // DeviceOnline announces the device to the cluster, then tells the owner of its calls.

@@ -158,7 +158,9 @@ func (s *Server) assembleSingle(ctx context.Context) error {
 // requests to clusterCalls, which has them decided by their partition's owner.
 func (s *Server) assembleNode() error {
 	s.cluster = &clusterCalls{s: s, parts: make(map[int]*partitionCalls), audit: newSessionAudit(s)}
-	s.hub = signal.NewHub(s.hubConfig(), tokenAuth{s.accounts}, s.msg.handler(s.cluster))
+	hc := s.hubConfig()
+	hc.DevicesElsewhere = s.cluster.devicesElsewhere
+	s.hub = signal.NewHub(hc, tokenAuth{s.accounts}, s.msg.handler(s.cluster))
 	s.startGateway(s.cluster, s.cluster)
 	return nil
 }

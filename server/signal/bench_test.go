@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -150,17 +151,18 @@ func BenchmarkIdleConnMemory(b *testing.B) {
 	}
 	limit := raiseFileLimit(uint64(2*n + 256))
 
-	server := measureHub(b, n, func(addr string) func() { return dialInChild(b, addr, n) })
+	server := measureHub(b, "server", n, func(addr string) func() { return dialInChild(b, addr, n) })
 	b.ReportMetric(server.bytes, "server-B/conn")
+	b.ReportMetric(server.stack, "server-stack-B/conn")
 	b.ReportMetric(server.goroutines, "goroutines/conn")
-	b.Logf("%d connections: server side %.0f B/conn (%.1f KiB), %.2f goroutines/conn",
-		n, server.bytes, server.bytes/1024, server.goroutines)
+	b.Logf("%d connections: server side %.0f B/conn (%.1f KiB; stacks %.0f B), %.2f goroutines/conn",
+		n, server.bytes, server.bytes/1024, server.stack, server.goroutines)
 
 	if limit < uint64(2*n+256) {
 		b.Logf("open file limit %d: no room for both ends of %d connections in one process; full-B/conn not measured", limit, n)
 		return
 	}
-	full := measureHub(b, n, func(addr string) func() {
+	full := measureHub(b, "full", n, func(addr string) func() {
 		conns := make([]io.Closer, n)
 		parallel(b, n, func(i int) error {
 			c, err := dialFull(addr, i)
@@ -179,11 +181,11 @@ func BenchmarkIdleConnMemory(b *testing.B) {
 	b.Logf("with coder/websocket clients in process: %.0f B/conn", full.bytes)
 }
 
-type memResult struct{ bytes, goroutines float64 }
+type memResult struct{ bytes, stack, goroutines float64 }
 
 type memSample struct {
-	inuse      uint64
-	goroutines int
+	inuse, stack uint64
+	goroutines   int
 }
 
 func sample() memSample {
@@ -193,24 +195,44 @@ func sample() memSample {
 	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return memSample{ms.HeapInuse + ms.StackInuse, runtime.NumGoroutine()}
+	return memSample{ms.HeapInuse + ms.StackInuse, ms.StackInuse, runtime.NumGoroutine()}
 }
 
 // measureHub measures n idle devices on a fresh hub: open dials them (returning once all
 // have their welcome) and returns a func that hangs them up.
-func measureHub(b *testing.B, n int, open func(addr string) func()) memResult {
+func measureHub(b *testing.B, name string, n int, open func(addr string) func()) memResult {
 	b.Helper()
 	hub, srv := benchHub(b)
 	before := sample()
 	hangUp := open(srv.Listener.Addr().String())
 	waitFor(b, "every device online", func() bool { return hub.Count() == n })
 	after := sample()
+	writeHeapProfile(b, name)
 	hangUp()
 	waitFor(b, "every device offline", func() bool { return hub.Count() == 0 })
 	srv.Close()
 	return memResult{
 		bytes:      (float64(after.inuse) - float64(before.inuse)) / float64(n),
+		stack:      (float64(after.stack) - float64(before.stack)) / float64(n),
 		goroutines: float64(after.goroutines-before.goroutines) / float64(n),
+	}
+}
+
+// writeHeapProfile writes the heap profile to DUET_BENCH_HEAPPROFILE-name, if set, while
+// the devices are connected (go test's -memprofile is written after they hung up). Run with
+// -memprofilerate=512 or so to see small allocations.
+func writeHeapProfile(b *testing.B, name string) {
+	path := os.Getenv("DUET_BENCH_HEAPPROFILE")
+	if path == "" {
+		return
+	}
+	f, err := os.Create(path + "-" + name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		b.Fatal(err)
 	}
 }
 

@@ -50,6 +50,10 @@ type Config struct {
 	// call.ringing frame per call, so SendQueue must leave room for MaxDevices of them (the
 	// server sizes it so).
 	MaxDevices int
+	// DevicesElsewhere, if set, counts the user's devices connected to other servers (the
+	// other nodes of a cluster), device id excepted, so that MaxDevices holds for the whole
+	// cluster rather than per node. Two hellos on two nodes at once may both get in.
+	DevicesElsewhere func(app, user, id string) int
 	// RateLimit is how many frames per second one connection may send, sustained (a token
 	// bucket of RateBurst tokens). A frame over the limit is answered with CodeRateLimited; a
 	// connection that goes on past RateBurst refused frames without pausing long enough to

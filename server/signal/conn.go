@@ -76,53 +76,84 @@ func newConn(h *Hub) *conn {
 // (strings, json.RawMessage), so a buffer is free again once its frame is handled.
 var framePool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-// run is the reader goroutine: hello, then frames until the socket ends.
+// run is the reader: hello, then frames until the socket ends. It is started with the hub's
+// wait group counting it, and keeps that count across the goroutines it hands over to.
 func (c *conn) run() {
-	defer c.hub.wg.Done()
-	defer c.finish()
+	c.read()
+}
+
+// read reads and handles frames. When the socket has nothing more to read it hands the
+// wait to a new goroutine (waitThenRead) and returns, so that the goroutine that handled
+// frames, with the stack they grew, ends: an idle device costs a goroutine with the
+// smallest stack, parked in the poller (most devices are idle most of the time, and the
+// garbage collector only halves a parked goroutine's stack when it uses a quarter of it).
+// A frame is read at once on entry: the hello (a new connection is not idle, and the hello
+// may have come pipelined behind the upgrade), or what woke waitThenRead.
+func (c *conn) read() {
+	ended := true
+	defer func() {
+		if ended {
+			c.finish()
+		}
+		c.hub.wg.Done()
+	}()
 	defer c.recoverPanic("reader")
 
 	for first := true; ; first = false {
-		if !first {
-			c.waitIdle()
-		}
-		typ, r, err := c.ws.Reader(context.Background())
-		if err != nil {
-			c.readEnded(err)
+		if !first && c.idle() {
+			ended = false
+			c.hub.wg.Add(1)
+			go c.waitThenRead()
 			return
 		}
-		buf := framePool.Get().(*bytes.Buffer)
-		buf.Reset()
-		if _, err = buf.ReadFrom(r); err == nil {
-			c.touch()
-			if !c.closing.Load() {
-				// After a close has begun, frames are read only to reach the peer's close.
-				c.handle(typ, buf.Bytes())
-				c.flushFromReader()
-			}
-		}
-		if buf.Cap() <= 2*protocol.MaxFrameBytes {
-			framePool.Put(buf)
-		}
-		if err != nil {
-			c.readEnded(err)
+		if !c.readFrame() {
 			return
 		}
 	}
 }
 
-// waitIdle waits for the socket to become readable when nothing is buffered. The hello is
-// read without it: a new connection is not idle, and the hello may have come pipelined.
-func (c *conn) waitIdle() {
+// waitThenRead waits until the idle socket has something to read, then reads.
+func (c *conn) waitThenRead() {
+	waitReadable(c.rc)
+	c.read()
+}
+
+// readFrame reads and handles one frame, and reports whether reading goes on.
+func (c *conn) readFrame() bool {
+	typ, r, err := c.ws.Reader(context.Background())
+	if err != nil {
+		c.readEnded(err)
+		return false
+	}
+	buf := framePool.Get().(*bytes.Buffer)
+	buf.Reset()
+	if _, err = buf.ReadFrom(r); err == nil {
+		c.touch()
+		if !c.closing.Load() {
+			// After a close has begun, frames are read only to reach the peer's close.
+			c.handle(typ, buf.Bytes())
+			c.flushFromReader()
+		}
+	}
+	if buf.Cap() <= 2*protocol.MaxFrameBytes {
+		framePool.Put(buf)
+	}
+	if err != nil {
+		c.readEnded(err)
+		return false
+	}
+	return true
+}
+
+// idle reports whether the socket can be waited on directly (see rawConn) and nothing the
+// device sent is buffered: the next read would block.
+func (c *conn) idle() bool {
 	if c.rc == nil {
-		return
+		return false
 	}
 	c.brMu.Lock()
-	buffered := c.br.Buffered()
-	c.brMu.Unlock()
-	if buffered == 0 {
-		waitReadable(c.rc)
-	}
+	defer c.brMu.Unlock()
+	return c.br.Buffered() == 0
 }
 
 // readEnded notes why reading stopped.

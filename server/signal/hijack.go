@@ -12,7 +12,7 @@ import (
 // so these only decide how many small frames one system call carries; net/http's 4 KiB each
 // would be most of an idle connection's memory.
 const (
-	readBufferSize  = 1 << 10
+	readBufferSize  = 512
 	writeBufferSize = 1 << 10
 )
 
@@ -36,7 +36,7 @@ func (w *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		// Bytes the client sent right behind its upgrade request. They must sit in the new
 		// reader's buffer: the WebSocket library keeps the buffered bytes and re-reads the rest
 		// from nc. (It keeps them in a reader of its own until the first read moves them all
-		// back into the buffer, which is why the hello is read without waitIdle.)
+		// back into the buffer, which is why the hello is read without waiting for the socket, see conn.read.)
 		b, _ := brw.Reader.Peek(n)
 		br = bufio.NewReaderSize(io.MultiReader(bytes.NewReader(bytes.Clone(b)), nc), max(n, readBufferSize))
 		if _, err := br.Peek(n); err != nil {

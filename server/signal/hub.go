@@ -358,6 +358,10 @@ var errClosing = errors.New("signal: closing")
 // tryRegister is one attempt of register. It returns the channel to wait on when the device
 // is still leaving.
 func (h *Hub) tryRegister(c *conn, dev route.Online, session string, welcome []byte, timeout int64) (chan struct{}, error) {
+	elsewhere := 0
+	if h.cfg.MaxDevices > 0 && h.cfg.DevicesElsewhere != nil {
+		elsewhere = h.cfg.DevicesElsewhere(dev.App, dev.User, dev.ID) // before h.mu: it takes the cluster's locks
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if ch, ok := h.leaving[dev.Device]; ok {
@@ -369,7 +373,7 @@ func (h *Hub) tryRegister(c *conn, dev route.Online, session string, welcome []b
 	k := userKey{dev.App, dev.User}
 	list := h.users[k]
 	i := slices.IndexFunc(list, func(o *conn) bool { return o.dev.ID == dev.ID })
-	if i < 0 && h.cfg.MaxDevices > 0 && liveCount(list) >= h.cfg.MaxDevices {
+	if i < 0 && h.cfg.MaxDevices > 0 && liveCount(list)+elsewhere >= h.cfg.MaxDevices {
 		return nil, protocol.NewError(protocol.CodeTooManyDevices,
 			"user %q has %d devices connected, the most this server allows", dev.User, h.cfg.MaxDevices)
 	}

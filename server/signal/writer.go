@@ -104,7 +104,7 @@ func (c *conn) drain() {
 			c.mu.Unlock()
 			if closeNow {
 				// The handshake is bounded by the library (5 s) and by CloseTimeout. It reads
-				// the socket, hence brMu (see conn.waitIdle).
+				// the socket, hence brMu (see conn.idle).
 				c.brMu.Lock()
 				err := c.ws.Close(code, reason)
 				c.brMu.Unlock()
