@@ -2,6 +2,8 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
 	"testing"
 	"time"
 
@@ -39,5 +41,37 @@ func TestClusterPresence(t *testing.T) {
 	b.ws.CloseNow()
 	if p := presenceOf(ctx, t, a); p != (protocol.Presence{Username: "b"}) {
 		t.Fatalf("b gone from node 2: %+v", p)
+	}
+
+	// A contacts subscription on node 1 follows a list changed through node 2: the added
+	// contact's state is pushed, then its changes.
+	c, err := dialDevice(ctx, nodes[0].URL, userToken(t, nodes[0], "c"), "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.ws.CloseNow() })
+	if got := subscribe(ctx, t, c, protocol.PresenceSubscribe{Contacts: true}); len(got.Presence) != 0 {
+		t.Fatalf("c has no contacts yet: %+v", got)
+	}
+	st, body := nodes[1].Do(http.MethodPost, "/demo/duet/token", "", []byte(`{"grant_type":"password","username":"c","password":"pw"}`))
+	var tr struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.Unmarshal(body, &tr); st != http.StatusOK || err != nil {
+		t.Fatalf("c logs in through node 2: %d %s", st, body)
+	}
+	if st, body := nodes[1].Do(http.MethodPost, "/demo/duet/users/c/contacts/users/b", tr.AccessToken, nil); st != http.StatusOK {
+		t.Fatalf("c adds b through node 2: %d %s", st, body)
+	}
+	if p := presenceOf(ctx, t, c); p != (protocol.Presence{Username: "b"}) {
+		t.Fatalf("b added to c's contacts: %+v; want b offline", p)
+	}
+	b, err = dialDevice(ctx, nodes[1].URL, btok, "b1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.ws.CloseNow() })
+	if p := presenceOf(ctx, t, c); p != (protocol.Presence{Username: "b", Online: true}) {
+		t.Fatalf("c's contact b online on node 2: %+v", p)
 	}
 }

@@ -198,11 +198,21 @@ func (s *Server) routes() {
 	apis.Routes(s.mux)
 	apis.QualityRoutes(s.mux, s.quality)
 	apis.LiveCallRoutes(s.mux, liveCallAdmin{s})
-	apis.ContactRoutes(s.mux, api.Contacts{Store: s.store, Changed: s.msg.presence.ContactsChanged, Now: s.cfg.Clock.Now})
+	apis.ContactRoutes(s.mux, api.Contacts{Store: s.store, Changed: s.contactsChanged, Now: s.cfg.Clock.Now})
 	s.recordingRoutes(apis)
 	// The web app (demo and browser SDK) takes every other GET; the routes above are more
 	// specific patterns, so they still win.
 	s.mux.Handle("GET /", web.Handler(web.Config{AppKey: s.demoApp.Key, ListUsers: s.demoUsers}))
+}
+
+// contactsChanged has the presence subscriptions that watch owner's contacts reload them:
+// here, or on every node of a cluster.
+func (s *Server) contactsChanged(app, owner string) {
+	if s.cluster != nil {
+		s.cluster.contactsChanged(app, owner)
+		return
+	}
+	s.msg.presence.ContactsChanged(app, owner)
 }
 
 // demoUsers lists a page of the demo app's users and their presence for /demo/users: the

@@ -204,7 +204,7 @@ func (s *Service) do(j job) {
 	case jobContacts:
 		for dev, sb := range s.subs[j.dev.App] {
 			if sb.user == j.user && sb.contacts != nil {
-				s.reloadContacts(ctx, dev, sb)
+				s.contactsReloaded(ctx, dev, sb)
 			}
 		}
 	case jobRequest:
@@ -393,6 +393,34 @@ func (s *Service) reloadContacts(ctx context.Context, dev route.Device, sb *sub)
 		cursor = page[len(page)-1]
 	}
 	sb.contacts = set
+}
+
+// contactsReloaded reads the subscriber's list again and pushes the present state of each
+// contact that is new to the subscription (and that the policy shows): the device learns of
+// an added contact's presence without subscribing again.
+func (s *Service) contactsReloaded(ctx context.Context, dev route.Device, sb *sub) {
+	before := sb.contacts
+	s.reloadContacts(ctx, dev, sb)
+	var added []string
+	for u := range sb.contacts {
+		if !before[u] && !sb.users[u] && !sb.app {
+			added = append(added, u)
+		}
+	}
+	if len(added) == 0 {
+		return
+	}
+	pol, err := s.cfg.Store.PresencePolicy(ctx, dev.App)
+	if err != nil {
+		s.log.Warn("presence: policy unreadable", "app", dev.App, "err", err)
+		return
+	}
+	slices.Sort(added)
+	for _, u := range added {
+		if s.may(ctx, pol, dev.App, u, dev.User) {
+			s.cfg.Sender.Send(dev, protocol.NewMessage(protocol.TypePresence, "", protocol.Presence{Username: u, Online: s.online(dev.App, u)}))
+		}
+	}
 }
 
 func (s *Service) unsubscribe(dev route.Device, env *protocol.Envelope) {
