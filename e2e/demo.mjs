@@ -55,13 +55,14 @@ async function peopleAndDial(h, contexts) {
   // The first page (50 users, dana herself left out), then more pages, in name order.
   await dana.waitForSelector('#more:not([hidden])', { timeout: 20000 });
   assert((await rowCount(dana)) >= 49, `first page: ${await rowCount(dana)} rows`);
+  await dana.screenshot({ path: join(h.OUT, 'demo-home.png') });
   for (let i = 0; i < 3; i++) {
     const n = await rowCount(dana);
     await dana.click('#more');
     await dana.waitForFunction((k) => document.querySelectorAll('#contacts li').length > k, n, { timeout: 20000 });
   }
   assert((await rowCount(dana)) === 199, `after three "Show more": ${await rowCount(dana)} rows; want 49 + 3 × 50`);
-  await dana.screenshot({ path: join(h.OUT, 'demo-home.png') });
+  await dana.screenshot({ path: join(h.OUT, 'demo-home-scrolled.png') });
   // Search: the 1,000th user, beyond any first page, is found and listed alone.
   await search(dana, names[999]);
   assert((await rowCount(dana)) === 1, `search for ${names[999]}: ${await rowCount(dana)} rows`);
