@@ -1,6 +1,7 @@
 package duet_test
 
 import (
+	"net/http"
 	"slices"
 	"testing"
 	"time"
@@ -78,5 +79,14 @@ func TestPresenceManager(t *testing.T) {
 	}
 	if err := cm.DeleteContact(ctxT(t), "bob"); duet.ErrorCodeOf(err) != 907 {
 		t.Errorf("DeleteContact twice = %v; want 907", err)
+	}
+
+	// Under the policy "contacts", bob (who has not added alice) is refused by name.
+	if st, b := srv.Do(http.MethodPut, "/admin/v1/apps/demo/duet/settings", srv.AdminToken(), []byte(`{"presence":"contacts"}`)); st != http.StatusOK {
+		t.Fatalf("policy: %d %s", st, b)
+	}
+	res, err = alice.PresenceManager().Subscribe(ctxT(t), []string{"bob"})
+	if err != nil || len(res.Presence) != 0 || res.Refused["bob"] != duet.ErrorPresenceForbidden {
+		t.Fatalf("Subscribe under the contacts policy = %+v, %v; want bob refused 914", res, err)
 	}
 }

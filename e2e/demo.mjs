@@ -255,4 +255,3 @@ function nft(args) {
   execFileSync('nft', args, { stdio: 'pipe' });
 }
 
-export { sleep };
