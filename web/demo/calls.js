@@ -297,13 +297,15 @@ function renderStats(s) {
   ].join('\n');
 }
 
-async function accept() {
+async function accept(ev) {
   const s = demo.session;
   if (!s) return;
   stopTone();
   callSettled();
   const rec = currentRecord(s);
-  if (rec) rec.acceptAt = performance.now();
+  // The tap's own time (the event's timeStamp, on performance.now()'s clock), not when this
+  // handler got to run: a busy page runs it late.
+  if (rec) rec.acceptAt = ev && ev.timeStamp > 0 ? Math.min(ev.timeStamp, performance.now()) : performance.now();
   show('call');
   $('call-state').textContent = s.type === CallType.Video ? 'Waiting for video…' : 'Connected';
   watchFirstFrame(s);
