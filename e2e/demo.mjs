@@ -183,6 +183,8 @@ async function inCall(h, contexts) {
   const jon = await h.openUser(contexts, 'jon16');
   await h.dial(ida, 'jon16', 'video');
   await h.waitIncoming(jon);
+  await jon.getByRole('alertdialog', { name: 'Incoming video call ida16' }).waitFor({ timeout: 5000 });
+  await jon.getByRole('button', { name: 'Accept' }).waitFor({ timeout: 5000 });
   await jon.waitForTimeout(300);
   await jon.screenshot({ path: join(h.OUT, 'demo-incoming.png') });
   await jon.click('#btn-accept');
