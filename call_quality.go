@@ -177,6 +177,9 @@ func mergeStats(old, cur callStats) callStats {
 func (m *CallManager) reportSample(s *CallSession, smp protocol.QualitySample) {
 	s.mu.Lock()
 	smp.NetworkStatus, smp.ConnectType = s.network, s.connectType
+	if !s.firstMediaSent {
+		smp.FirstMediaMs, s.firstMediaSent = s.firstMediaMs()
+	}
 	id := s.callID
 	s.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -207,4 +210,20 @@ func sampleOf(prev, cur rtc.Stats, elapsed time.Duration, now time.Time) protoco
 	}
 	smp.LossOut = frac(max(cur.Audio.RemoteFractionLost, cur.Video.RemoteFractionLost))
 	return smp
+}
+
+// firstMediaMs is the time from the accept as this device saw it to the first remote media
+// of either kind, for the server's setup metric (protocol.QualitySample.FirstMediaMs), and
+// whether it is known. Media that came before the accept counts as 1 ms. Called with s.mu held.
+func (s *CallSession) firstMediaMs() (int, bool) {
+	var first time.Time
+	for _, at := range s.firstRemote {
+		if first.IsZero() || at.Before(first) {
+			first = at
+		}
+	}
+	if first.IsZero() || s.acceptedAt.IsZero() {
+		return 0, false
+	}
+	return int(min(max(first.Sub(s.acceptedAt).Milliseconds(), 1), protocol.MaxQualityMs)), true
 }

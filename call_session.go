@@ -51,6 +51,8 @@ type CallSession struct {
 	stats    callStats         // refreshed by the quality loop (call_quality.go)
 	network  NetworkStatus
 	quality  *qualityLoop
+	// firstMediaSent: a quality sample carried the accept-to-first-media time already.
+	firstMediaSent bool
 }
 
 func newCallSession(m *CallManager, callID, local, remote string, t CallType, isCaller bool, ext string) *CallSession {

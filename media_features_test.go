@@ -309,6 +309,26 @@ func TestNetworkStatusUnderLossAndBlackout(t *testing.T) {
 		if s.Samples < 5 || s.LossInMax < 0.1 || s.StatusMs["unstable"] == 0 || s.RTTAvgMs < 10 || s.MOSMin >= s.MOS {
 			t.Fatalf("%s's quality summary %+v: want the lossy minutes in it", p.User, s)
 		}
+		// The accept-to-first-media time comes once, in a sample after the media began.
+		var firsts []int
+		for _, smp := range p.Samples {
+			if smp.FirstMediaMs > 0 {
+				firsts = append(firsts, smp.FirstMediaMs)
+			}
+		}
+		if len(firsts) != 1 || firsts[0] > 10_000 {
+			t.Fatalf("%s's samples carry firstMediaMs %v, want it once", p.User, firsts)
+		}
+		t.Logf("%s: accept to first media %d ms", p.User, firsts[0])
+	}
+	// /metrics counted both devices' setup and, once the end was stored, both parties' scores.
+	srv.FlushCallRecords()
+	_, metrics := srv.Do(http.MethodGet, "/metrics", "", nil)
+	for _, want := range []string{"duet_call_first_media_seconds_count 2", "duet_call_quality_mos_count 2",
+		`duet_call_quality_loss_ratio_count{direction="in"} 2`, "duet_call_quality_freeze_ratio_count 2"} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
 	}
 }
 

@@ -11,6 +11,7 @@ import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { demoScenarios } from './demo.mjs';
+import { consoleTour } from './console.mjs';
 
 const BASE = process.env.DUET_URL || 'http://127.0.0.1:18080';
 // A second server with a 3 s ring timeout, for the no-answer scenario only: every other
@@ -725,6 +726,10 @@ async function main() {
   try {
     await scenario('browser-browser video call: accept, media both ways, pause/resume video, hang up', videoCall);
     await scenario('operator console: dashboard, end a live call between two browsers, its record and page, users', operatorConsole);
+    await scenario('console tour: a lossy call\'s quality, recordings, dead letters, 1,000 users, phone', consoleTour({
+      BASE, OUT, DATA_DIR, TIMEOUT, DESKTOP, PHONE, assert, notes, browser: () => browser,
+      openUser, dial, waitIncoming, waitEvent, waitEnded,
+    }), 300000);
     await scenario('decline, busy, answered elsewhere, offline, history', declineBusyElsewhereOffline);
     await scenario('no answer: server ring timeout 3 s', noAnswer);
     await scenario('browser calls Go (duet call --answer): media both ways', browserToGo);

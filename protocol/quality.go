@@ -55,6 +55,10 @@ type QualitySample struct {
 	ConnectType ConnectType `json:"connectType"`
 	// ICERestarts counts the ICE restarts since the previous sample.
 	ICERestarts int `json:"iceRestarts,omitempty"`
+	// FirstMediaMs is the call's setup as this device saw it: from the accept (sent by the
+	// callee's device, received by the caller's) to the first media packet from the peer.
+	// A device sends it once, in the first sample after its first media; 0 elsewhere.
+	FirstMediaMs int `json:"firstMediaMs,omitempty"`
 }
 
 // CallQuality carries a device's samples of one call, oldest first.
@@ -100,8 +104,9 @@ func (s *QualitySample) check() error {
 	case !in(s.FPSIn, 240) || s.WidthIn < 0 || s.WidthIn > 8192 || s.HeightIn < 0 || s.HeightIn > 8192:
 		return NewError(CodeBadMessage, "fpsIn 0-240, widthIn and heightIn 0-8192")
 	case s.Freezes < 0 || s.Freezes > 10_000 || s.FreezeMs < 0 || s.FreezeMs > MaxQualityMs ||
-		s.ConcealedMs < 0 || s.ConcealedMs > MaxQualityMs || s.ICERestarts < 0 || s.ICERestarts > 100:
-		return NewError(CodeBadMessage, "freezes, freezeMs, concealedMs and iceRestarts out of range")
+		s.ConcealedMs < 0 || s.ConcealedMs > MaxQualityMs || s.ICERestarts < 0 || s.ICERestarts > 100 ||
+		s.FirstMediaMs < 0 || s.FirstMediaMs > MaxQualityMs:
+		return NewError(CodeBadMessage, "freezes, freezeMs, concealedMs, iceRestarts and firstMediaMs out of range")
 	case s.NetworkStatus < NetworkNormal || s.NetworkStatus > NetworkNoData:
 		return NewError(CodeBadMessage, "unknown networkStatus %d", s.NetworkStatus)
 	case s.ConnectType < ConnectNone || s.ConnectType > ConnectRelay:

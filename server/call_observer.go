@@ -23,6 +23,7 @@ type callObserver struct {
 	ringing   prometheus.Histogram     // invite → first ring
 	webhooks  *prometheus.CounterVec   // webhook attempts by outcome
 	pushes    *prometheus.CounterVec   // call pushes by outcome
+	quality   qualityMetrics           // what the parties' devices report (call_observer_quality.go)
 }
 
 func newCallObserver(log *slog.Logger, reg prometheus.Registerer) *callObserver {
@@ -57,6 +58,7 @@ func newCallObserver(log *slog.Logger, reg prometheus.Registerer) *callObserver 
 		Name: "duet_call_pushes_total", Help: "Offline pushes of invites, by outcome: sent (a provider accepted one) or failed.",
 	}, []string{"outcome"})
 	reg.MustRegister(o.started, o.ended, o.connected, o.ringing, o.setup, o.duration, o.webhooks, o.pushes)
+	o.quality = newQualityMetrics(reg)
 	return o
 }
 

@@ -255,6 +255,9 @@ func (c *clusterCalls) Acquire(p int) {
 	engine := func() *callflow.Engine { return pc.engine }
 	pc.handler = s.withMedia(s.withQuality(callRequests{engine, pc.steps.Healthy}, engine))
 	states := c.liveCallsOf(p)
+	for _, st := range states {
+		s.quality.Resumed(st.App, st.ID) // its samples may be another node's
+	}
 	pc.engine.Restore(states)
 	c.mu.Lock()
 	c.parts[p] = pc

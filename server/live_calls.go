@@ -125,6 +125,7 @@ func (s *Server) restoreCalls(ctx context.Context) error {
 			s.cfg.Logger.Error("a live call cannot be read back; it ends Failed", "call", row.ID, "app", row.App, "err", err)
 		}
 		states = append(states, st)
+		s.quality.Resumed(st.App, st.ID)
 	}
 	s.calls.Restore(states)
 	if len(states) > 0 {

@@ -27,6 +27,8 @@ type messaging struct {
 	hooksTr  *webhook.Transport // the outbox's connections, closed at shutdown
 	hookCfg  webhook.Config
 	log      *slog.Logger
+	// record completes ended calls' records in their call.ended (the parties' quality).
+	record webhook.RecordHook
 
 	hooksMu sync.Mutex
 	hooks   *webhook.Outbox // nil while another node of a cluster delivers webhooks
@@ -41,7 +43,7 @@ func (s *Server) newMessaging() *messaging {
 	tr := webhook.NewTransport(cfg.OutboundTLS)
 	ref := hubRef{s}
 	m := &messaging{
-		push: p, hooksTr: tr, log: cfg.Logger,
+		push: p, hooksTr: tr, log: cfg.Logger, record: s.recordQuality,
 		hookCfg: webhook.Config{Store: s.store, Clock: cfg.Clock, Logger: cfg.Logger,
 			HTTPClient: webhook.NewHTTPClient(tr, webhook.DefaultTimeout),
 			MinBackoff: cfg.WebhookMinBackoff, MaxBackoff: cfg.WebhookMaxBackoff, MaxAttempts: cfg.WebhookMaxAttempts,
@@ -88,7 +90,7 @@ func (m *messaging) kickHooks() {
 
 // hookEvents turns call events into outbox rows.
 func (m *messaging) hookEvents(evs []callflow.Event) []store.WebhookEvent {
-	return webhook.Events(evs, m.log)
+	return webhook.Events(evs, m.log, m.record)
 }
 
 // handler puts the chat.*, push.* and presence.* messages and the chat's view of presence in front of

@@ -9,6 +9,7 @@ import (
 	"github.com/duet-rtc/duet/server/quality"
 	"github.com/duet-rtc/duet/server/route"
 	"github.com/duet-rtc/duet/server/signal"
+	"github.com/duet-rtc/duet/server/webhook"
 )
 
 // qualityHandler takes call.quality from the parties of calls in progress and hands every
@@ -18,6 +19,8 @@ type qualityHandler struct {
 	signal.Handler
 	svc   *quality.Service
 	calls func() *callflow.Engine
+	// stored is told of every call.quality stored (for the metrics).
+	stored func(*protocol.CallQuality)
 }
 
 func (h qualityHandler) HandleMessage(dev route.Device, env *protocol.Envelope) *protocol.Envelope {
@@ -45,10 +48,33 @@ func (h qualityHandler) add(dev route.Device, env *protocol.Envelope) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	return h.svc.Add(ctx, dev, q)
+	if err := h.svc.Add(ctx, dev, q); err != nil {
+		return err
+	}
+	h.stored(&q)
+	return nil
 }
 
 // withQuality puts call.quality in front of h, for the calls of the engine calls returns.
 func (s *Server) withQuality(h signal.Handler, calls func() *callflow.Engine) signal.Handler {
-	return qualityHandler{Handler: h, svc: s.quality, calls: calls}
+	return qualityHandler{Handler: h, svc: s.quality, calls: calls, stored: s.observer.quality.reported}
+}
+
+// recordQuality puts the parties' quality summaries on the record of an ended call, for
+// its call.ended webhook. It runs as the end is committed: it reads the store only for the
+// calls this node took samples of, so the many calls nobody reports on cost nothing. A
+// sample still on its way when the end is decided is in the REST record, not the webhook's.
+func (s *Server) recordQuality(app string, rec *webhook.CallRecord) {
+	if !s.quality.Reported(app, rec.ID) {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	q, err := s.quality.Parties(ctx, app, rec.ID, rec.Caller, rec.Callee, 0) // not settled: no cache
+	if err != nil {
+		s.cfg.Logger.Error("quality: the ended call's summary was not read", "app", app, "call", rec.ID, "err", err)
+		return
+	}
+	rec.Quality = q
+	s.observer.quality.ended(q, rec.Type == int(protocol.CallVideo))
 }

@@ -27,6 +27,7 @@ func addMediaFlags(f *pflag.FlagSet, cfg *server.Config) {
 	f.StringSliceVar(&cfg.RelayPublicIPs, "relay-public-ip", splitList(envOr("DUET_RELAY_PUBLIC_IP", "")), "addresses the media relay announces, behind 1:1 NAT (DUET_RELAY_PUBLIC_IP)")
 	f.StringVar(&cfg.RecordingsDir, "recordings", envOr("DUET_RECORDINGS", ""), "folder of call recordings (DUET_RECORDINGS; default DATA/recordings)")
 	f.DurationVar(&cfg.RecordingRetention, "recording-retention", envDuration("DUET_RECORDING_RETENTION", 720*time.Hour), "recordings are deleted this long after they end (DUET_RECORDING_RETENTION)")
+	f.DurationVar(&cfg.QualityRetention, "quality-retention", envDuration("DUET_QUALITY_RETENTION", 720*time.Hour), "calls' quality samples are deleted this long after they were taken; the records' quality summaries go with them (DUET_QUALITY_RETENTION)")
 	f.StringVar(&cfg.FFmpeg, "ffmpeg", envOr("DUET_FFMPEG", ""), "ffmpeg for merged recordings; \"none\" turns merging off (DUET_FFMPEG; default: ffmpeg in PATH)")
 }
 

@@ -12,6 +12,7 @@ sudo=""
 [ "$(id -u)" = 0 ] || sudo=sudo
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v nft >/dev/null || missing+=(nftables) # packet loss for the console tour
 command -v ffprobe >/dev/null || missing+=(ffmpeg)
 if ((${#missing[@]})); then
   echo "installing ${missing[*]} (apt)"
@@ -44,6 +45,7 @@ export DUET_BIN="$tmp/duet" DUET_URL="http://127.0.0.1:$port" DUET_URL_SHORT_RIN
   # for the no-answer scenario. Every browser registers from 127.0.0.1: the users of the suite
   # must not run into the per-address registration bound (30 at once), which server/abuse tests.
   "$DUET_BIN" server --addr "127.0.0.1:$PORT" --data "$TMP_DIR/data" --media-loopback --log-level warn --signup-burst 500 \
+    --webhook-min-backoff 200ms --webhook-max-backoff 400ms --webhook-max-attempts 2 \
     >"$OUT_DIR/server.log" 2>&1 &
   main=$!
   "$DUET_BIN" server --addr "127.0.0.1:$((PORT + 1))" --data "$TMP_DIR/data-short" --ring-timeout 3s --turn-addr "" --relay-ports any \

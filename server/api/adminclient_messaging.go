@@ -124,3 +124,13 @@ func (c *AdminClient) RetryDeadLetters(ctx context.Context, appKey string) (int6
 	}
 	return resp.Entities[0].Retried, nil
 }
+
+// RetryDeadLetter makes one dead letter (DeadLetter.ID) of the app pending again.
+func (c *AdminClient) RetryDeadLetter(ctx context.Context, appKey string, id int64) error {
+	path, err := appPath(appKey, fmt.Sprintf("/webhooks/deadletters/%d/retry", id))
+	if err != nil {
+		return err
+	}
+	var resp Response[RetryResult]
+	return c.do(ctx, http.MethodPost, path, nil, &resp)
+}

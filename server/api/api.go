@@ -36,6 +36,8 @@ type API struct {
 
 	// Limits throttles logins and registrations; set it before serving.
 	Limits Limits
+
+	quality QualityReports // set by QualityRoutes; nil: records without quality
 }
 
 type route struct {
@@ -66,6 +68,7 @@ func New(acct *account.Service, st store.Store, adminToken string, logger *slog.
 		{"DELETE /{org}/{app}/token", a.logout},
 		{"POST /{org}/{app}/logout", a.logout},
 		{"GET /{org}/{app}/calls", a.listCalls},
+		{"GET /{org}/{app}/calls/{callId}", a.getCall},
 
 		{"POST /admin/v1/apps", a.adminCreateApp},
 		{"GET /admin/v1/apps", a.adminListApps},

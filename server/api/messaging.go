@@ -84,6 +84,7 @@ const (
 //	DELETE /admin/v1/apps/{org}/{app}/webhooks/{id}
 //	GET    /admin/v1/apps/{org}/{app}/webhooks/deadletters?limit=
 //	POST   /admin/v1/apps/{org}/{app}/webhooks/deadletters/retry
+//	POST   /admin/v1/apps/{org}/{app}/webhooks/deadletters/{id}/retry
 func (a *API) MessagingRoutes(mux *http.ServeMux, m Messaging) {
 	if m.Now == nil {
 		m.Now = time.Now
@@ -98,6 +99,7 @@ func (a *API) MessagingRoutes(mux *http.ServeMux, m Messaging) {
 		{"DELETE /admin/v1/apps/{org}/{app}/webhooks/{id}", h.deleteWebhook},
 		{"GET /admin/v1/apps/{org}/{app}/webhooks/deadletters", h.deadLetters},
 		{"POST /admin/v1/apps/{org}/{app}/webhooks/deadletters/retry", h.retryDead},
+		{"POST /admin/v1/apps/{org}/{app}/webhooks/deadletters/{id}/retry", h.retryOneDead},
 	} {
 		mux.Handle(rt.pattern, a.serve(rt.h))
 		a.mux.Handle(rt.pattern, a.serve(rt.h))
@@ -293,6 +295,31 @@ func (h *messagingAPI) retryDead(w http.ResponseWriter, r *http.Request, start t
 		h.m.KickWebhooks()
 	}
 	writeJSON(w, http.StatusOK, respond(h.a, r, app, "post", "/webhooks/deadletters/retry", start, []RetryResult{{Retried: n}}))
+	return nil
+}
+
+// retryOneDead makes one dead letter pending again: {retried: 1}, or 404 when the id is
+// not a dead letter of the app.
+func (h *messagingAPI) retryOneDead(w http.ResponseWriter, r *http.Request, start time.Time) error {
+	app, err := h.a.adminApp(r)
+	if err != nil {
+		return err
+	}
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return protocol.NewError(protocol.CodeNotFound, "no such dead letter")
+	}
+	ok, err := h.m.Webhooks.RetryDeadWebhook(r.Context(), app.Key, id, h.m.Now())
+	switch {
+	case err != nil:
+		return errDB(err)
+	case !ok:
+		return protocol.NewError(protocol.CodeNotFound, "no such dead letter")
+	}
+	if h.m.KickWebhooks != nil {
+		h.m.KickWebhooks()
+	}
+	writeJSON(w, http.StatusOK, respond(h.a, r, app, "post", "/webhooks/deadletters/"+r.PathValue("id")+"/retry", start, []RetryResult{{Retried: 1}}))
 	return nil
 }
 

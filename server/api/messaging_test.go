@@ -149,6 +149,19 @@ func TestWebhooksAdmin(t *testing.T) {
 	if dead, _ := e.client.DeadLetters(ctx, e.app.Key, 10); len(dead) != 0 {
 		t.Fatalf("still dead: %+v", dead)
 	}
+	// One by id: 404 while it is not dead (or not a number), retried once it is.
+	if err := e.client.RetryDeadLetter(ctx, e.app.Key, dead[0].ID); protocol.CodeOf(err) != protocol.CodeNotFound {
+		t.Fatalf("retry of a pending delivery: %v, want 907", err)
+	}
+	if err := e.st.MarkWebhookFailed(ctx, dead[0].ID, 12, start, true, "HTTP 500", start); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.client.RetryDeadLetter(ctx, e.app.Key, dead[0].ID); err != nil || e.kicks.Load() != 2 {
+		t.Fatalf("retry one: %v (kicks %d)", err, e.kicks.Load())
+	}
+	if dead, _ := e.client.DeadLetters(ctx, e.app.Key, 10); len(dead) != 0 {
+		t.Fatalf("still dead after retrying it: %+v", dead)
+	}
 	if err := e.client.DeleteWebhook(ctx, e.app.Key, w.ID); err != nil {
 		t.Fatal(err)
 	}

@@ -13,11 +13,16 @@ import (
 // QualityReports reads the quality of calls; server/quality.Service implements it.
 type QualityReports interface {
 	Report(ctx context.Context, app, callID string) (quality.Report, error)
+	// Parties sums up the call's samples per party, for the call records.
+	Parties(ctx context.Context, app, callID, caller, callee string, endedAt int64) (*quality.PartyQuality, error)
 }
 
 // QualityRoutes serves a call's quality timeline and summaries:
-// GET /{org}/{app}/calls/{callId}/quality, with an app token.
+// GET /{org}/{app}/calls/{callId}/quality, with an app token. From then on call records
+// (GET /{org}/{app}/calls and .../calls/{callId}) carry their parties' quality. Call it
+// before serving.
 func (a *API) QualityRoutes(mux *http.ServeMux, reports QualityReports) {
+	a.quality = reports
 	mux.Handle("GET /{org}/{app}/calls/{callId}/quality", a.serve(func(w http.ResponseWriter, r *http.Request, start time.Time) error {
 		app, err := a.pathApp(r)
 		if err != nil {

@@ -43,8 +43,11 @@ type Service struct {
 
 	mu     sync.Mutex
 	counts map[countKey]int // samples stored per device and call, since the last prune
-	timer  clock.Timer
-	closed bool
+	// reported holds the calls with samples, and when the last came (see Reported).
+	reported map[callKey]time.Time
+	cache    *summaryCache // summaries of calls that ended (Parties)
+	timer    clock.Timer
+	closed   bool
 }
 
 type countKey struct{ app, call, device string }
@@ -63,7 +66,7 @@ func New(cfg Config) *Service {
 	if cfg.MaxSamples <= 0 {
 		cfg.MaxSamples = DefaultMaxSamples
 	}
-	s := &Service{cfg: cfg, counts: map[countKey]int{}}
+	s := &Service{cfg: cfg, counts: map[countKey]int{}, reported: map[callKey]time.Time{}, cache: newSummaryCache(defaultCacheCalls)}
 	s.mu.Lock()
 	s.timer = cfg.Clock.AfterFunc(time.Minute, s.prune)
 	s.mu.Unlock()
@@ -88,10 +91,15 @@ func (s *Service) prune() {
 	}
 	s.timer = s.cfg.Clock.AfterFunc(time.Hour, s.prune)
 	clear(s.counts) // timelines of calls long over; a live one starts counting again
+	s.forgetQuiet(s.cfg.Clock.Now())
 	s.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if n, err := s.cfg.Store.PruneQualitySamples(ctx, s.cfg.Clock.Now().Add(-s.cfg.Retention)); err != nil {
+	n, err := s.cfg.Store.PruneQualitySamples(ctx, s.cfg.Clock.Now().Add(-s.cfg.Retention))
+	// Summaries go with their samples, which any node of a cluster may have pruned: every
+	// janitor run starts the cache afresh.
+	s.cache.clear()
+	if err != nil {
 		s.cfg.Logger.Error("quality: pruning samples failed", "err", err)
 	} else if n > 0 {
 		s.cfg.Logger.Debug("quality: pruned samples", "samples", n)
@@ -111,6 +119,7 @@ func (s *Service) Add(ctx context.Context, dev route.Device, q protocol.CallQual
 		return errFull
 	}
 	s.counts[k] += len(q.Samples)
+	s.reported[callKey{dev.App, q.CallID}] = s.cfg.Clock.Now()
 	s.mu.Unlock()
 	rows := make([]store.QualitySample, len(q.Samples))
 	for i, smp := range q.Samples {

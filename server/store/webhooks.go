@@ -82,6 +82,9 @@ type WebhookStore interface {
 	// RetryDeadWebhooks makes the app's dead letters pending again, due at now, and returns
 	// how many.
 	RetryDeadWebhooks(ctx context.Context, app string, now time.Time) (int64, error)
+	// RetryDeadWebhook makes one dead letter of the app pending again, due at now; false
+	// when id is not a dead letter of app.
+	RetryDeadWebhook(ctx context.Context, app string, id int64, now time.Time) (bool, error)
 	// PruneWebhookDeliveries deletes deliveries that were delivered before, and returns how
 	// many.
 	PruneWebhookDeliveries(ctx context.Context, before time.Time) (int64, error)

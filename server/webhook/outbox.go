@@ -123,14 +123,15 @@ func New(cfg Config) *Outbox {
 
 // Events returns the outbox rows of call events, to be stored with the call steps that
 // caused them (store.CallBatch). An event that cannot be encoded is logged and left out.
-func (o *Outbox) Events(evs []callflow.Event) []store.WebhookEvent { return Events(evs, o.log) }
+func (o *Outbox) Events(evs []callflow.Event) []store.WebhookEvent { return Events(evs, o.log, nil) }
 
 // Events is Outbox.Events without an outbox: a node of a cluster stores the events of its
-// calls whether or not it is the node that delivers them.
-func Events(evs []callflow.Event, log *slog.Logger) []store.WebhookEvent {
+// calls whether or not it is the node that delivers them. hook, if set, completes the
+// records of ended calls.
+func Events(evs []callflow.Event, log *slog.Logger, hook RecordHook) []store.WebhookEvent {
 	out := make([]store.WebhookEvent, 0, len(evs))
 	for _, ev := range evs {
-		we, err := eventOf(ev)
+		we, err := eventOf(ev, hook)
 		if err != nil {
 			log.Error("webhook: cannot encode an event", "call", ev.CallID, "err", err)
 			continue

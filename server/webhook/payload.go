@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/duet-rtc/duet/server/callflow"
+	"github.com/duet-rtc/duet/server/quality"
 	"github.com/duet-rtc/duet/server/store"
 )
 
@@ -58,6 +59,9 @@ type CallRecord struct {
 	// ServerVideoID names the call's recordings (GET .../recordings?serverVideoId=); set
 	// for recorded calls.
 	ServerVideoID string `json:"serverVideoId,omitempty"`
+	// Quality sums up what each party's device reported of the call (call.quality; see
+	// docs/REST.md "Call quality"); absent when neither reported.
+	Quality *quality.PartyQuality `json:"quality,omitempty"`
 }
 
 // RecordOf is the record of a stored call.
@@ -72,8 +76,14 @@ func RecordOf(c store.CallRecord) CallRecord {
 // EventType is the webhook type of a call step: "call." and its name.
 func EventType(k callflow.EventKind) string { return "call." + k.String() }
 
+// RecordHook completes the record of an ended call before its call.ended is stored (the
+// server adds the parties' quality).
+type RecordHook func(app string, rec *CallRecord)
+
 // PayloadOf builds the webhook body of ev.
-func PayloadOf(ev callflow.Event) Payload {
+func PayloadOf(ev callflow.Event) Payload { return payloadOf(ev, nil) }
+
+func payloadOf(ev callflow.Event, hook RecordHook) Payload {
 	p := Payload{
 		ID: ev.CallID + "-" + strconv.Itoa(ev.Seq), Type: EventType(ev.Kind), App: ev.App,
 		CallID: ev.CallID, Seq: ev.Seq, Timestamp: millis(ev.At),
@@ -85,6 +95,9 @@ func PayloadOf(ev callflow.Event) Payload {
 		p.Data.Reason, p.Data.By = &r, ev.By
 		if ev.Record != nil {
 			rec := recordOf(*ev.Record)
+			if hook != nil {
+				hook(ev.App, &rec)
+			}
 			p.Data.Record = &rec
 		}
 	}
@@ -92,8 +105,8 @@ func PayloadOf(ev callflow.Event) Payload {
 }
 
 // eventOf is the outbox row of ev.
-func eventOf(ev callflow.Event) (store.WebhookEvent, error) {
-	p := PayloadOf(ev)
+func eventOf(ev callflow.Event, hook RecordHook) (store.WebhookEvent, error) {
+	p := payloadOf(ev, hook)
 	body, err := json.Marshal(p)
 	if err != nil {
 		return store.WebhookEvent{}, err

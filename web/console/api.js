@@ -38,15 +38,40 @@ export const admin = (method, path, body) => call(method, `/admin/v1${path}`, se
 /** "org#app" → "org/app", the path of an app. */
 export const appPath = (key) => key.replace('#', '/');
 
-/** Calls an app's API with an app token. */
-export async function app(key, method, path, body) {
+/** An app token of the app, minted once per session through the admin API. */
+async function appToken(key) {
   let tok = appTokens.get(key);
   if (!tok) {
     const r = await admin('POST', `/apps/${appPath(key)}/token`, { ttl: 3600 });
     tok = r.access_token;
     appTokens.set(key, tok);
   }
-  return call(method, `/${appPath(key)}${path}`, tok, body);
+  return tok;
+}
+
+/** Calls an app's API with an app token. */
+export async function app(key, method, path, body) {
+  return call(method, `/${appPath(key)}${path}`, await appToken(key), body);
+}
+
+/** Fetches a file of an app's API (a recording) with an app token, as a Blob. */
+export async function appBlob(key, path) {
+  const resp = await fetch(`/${appPath(key)}${path}`, { headers: { Authorization: `Bearer ${await appToken(key)}` } });
+  if (!resp.ok) throw new APIError(resp.status, null);
+  return resp.blob();
+}
+
+/** Reads every page of an app's list endpoint, up to max entities. */
+export async function appPages(key, path, max) {
+  const out = [];
+  let cursor = '';
+  do {
+    const sep = path.includes('?') ? '&' : '?';
+    const page = await app(key, 'GET', `${path}${sep}limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    out.push(...page.entities);
+    cursor = page.cursor || '';
+  } while (cursor && out.length < max);
+  return out.slice(0, max);
 }
 
 /** Forgets the tokens (log out). */

@@ -28,6 +28,7 @@ export function lineChart(title, series, unit = '') {
   const box = document.createElement('figure');
   box.className = 'chart';
   box.setAttribute('aria-label', title);
+  box.dataset.max = String(maxY);
   const svgNS = 'http://www.w3.org/2000/svg';
   const svg = document.createElementNS(svgNS, 'svg');
   svg.setAttribute('viewBox', `0 0 ${W} ${H}`);
@@ -41,6 +42,8 @@ export function lineChart(title, series, unit = '') {
     p.setAttribute('stroke-width', '2');
     p.setAttribute('vector-effect', 'non-scaling-stroke');
     p.dataset.series = series[i].name;
+    // The plotted values, for people's tools and the browser tests: what the line shows.
+    p.dataset.values = JSON.stringify(series[i].points.map((pt) => Math.round(pt[1] * 1000) / 1000));
     svg.append(p);
   });
   const cap = document.createElement('figcaption');
@@ -58,8 +61,11 @@ export function lineChart(title, series, unit = '') {
   return box;
 }
 
-/** Formats a number for people: at most three significant decimals. */
+/** Formats a number for people: about three significant digits, none after the point from 100. */
 export function fmt(n) {
   if (!Number.isFinite(n)) return '—';
-  return Math.abs(n) >= 100 ? String(Math.round(n)) : String(Math.round(n * 1000) / 1000);
+  const a = Math.abs(n);
+  const digits = a >= 100 ? 0 : a >= 10 ? 1 : a >= 1 ? 2 : 3;
+  const f = 10 ** digits;
+  return String(Math.round(n * f) / f);
 }

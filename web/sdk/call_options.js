@@ -15,7 +15,7 @@ import { DuetError, ErrorCode, VideoResolution } from './enums.js';
  * @property {number} maxVideoFrameRate frame rate cap 0–60, 0 for the camera's rate (constraint and maxFramerate)
  * @property {number} maxAudioKbps audio bitrate cap 6–510, default 32 (RTCRtpSender maxBitrate)
  * @property {boolean} enableCustomizeVideoData the app supplies its own video track (see CallManager.setMediaOptions)
- * @property {boolean} enableReportQuality refresh the session's statistics every 2 s and report callNetworkDidChange
+ * @property {boolean} enableReportQuality refresh the session's statistics every 2 s, report callNetworkDidChange and send the server quality samples (call.quality)
  * @property {boolean} enableCustomAudioData the app supplies its own audio track
  * @property {number} audioCustomSamples custom audio sample rate; default 48000
  * @property {number} audioCustomChannels must be 1

@@ -4,6 +4,7 @@
 import { CallStatus, CallType, ConnectType, DuetError, ErrorCode, NetworkStatus, StreamStatus } from './enums.js';
 import { applySenderOptions, mediaConstraints } from './call_options.js';
 import { StatsSampler, STATS_INTERVAL_MS, unknownStats } from './stats.js';
+import { QualitySampler, firstMediaMs } from './quality.js';
 import { WatermarkedTrack } from './watermark.js';
 import { WarmUpTrack } from './warmup.js';
 
@@ -411,6 +412,7 @@ export class CallSession {
   _startStats() {
     if (this._statsTimer || !this._m.callOptions.enableReportQuality) return;
     this._sampler = new StatsSampler();
+    this._quality = new QualitySampler();
     const tick = async () => {
       const p = this._currentPeer();
       if (!p || this._ended) return;
@@ -424,10 +426,24 @@ export class CallSession {
           this.networkStatus = network;
           this._m._notify('callNetworkDidChange', this, network);
         }
+        this._reportQuality(report, p);
       } catch { /* the connection closed under us */ }
     };
     this._statsTimer = setInterval(tick, STATS_INTERVAL_MS);
     tick();
+  }
+
+  // Sends the server this interval's quality sample (call.quality: one-way, best effort;
+  // a sample that finds the connection down is not sent again), with the accept-to-first-
+  // media time once it is known.
+  _reportQuality(report, peer) {
+    const smp = this._quality.sample(report, this.networkStatus, this._connectType);
+    if (!smp) return;
+    if (!this._firstMediaSent) {
+      const ms = firstMediaMs(this.acceptedAt, peer.firstMediaAt);
+      if (ms) { smp.firstMediaMs = ms; this._firstMediaSent = true; }
+    }
+    this._m._client._send('call.quality', { callId: this.callId, samples: [smp] });
   }
 
   _release() {

@@ -63,6 +63,10 @@ export class Peer {
     };
     this.pc.ontrack = (e) => {
       if (!this.remoteStream.getTracks().includes(e.track)) this.remoteStream.addTrack(e.track);
+      // A remote track unmutes when its first packet arrives: the call's first media.
+      const first = () => { if (!this.firstMediaAt) this.firstMediaAt = performance.now(); };
+      if (!e.track.muted) first();
+      else e.track.addEventListener('unmute', first, { once: true });
       this.ev.onTrack(e.track);
     };
     this.pc.onconnectionstatechange = () => this._stateChanged();

@@ -16,9 +16,11 @@ test('paths of no points are empty', () => {
   assert.deepEqual(paths([[]], 100, 50).paths, ['']);
 });
 
-test('fmt keeps three decimals under 100 and none above', () => {
+test('fmt keeps about three significant digits, none from 100', () => {
   assert.equal(fmt(4.38999), '4.39');
   assert.equal(fmt(123.6), '124');
+  assert.equal(fmt(37.875), '37.9');
+  assert.equal(fmt(0.12345), '0.123');
   assert.equal(fmt(NaN), '—');
 });
 

@@ -163,6 +163,16 @@ func (s *Store) RetryDeadWebhooks(ctx context.Context, app string, now time.Time
 	return tag.RowsAffected(), nil
 }
 
+// RetryDeadWebhook makes one dead letter pending again.
+func (s *Store) RetryDeadWebhook(ctx context.Context, app string, id int64, now time.Time) (bool, error) {
+	tag, err := s.pool.Exec(ctx, `UPDATE webhook_outbox SET state = 0, attempts = 0, next_at = $1, done_at = 0
+		WHERE app = $2 AND id = $3 AND state = 2`, codec.Millis(now), app, id)
+	if err != nil {
+		return false, fmt.Errorf("postgres: retry a dead webhook: %w", err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
 // PruneWebhookDeliveries deletes deliveries delivered before.
 func (s *Store) PruneWebhookDeliveries(ctx context.Context, before time.Time) (int64, error) {
 	tag, err := s.pool.Exec(ctx, `DELETE FROM webhook_outbox WHERE state = 1 AND done_at < $1`, codec.Millis(before))

@@ -147,6 +147,17 @@ func (s *Store) RetryDeadWebhooks(ctx context.Context, app string, now time.Time
 	return res.RowsAffected()
 }
 
+// RetryDeadWebhook makes one dead letter pending again.
+func (s *Store) RetryDeadWebhook(ctx context.Context, app string, id int64, now time.Time) (bool, error) {
+	res, err := s.w.ExecContext(ctx, `UPDATE webhook_outbox SET state = 0, attempts = 0, next_at = ?, done_at = 0
+		WHERE app = ? AND id = ? AND state = 2`, codec.Millis(now), app, id)
+	if err != nil {
+		return false, fmt.Errorf("sqlite: retry a dead webhook: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
 // PruneWebhookDeliveries deletes deliveries delivered before.
 func (s *Store) PruneWebhookDeliveries(ctx context.Context, before time.Time) (int64, error) {
 	res, err := s.w.ExecContext(ctx, `DELETE FROM webhook_outbox WHERE state = 1 AND done_at < ?`, codec.Millis(before))

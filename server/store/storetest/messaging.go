@@ -221,6 +221,22 @@ func testWebhookOutbox(t *testing.T, s store.Backend) {
 	if err != nil || len(dead) != 1 || dead[0].LastError != "HTTP 500" || dead[0].Attempts != 5 {
 		t.Fatalf("dead letters = %+v, %v", dead, err)
 	}
+	// One dead letter by id: not through another app, not a delivery that is not dead.
+	if ok, err := s.RetryDeadWebhook(ctx, "other#app", dead[0].ID, t0); err != nil || ok {
+		t.Fatalf("RetryDeadWebhook of another app = %v, %v", ok, err)
+	}
+	if ok, err := s.RetryDeadWebhook(ctx, app.Key, due[0].ID, t0); err != nil || ok {
+		t.Fatalf("RetryDeadWebhook of a delivered one = %v, %v", ok, err)
+	}
+	if ok, err := s.RetryDeadWebhook(ctx, app.Key, dead[0].ID, t0); err != nil || !ok {
+		t.Fatalf("RetryDeadWebhook = %v, %v", ok, err)
+	}
+	if again, err := s.ListWebhookDeliveries(ctx, app.Key, store.DeliveryDead, 10); err != nil || len(again) != 0 {
+		t.Fatalf("dead letters after retrying the one = %+v, %v", again, err)
+	}
+	if err := s.MarkWebhookFailed(ctx, dead[0].ID, 5, t0, true, "HTTP 500", t0); err != nil {
+		t.Fatal(err)
+	}
 	if k, err := s.RetryDeadWebhooks(ctx, app.Key, t0); err != nil || k != 1 {
 		t.Fatalf("RetryDeadWebhooks = %d, %v", k, err)
 	}

@@ -1,0 +1,128 @@
+package quality_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/duet-rtc/duet/internal/clock"
+	"github.com/duet-rtc/duet/protocol"
+	"github.com/duet-rtc/duet/server/quality"
+	"github.com/duet-rtc/duet/server/route"
+	"github.com/duet-rtc/duet/server/store/sqlite"
+)
+
+// TestRetentionAndBound: samples are pruned once older than the retention (the hourly
+// janitor), like recordings; a device's timeline of a call is bounded, and what goes over
+// the bound is refused with 900 and not stored; the records' summaries go with the samples.
+func TestRetentionAndBound(t *testing.T) {
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "duet.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = st.Close() }()
+	t0 := time.UnixMilli(1_780_000_000_000)
+	clk := clock.NewFake(t0)
+	svc := quality.New(quality.Config{Store: st, Clock: clk, Retention: 2 * time.Hour, MaxSamples: 3})
+	defer svc.Close()
+	ctx := context.Background()
+	alice := route.Device{App: "org#app", User: "alice", ID: "a1"}
+	sample := func(at time.Time, loss float64) protocol.QualitySample {
+		return protocol.QualitySample{At: at.UnixMilli(), RTTMs: 30, LossIn: loss, ConnectType: protocol.ConnectDirect}
+	}
+	old := protocol.CallQuality{CallID: "old", Samples: []protocol.QualitySample{sample(t0, 0.1), sample(t0.Add(2*time.Second), 0.2)}}
+	if err := svc.Add(ctx, alice, old); err != nil {
+		t.Fatal(err)
+	}
+	if !svc.Reported("org#app", "old") || svc.Reported("org#app", "other") {
+		t.Fatal("Reported does not know which calls have samples")
+	}
+	// Over the bound: 2 stored + 2 more > 3.
+	var perr *protocol.Error
+	if err := svc.Add(ctx, alice, old); !errors.As(err, &perr) || perr.Code != protocol.CodeBadMessage {
+		t.Fatalf("over the bound: %v, want 900", err)
+	}
+	q, err := svc.Parties(ctx, "org#app", "old", "alice", "bob", 0)
+	if err != nil || q == nil || q.Caller == nil || q.Callee != nil || q.Caller.Samples != 2 || q.Caller.LossInMax != 0.2 {
+		t.Fatalf("parties %+v, %v", q, err)
+	}
+
+	clk.Advance(90 * time.Minute)
+	recent := protocol.CallQuality{CallID: "recent", Samples: []protocol.QualitySample{sample(clk.Now(), 0)}}
+	if err := svc.Add(ctx, alice, recent); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(time.Hour) // the janitor runs: "old" is 2h30 old, "recent" 1 h
+	if q, err := svc.Parties(ctx, "org#app", "old", "alice", "bob", 0); err != nil || q != nil {
+		t.Fatalf("samples past the retention: %+v, %v", q, err)
+	}
+	if rep, err := svc.Report(ctx, "org#app", "recent"); err != nil || len(rep.Parties) != 1 {
+		t.Fatalf("samples within the retention: %+v, %v", rep, err)
+	}
+	if svc.Reported("org#app", "old") {
+		t.Fatal("a call quiet for an hour is still remembered")
+	}
+	// A call restored from the store may have samples another process stored.
+	svc.Resumed("org#app", "restored")
+	if !svc.Reported("org#app", "restored") {
+		t.Fatal("a resumed call is not taken as reported on")
+	}
+}
+
+// TestSettledSummariesCached: a call that ended more than a few seconds ago has final
+// summaries, kept in a cache (the records' pages read them often); a call that just ended
+// or is live is read each time; pruning samples empties the cache.
+func TestSettledSummariesCached(t *testing.T) {
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "duet.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = st.Close() }()
+	t0 := time.UnixMilli(1_780_000_000_000)
+	clk := clock.NewFake(t0)
+	svc := quality.New(quality.Config{Store: st, Clock: clk, Retention: time.Hour})
+	defer svc.Close()
+	ctx := context.Background()
+	bob := route.Device{App: "org#app", User: "bob", ID: "b1"}
+	add := func(at time.Time, loss float64) {
+		t.Helper()
+		q := protocol.CallQuality{CallID: "c", Samples: []protocol.QualitySample{{At: at.UnixMilli(), LossIn: loss}}}
+		if err := svc.Add(ctx, bob, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	callee := func(endedAt int64) *quality.Summary {
+		t.Helper()
+		q, err := svc.Parties(ctx, "org#app", "c", "alice", "bob", endedAt)
+		if err != nil || q == nil || q.Callee == nil || q.Caller != nil {
+			t.Fatalf("parties %+v, %v", q, err)
+		}
+		return q.Callee
+	}
+	add(t0, 0.1)
+	justEnded := clk.Now().UnixMilli()
+	if s := callee(justEnded); s.Samples != 1 {
+		t.Fatalf("just ended: %+v", s)
+	}
+	add(t0.Add(time.Second), 0.3) // stored a moment after the end: counts
+	if s := callee(justEnded); s.Samples != 2 {
+		t.Fatalf("a sample stored just after the end is missing: %+v", s)
+	}
+	clk.Advance(30 * time.Second)
+	if s := callee(justEnded); s.Samples != 2 || s.LossInMax != 0.3 {
+		t.Fatalf("settled: %+v", s)
+	}
+	add(t0.Add(2*time.Second), 0.9) // the server refuses these; here it shows the cache
+	if s := callee(justEnded); s.Samples != 2 {
+		t.Fatalf("a settled call's summary was read again: %+v", s)
+	}
+	if s := callee(0); s.Samples != 3 {
+		t.Fatalf("a live call's summary came from the cache: %+v", s)
+	}
+	clk.Advance(2 * time.Hour) // the janitor prunes every sample
+	if q, err := svc.Parties(ctx, "org#app", "c", "alice", "bob", justEnded); err != nil || q != nil {
+		t.Fatalf("after the samples were pruned: %+v, %v", q, err)
+	}
+}
