@@ -11,6 +11,9 @@ const (
 	PushProviderAPNs    = protocol.PushAPNs    // Apple Push Notification service
 	PushProviderFCM     = protocol.PushFCM     // Firebase Cloud Messaging
 	PushProviderWebhook = protocol.PushWebhook // the app's own push service, reached by the server's signed POST
+	// PushProviderWebPush is a browser's Push API subscription: the token is the
+	// PushSubscription's JSON (the browser SDK's bindWebPush sends it).
+	PushProviderWebPush = protocol.PushWebPush
 )
 
 // PushOption refines BindDeviceToken.

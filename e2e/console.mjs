@@ -129,6 +129,17 @@ export function consoleTour(h) {
     await h.waitEnded(alice, 0, 'caller');
     await h.waitEnded(bob, 0, 'callee');
 
+    // The caller's page lists her browser, connected; the operator kicks it, and the demo
+    // shows it was disconnected by the operator (reason 9), signed out.
+    await page.goto(`${BASE}/console/#/user/${demo}/lossy-a`);
+    await page.waitForSelector('tr[data-device]', { timeout: TIMEOUT });
+    const kicked = await page.locator('tr[data-device]').first().getAttribute('data-device');
+    await shoot(page, 'console-user-devices.png');
+    await page.click(`button[aria-label="Kick ${kicked}"]`);
+    await alice.waitForFunction(() => document.getElementById('ended').dataset.reason === '9', null, { timeout: TIMEOUT });
+    await page.waitForFunction((id) => !document.querySelector(`tr[data-device="${id}"]`), kicked, { timeout: TIMEOUT });
+    notes.push(`console: kicked lossy-a's device ${kicked}; her demo showed reason 9`);
+
     // The call among the records, by its quality.
     await page.goto(`${BASE}/console/#/calls/${demo}?quality=lossy`);
     await page.waitForSelector(`tr[data-call="${callId}"]`, { timeout: TIMEOUT });
@@ -202,6 +213,14 @@ export function consoleTour(h) {
     await page.goto(`${BASE}/console/#/apps`);
     await page.waitForSelector('tr[data-app]', { timeout: TIMEOUT });
     await shoot(page, 'console-apps.png');
+    // The paging app's registration, opened from its page.
+    await page.goto(`${BASE}/console/#/app/${encodeURIComponent(PAGING_APP)}`);
+    await page.waitForSelector('p:has-text("Registration authorized")', { timeout: TIMEOUT });
+    await page.selectOption('select[name="registration"]', 'open');
+    await page.click('button:text("Change")');
+    await page.waitForSelector('p:has-text("Registration open")', { timeout: TIMEOUT });
+    const reg = (await adminAPI('GET', '/apps')).entities.find((a) => a.key === PAGING_APP).registration;
+    assert(reg === 'open', `${PAGING_APP}'s registration after the change: ${reg}`);
 
     // 1,000 users: pages forward and back, and a search.
     const took = await users;

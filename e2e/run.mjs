@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { demoScenarios } from './demo.mjs';
 import { consoleTour } from './console.mjs';
+import { crossOriginSDK, webPushEndToEnd } from './firstrun.mjs';
 
 const BASE = process.env.DUET_URL || 'http://127.0.0.1:18080';
 // A second server with a 3 s ring timeout, for the no-answer scenario only: every other
@@ -737,6 +738,9 @@ async function main() {
     await scenario('recorded browser↔Go call: per-party recordings download and play', recordedBrowserToGo);
     await scenario('SDK call options, watermark, speaker, camera switch', sdkOptions);
     await scenario('text messages: browser↔browser, browser↔Go', textMessages);
+    const fr = { browser, BASE, DUET_BIN, TMP_DIR: process.env.TMP_DIR || '.', TIMEOUT, PASSWORD, PHONE, OUT, assert, notes };
+    await scenario('SDK imported from another origin (--allowed-origins): login, REST, a call', (c) => crossOriginSDK(c, fr));
+    await scenario('web push: server → push service → service worker notification, opens the demo on the call, the cancel closes it', (c) => webPushEndToEnd(c, fr));
     await demoScenarios({ scenario, openUser, dial, waitIncoming, waitEnded, waitEvent, assertPlaying, notes, BASE, OUT, DATA_DIR });
     await scenario(`accept → first remote frame over ${LATENCY_CALLS} calls`, acceptLatency, 300000);
   } finally {

@@ -415,7 +415,10 @@ const (
 	MaxMessageExtBytes  = 4096 // a message's ext, as encoded JSON
 	MaxMessageIDBytes   = 64
 	MaxPushTokenBytes   = 512
-	MaxPushTopicBytes   = 255
+	// MaxWebPushTokenBytes bounds a webpush token, a PushSubscription's JSON: push
+	// services' endpoint URLs run to a few hundred bytes.
+	MaxWebPushTokenBytes = 2048
+	MaxPushTopicBytes    = 255
 )
 
 // Push providers a device can bind a token to.
@@ -423,6 +426,10 @@ const (
 	PushAPNs    = "apns"    // Apple Push Notification service
 	PushFCM     = "fcm"     // Firebase Cloud Messaging (HTTP v1)
 	PushWebhook = "webhook" // the app's own push service, reached by a signed HTTP POST
+	// PushWebPush is a browser's Push API subscription (RFC 8030, VAPID RFC 8292, payload
+	// encryption RFC 8291): the token is the PushSubscription's JSON,
+	// {"endpoint":"https://…","keys":{"p256dh":"…","auth":"…"}}.
+	PushWebPush = "webpush"
 )
 
 // ChatSend sends a text message to a user. ID, when set, is the sender's own id for the
@@ -507,9 +514,13 @@ type PushBind struct {
 // Check validates a PushBind.
 func (p *PushBind) Check() error {
 	if !ValidPushProvider(p.Provider) {
-		return NewError(CodeBadMessage, "provider must be apns, fcm or webhook")
+		return NewError(CodeBadMessage, "provider must be apns, fcm, webhook or webpush")
 	}
-	if !validPushToken(p.Token) {
+	if p.Provider == PushWebPush {
+		if _, err := ParseWebPushSubscription(p.Token); err != nil {
+			return err
+		}
+	} else if !validPushToken(p.Token, MaxPushTokenBytes) {
 		return NewError(CodeBadMessage, "token must be 1-%d printable ASCII bytes", MaxPushTokenBytes)
 	}
 	if p.Provider != PushAPNs && (p.VoIP || p.Topic != "") {
@@ -531,22 +542,24 @@ type PushUnbind struct {
 // Check validates a PushUnbind.
 func (p *PushUnbind) Check() error {
 	if p.Provider != "" && !ValidPushProvider(p.Provider) {
-		return NewError(CodeBadMessage, "provider must be apns, fcm or webhook")
+		return NewError(CodeBadMessage, "provider must be apns, fcm, webhook or webpush")
 	}
-	if p.Token != "" && !validPushToken(p.Token) {
-		return NewError(CodeBadMessage, "token must be 1-%d printable ASCII bytes", MaxPushTokenBytes)
+	if p.Token != "" && !validPushToken(p.Token, MaxWebPushTokenBytes) {
+		return NewError(CodeBadMessage, "token must be 1-%d printable ASCII bytes", MaxWebPushTokenBytes)
 	}
 	return nil
 }
 
 // ValidPushProvider reports whether s names a push provider.
-func ValidPushProvider(s string) bool { return s == PushAPNs || s == PushFCM || s == PushWebhook }
+func ValidPushProvider(s string) bool {
+	return s == PushAPNs || s == PushFCM || s == PushWebhook || s == PushWebPush
+}
 
 // ValidMessageID reports whether s is a valid message id: 1-64 bytes of [A-Za-z0-9_.:-].
 func ValidMessageID(s string) bool { return ValidDeviceID(s) }
 
-func validPushToken(s string) bool {
-	if len(s) == 0 || len(s) > MaxPushTokenBytes {
+func validPushToken(s string, maxBytes int) bool {
+	if len(s) == 0 || len(s) > maxBytes {
 		return false
 	}
 	for i := 0; i < len(s); i++ {

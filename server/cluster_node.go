@@ -388,6 +388,7 @@ type kickNotice struct {
 	App     string             `json:"app"`
 	User    string             `json:"user"`
 	Session string             `json:"session,omitempty"`
+	Device  string             `json:"device,omitempty"` // one device only (an operator's kick): its tokens stay valid
 	Reason  protocol.EndReason `json:"reason"`
 }
 
@@ -405,7 +406,11 @@ func (c *clusterCalls) Notified(topic string, data []byte) {
 		}
 	case topicKick:
 		var k kickNotice
-		if json.Unmarshal(data, &k) == nil {
+		switch {
+		case json.Unmarshal(data, &k) != nil:
+		case k.Device != "":
+			c.s.hub.Disconnect(route.Device{App: k.App, User: k.User, ID: k.Device}, k.Reason)
+		default:
 			c.s.accounts.Forget(k.App, k.User, k.Session)
 			c.s.hub.KickSession(k.App, k.User, k.Session, k.Reason)
 		}
@@ -415,6 +420,12 @@ func (c *clusterCalls) Notified(topic string, data []byte) {
 // kick closes the connections of the user (of session only, when not "") on every node.
 func (c *clusterCalls) kick(app, user, session string, reason protocol.EndReason) {
 	b, _ := json.Marshal(kickNotice{App: app, User: user, Session: session, Reason: reason})
+	c.node.Notify(topicKick, b)
+}
+
+// kickDevice closes the device's connection on whichever node has it.
+func (c *clusterCalls) kickDevice(dev route.Device, reason protocol.EndReason) {
+	b, _ := json.Marshal(kickNotice{App: dev.App, User: dev.User, Device: dev.ID, Reason: reason})
 	c.node.Notify(topicKick, b)
 }
 

@@ -120,7 +120,8 @@ func startNodes(t *testing.T, n int, mod func(i int, c *server.Config)) []*serve
 
 // TestClusterMaxDevices: --max-devices counts a user's devices on every node: with a limit
 // of 2, a device on node 1 and one on node 2 leave no room for a third on node 1, while a
-// device that reconnects to another node keeps its place.
+// device that reconnects to another node keeps its place. The admin API of either node
+// lists and kicks devices on the other.
 func TestClusterMaxDevices(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs nats-server processes")
@@ -140,7 +141,8 @@ func TestClusterMaxDevices(t *testing.T) {
 		}
 		return d, err
 	}
-	if _, err := dial(0, "phone"); err != nil {
+	phone, err := dial(0, "phone")
+	if err != nil {
 		t.Fatal(err)
 	}
 	tablet, err := dial(1, "tablet")
@@ -156,6 +158,13 @@ func TestClusterMaxDevices(t *testing.T) {
 	if _, err := dial(0, "tablet"); err != nil {
 		t.Fatalf("the tablet moving to node 1: %v", err)
 	}
+
+	// The operator, through node 2, sees both devices on node 1 and kicks the phone there.
+	waitUntilDevices(t, nodes[1], "mia", 2)
+	if status, body := kickDevice(nodes[1], "mia", "phone"); status != http.StatusOK {
+		t.Fatalf("kick through node 2: %d %s", status, body)
+	}
+	expectKicked(ctx, t, phone, protocol.EndBeenKicked)
 }
 
 // waitRemoteDevices waits until node's replica counts want devices on the other nodes.

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"log/slog"
 	"net"
+	"net/netip"
 	"time"
 
 	"github.com/duet-rtc/duet/internal/clock"
@@ -117,6 +118,10 @@ type Config struct {
 	// AllowedOrigins are the origins whose pages may use the browser SDK and the client REST
 	// API (CORS), besides the server's own and PublicURL's; "*" allows any (New warns).
 	AllowedOrigins []string
+	// WebPushAllow lists networks that Web Push endpoints may be in besides public
+	// addresses (a push service on a private network; tests on loopback). A subscription's
+	// endpoint is chosen by the client, so by default the server POSTs only to public ones.
+	WebPushAllow []netip.Prefix
 	// Clock drives every timer; default the wall clock. Tests pass a clock.Fake.
 	Clock clock.Clock
 	// Logger receives the server log; default slog.Default().

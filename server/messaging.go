@@ -39,7 +39,7 @@ type messaging struct {
 func (s *Server) newMessaging() *messaging {
 	cfg := s.cfg
 	p := push.New(push.Config{Store: s.store, Clock: cfg.Clock, Logger: cfg.Logger, TLS: cfg.OutboundTLS,
-		CallTTL: cfg.RingTimeout})
+		CallTTL: cfg.RingTimeout, WebPushAllow: cfg.WebPushAllow})
 	tr := webhook.NewTransport(cfg.OutboundTLS)
 	ref := hubRef{s}
 	m := &messaging{

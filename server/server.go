@@ -197,8 +197,10 @@ func (s *Server) routes() {
 	apis.Limits = s.apiLimits()
 	apis.Routes(s.mux)
 	apis.QualityRoutes(s.mux, s.quality)
+	apis.WebPushRoutes(s.mux, s.msg.push.VAPIDPublicKey)
 	apis.LiveCallRoutes(s.mux, liveCallAdmin{s})
 	apis.ContactRoutes(s.mux, api.Contacts{Store: s.store, Changed: s.contactsChanged, Now: s.cfg.Clock.Now})
+	apis.DeviceRoutes(s.mux, deviceAdmin{s})
 	s.recordingRoutes(apis)
 	// The web app (demo and browser SDK) takes every other GET; the routes above are more
 	// specific patterns, so they still win.

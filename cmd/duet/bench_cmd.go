@@ -43,7 +43,11 @@ peer socket, then has the peers send --pps packets per second in all through the
 --duration and counts what arrives. With --search it raises the rate from --pps by 25 % steps
 until loss reaches 0.1 % (or --max-pps), then bisects, and reports the highest rate with
 less than 0.1 % loss (a rate counts only if the generator sent at least 95 % of it: on a
-machine it shares with the server, the generator runs out of CPU too). --server-pid adds the server process's CPU (from /proc/PID/stat).`,
+machine it shares with the server, the generator runs out of CPU too). --server-pid adds the server process's CPU (from /proc/PID/stat).
+
+The peers listen on 127.0.0.1, which a TURN server refuses to relay to by default (a relay
+must not reach the server's own loopback): start duet's server with --turn-allow-peers
+127.0.0.0/8 for this benchmark (coturn: --allow-loopback-peers).`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runTURNBench(cmd.Context(), cmd.OutOrStdout(), f) },
 	}
 	fl := cmd.Flags()

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -37,6 +38,10 @@ func callCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "call",
 		Short: "A headless call client: dial with --to, or wait for a call with --answer",
+		Long: `A headless call client: dial with --to, or wait for a call with --answer.
+Exit status: 0 the call ended as expected (--expect-reason) with its media connected; 3 the
+call could not start; 4 it ended with another reason; 5 no end within --timeout; 7 it was
+answered and ended as expected but its media never connected.`,
 		Example: `  duet call --user bob --password pw --answer --after 1s --json
   duet call --user alice --password pw --to bob --video --send testdata/media/pattern-320x240.ivf --duration 5s --json
   duet call --user alice --password pw --to bob --video --test-pattern --resolution 640x480 --max-video-kbps 300 --stats --json`,
@@ -103,6 +108,8 @@ type callReporter struct {
 	started time.Time
 	media   *callMedia     // what the media flags prepared
 	wg      sync.WaitGroup // media feature goroutines
+	// accepted and connected tell a call whose media never flowed (exitNoMedia).
+	accepted, connected atomic.Bool
 }
 
 func (r *callReporter) emit(ev string, s *duet.CallSession, reason *duet.EndReason, err error) {
@@ -182,9 +189,13 @@ func (r *callReporter) CallDidReceive(s *duet.CallSession) {
 	}()
 }
 
-func (r *callReporter) CallDidConnect(s *duet.CallSession) { r.emit("callDidConnect", s, nil, nil) }
+func (r *callReporter) CallDidConnect(s *duet.CallSession) {
+	r.connected.Store(true)
+	r.emit("callDidConnect", s, nil, nil)
+}
 
 func (r *callReporter) CallDidAccept(s *duet.CallSession) {
+	r.accepted.Store(true)
 	r.emit("callDidAccept", s, nil, nil)
 	r.startMediaFeatures(s)
 	if r.f.duration <= 0 || r.f.answer {
@@ -290,11 +301,19 @@ func runCall(parent context.Context, f callFlags) error {
 		if int(reason) != f.expectReason {
 			return &exitError{code: 4, err: fmt.Errorf("call ended with reason %d (%s), expected %d", reason, reason, f.expectReason)}
 		}
+		if rep.accepted.Load() && !rep.connected.Load() {
+			// Answered and hung up as asked, yet no media ever flowed: not a success.
+			return &exitError{code: exitNoMedia, err: errors.New("the call was answered but its media never connected: ICE found no path to the peer (or, for --record, to the server's media relay); on one machine give both clients --loopback")}
+		}
 		return nil
 	case <-ctx.Done():
 		return &exitError{code: 5, err: fmt.Errorf("no end of call within --timeout %v", f.timeout)}
 	}
 }
+
+// exitNoMedia is the exit status of `duet call` when the call was answered and ended as
+// expected but its media never connected.
+const exitNoMedia = 7
 
 // mediaOptions opens --send files (or --test-pattern) as sources and --save-remote as sinks.
 func mediaOptions(f callFlags) (duet.MediaOptions, func(), error) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -166,18 +167,20 @@ func drainFlags(cfg *server.Config, timeout time.Duration) (time.Duration, error
 func runServer(parent context.Context, cfg server.Config, shutdownTimeout time.Duration) error {
 	ctx, stop := signal.NotifyContext(parent, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	// The HTTP address first: a server already running there is the likeliest failure of a
+	// first run, and nothing else should start (and log) before it is known.
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("%w (choose another address with --addr HOST:PORT, DUET_ADDR)", err)
+	}
 	srv, err := server.New(ctx, cfg)
 	if err != nil {
-		if strings.HasPrefix(err.Error(), "relay: udp port") {
-			// The relay's one UDP port is taken or has no address to bind (a host with
-			// loopback only): say which flags change that.
-			return fmt.Errorf("%w (choose another port with --relay-ports P-P, or --relay-ports any; --media-loopback on a loopback-only host)", err)
-		}
-		return err
+		ln.Close()
+		return withFlagHint(err)
 	}
 	printBanner(srv, cfg)
 	served := make(chan error, 1)
-	go func() { served <- srv.ListenAndServe() }()
+	go func() { served <- srv.Serve(ln) }()
 	log := cfg.Logger
 	if log == nil {
 		log = slog.Default()
@@ -196,6 +199,21 @@ func runServer(parent context.Context, cfg server.Config, shutdownTimeout time.D
 		return errAbandoned // exit now; Serve may still be inside the stuck shutdown
 	}
 	return <-served
+}
+
+// withFlagHint adds to an address or port failure of server.New the flags that change it.
+func withFlagHint(err error) error {
+	msg := err.Error()
+	switch {
+	case strings.HasPrefix(msg, "relay: udp port") && strings.Contains(msg, "address already in use"):
+		// The relay's one UDP port is taken (another duet server on this host?).
+		return fmt.Errorf("%w (the media relay's UDP port: choose another with --relay-ports P-P, or --relay-ports any for any free port)", err)
+	case strings.HasPrefix(msg, "relay:"):
+		return fmt.Errorf("%w (--media-loopback keeps the media relay on 127.0.0.1; --relay-public-ip sets the addresses it announces)", err)
+	case strings.HasPrefix(msg, "turn server:"):
+		return fmt.Errorf("%w (the embedded TURN server: choose another address with --turn-addr HOST:PORT, or --turn-addr \"\" to turn it off)", err)
+	}
+	return err
 }
 
 // errAbandoned is runServer's report of a shutdown it gave up on at --shutdown-timeout. The

@@ -14,7 +14,7 @@ import (
 // addMediaFlags adds the flags of the media relay and the recordings to `duet server`.
 func addMediaFlags(f *pflag.FlagSet, cfg *server.Config) {
 	loopback, _ := strconv.ParseBool(envOr("DUET_MEDIA_LOOPBACK", "false"))
-	f.BoolVar(&cfg.MediaLoopbackOnly, "media-loopback", loopback, "the media relay uses UDP over 127.0.0.0/8 only (DUET_MEDIA_LOOPBACK; tests, single-host setups)")
+	f.BoolVar(&cfg.MediaLoopbackOnly, "media-loopback", loopback, "the media relay uses UDP over 127.0.0.1 only (DUET_MEDIA_LOOPBACK); by default it listens on every address and 127.0.0.1, and on loopback alone when the host has nothing else")
 	// One port by default: every call on one socket read and written in batches costs the
 	// least CPU per packet (server/media/relay), and a firewall needs one UDP port opened.
 	cfg.RelayPortMin, cfg.RelayPortMax = defaultRelayPort, defaultRelayPort

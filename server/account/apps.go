@@ -55,13 +55,11 @@ func (s *Service) CreateApp(ctx context.Context, org, name, registration string)
 	if err != nil {
 		return store.App{}, err
 	}
-	switch registration {
-	case "":
+	if registration == "" {
 		registration = store.RegistrationOpen
-	case store.RegistrationOpen, store.RegistrationAuthorized:
-	default:
-		return store.App{}, protocol.NewError(protocol.CodeUserIllegalArgument,
-			"registration must be %q or %q", store.RegistrationOpen, store.RegistrationAuthorized)
+	}
+	if err := checkRegistration(registration); err != nil {
+		return store.App{}, err
 	}
 	secret := randomString(32)
 	app := store.App{
@@ -133,6 +131,33 @@ func (s *Service) RotateClientSecret(ctx context.Context, key string) (store.App
 	}
 	app.ClientSecret = secret
 	return app, nil
+}
+
+// SetRegistration changes the app's registration mode (store.RegistrationOpen or
+// store.RegistrationAuthorized) and returns the app; users already registered stay.
+func (s *Service) SetRegistration(ctx context.Context, key, registration string) (store.App, error) {
+	if err := checkRegistration(registration); err != nil {
+		return store.App{}, err
+	}
+	app, err := s.GetApp(ctx, key)
+	if err != nil {
+		return store.App{}, err
+	}
+	if err := s.st.SetAppRegistration(ctx, app.Key, registration); err != nil {
+		return store.App{}, storeError("set registration", err, protocol.NewError(protocol.CodeInvalidAppKey, "no app %q", key), nil)
+	}
+	app.Registration = registration
+	return app, nil
+}
+
+// checkRegistration refuses what is not a registration mode (CodeUserIllegalArgument).
+func checkRegistration(registration string) error {
+	switch registration {
+	case store.RegistrationOpen, store.RegistrationAuthorized:
+		return nil
+	}
+	return protocol.NewError(protocol.CodeUserIllegalArgument,
+		"registration must be %q or %q", store.RegistrationOpen, store.RegistrationAuthorized)
 }
 
 // GetApp returns the app with key "org#name" (compared case-insensitively);

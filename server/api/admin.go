@@ -109,6 +109,29 @@ func (a *API) adminRotateSecret(w http.ResponseWriter, r *http.Request, start ti
 	return nil
 }
 
+// registrationRequest is the body of PUT /admin/v1/apps/{org}/{app}/registration.
+type registrationRequest struct {
+	Registration string `json:"registration"` // "open" or "authorized"
+}
+
+// adminSetRegistration: PUT /admin/v1/apps/{org}/{app}/registration {registration} changes
+// who may register users: anyone ("open") or holders of an app token ("authorized").
+func (a *API) adminSetRegistration(w http.ResponseWriter, r *http.Request, start time.Time) error {
+	app, err := a.adminApp(r)
+	if err != nil {
+		return err
+	}
+	var req registrationRequest
+	if err := readJSON(w, r, &req); err != nil {
+		return err
+	}
+	if app, err = a.acct.SetRegistration(r.Context(), app.Key, req.Registration); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, respond(a, r, app, "put", "/registration", start, []App{appOf(app, false)}))
+	return nil
+}
+
 // adminRevokeTokens: DELETE /admin/v1/apps/{org}/{app}/users/{name}/tokens revokes every
 // token of the user and closes its devices' connections (kicked, BeenKicked): an operator's
 // kick of a stolen or abusive login.

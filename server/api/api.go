@@ -78,6 +78,7 @@ func New(acct *account.Service, st store.Store, adminToken string, logger *slog.
 		{"DELETE /admin/v1/apps/{org}/{app}/users/{name}/tokens", a.adminRevokeTokens},
 		{"POST /admin/v1/apps/{org}/{app}/token", a.adminAppToken},
 		{"POST /admin/v1/apps/{org}/{app}/secret", a.adminRotateSecret},
+		{"PUT /admin/v1/apps/{org}/{app}/registration", a.adminSetRegistration},
 	}
 	a.mux = http.NewServeMux()
 	a.Routes(a.mux)

@@ -92,6 +92,37 @@ func TestRegisterAuthorized(t *testing.T) {
 	}
 }
 
+// TestSetRegistration: the operator opens an authorized app's registration and closes it
+// again (PUT /admin/v1/apps/{org}/{app}/registration); users registered meanwhile stay.
+func TestSetRegistration(t *testing.T) {
+	e := newEnv(t)
+	path := "/admin/v1/apps/o/closed/registration"
+	var apps Response[App]
+	e.ok(http.MethodPut, path, adminToken, registrationRequest{Registration: "open"}, &apps)
+	if len(apps.Entities) != 1 || apps.Entities[0].Registration != "open" || apps.Entities[0].ClientSecret != "" {
+		t.Fatalf("reply %+v", apps)
+	}
+	e.ok(http.MethodPost, "/o/closed/users", "", NewUser{Username: "walkin", Password: "pw"}, nil)
+	e.ok(http.MethodPut, path, adminToken, registrationRequest{Registration: "authorized"}, nil)
+	e.fail("closed again", http.MethodPost, "/o/closed/users", "", NewUser{Username: "late", Password: "pw"}, 401, protocol.CodeRegistrationClosed, "")
+	e.ok(http.MethodGet, "/admin/v1/apps/o/closed/users", adminToken, nil, nil)
+	for _, tc := range []struct {
+		name, path, token string
+		body              any
+		status            int
+		code              protocol.ErrorCode
+	}{
+		{"bad mode", path, adminToken, registrationRequest{Registration: "closed"}, 400, protocol.CodeUserIllegalArgument},
+		{"no body", path, adminToken, `{`, 400, protocol.CodeBadMessage},
+		{"unknown app", "/admin/v1/apps/o/none/registration", adminToken, registrationRequest{Registration: "open"}, 404, protocol.CodeInvalidAppKey},
+	} {
+		e.fail(tc.name, http.MethodPut, tc.path, tc.token, tc.body, tc.status, tc.code, "")
+	}
+	if status, _ := e.do(http.MethodPut, path, "", registrationRequest{Registration: "open"}); status != http.StatusUnauthorized {
+		t.Errorf("without the admin token: %d; want 401", status)
+	}
+}
+
 func TestGetUser(t *testing.T) {
 	e := newEnv(t)
 	e.mkUsers(e.open, "alice", "bob")

@@ -129,8 +129,17 @@ func ParseCredentials(provider string, raw []byte) ([]byte, error) {
 			return nil, badCredentials("webhook: the secret must have at least %d characters", minSecretLength)
 		}
 		v = c
+	case protocol.PushWebPush:
+		var c WebPushConfig
+		if err := strictJSON(raw, &c); err != nil {
+			return nil, err
+		}
+		if err := c.complete(); err != nil {
+			return nil, err
+		}
+		v = c
 	default:
-		return nil, badCredentials("unknown provider %q (apns, fcm or webhook)", provider)
+		return nil, badCredentials("unknown provider %q (apns, fcm, webhook or webpush)", provider)
 	}
 	return json.Marshal(v)
 }
@@ -174,6 +183,11 @@ func Redact(provider string, config []byte, updatedMillis int64) Redacted {
 		var c WebhookConfig
 		if json.Unmarshal(config, &c) == nil {
 			out.Config = map[string]any{"url": c.URL, "secret": secret(c.Secret)}
+		}
+	case protocol.PushWebPush:
+		var c WebPushConfig
+		if json.Unmarshal(config, &c) == nil {
+			out.Config = map[string]any{"publicKey": c.PublicKey, "subject": c.Subject, "privateKey": secret(c.PrivateKey)}
 		}
 	}
 	return out

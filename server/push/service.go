@@ -18,6 +18,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -26,6 +27,7 @@ import (
 	"github.com/duet-rtc/duet/server/callflow"
 	"github.com/duet-rtc/duet/server/route"
 	"github.com/duet-rtc/duet/server/store"
+	"github.com/duet-rtc/duet/server/turn"
 	"github.com/duet-rtc/duet/server/webhook"
 )
 
@@ -59,18 +61,24 @@ type Config struct {
 	// RetryDelays are the waits between attempts of background pushes; default
 	// DefaultRetryDelays.
 	RetryDelays []time.Duration
+	// WebPushAllow lists networks Web Push endpoints may be in besides public addresses.
+	// Endpoints come from clients: without it the server never connects to loopback,
+	// private, link-local (cloud metadata) or other special addresses for them.
+	WebPushAllow []netip.Prefix
 }
 
 // Service sends pushes and handles push.bind and push.unbind. Create it with New; stop it
 // with Close.
 type Service struct {
-	cfg  Config
-	log  *slog.Logger
-	st   store.PushStore
-	apns *apnsSender
-	fcm  *fcmSender
-	hook *hookSender
-	tr   *webhook.Transport // FCM's and the webhook provider's
+	cfg   Config
+	log   *slog.Logger
+	st    store.PushStore
+	apns  *apnsSender
+	fcm   *fcmSender
+	hook  *hookSender
+	web   *webPushSender
+	tr    *webhook.Transport // FCM's and the webhook provider's
+	webTr *webhook.Transport // Web Push's: public addresses and WebPushAllow only
 
 	ctx    context.Context // cancelled by Close: background pushes stop
 	cancel context.CancelFunc
@@ -107,13 +115,17 @@ func New(cfg Config) *Service {
 		cfg.RetryDelays = DefaultRetryDelays
 	}
 	tr := webhook.NewTransport(cfg.TLS)
+	// The TURN relay's address policy fits Web Push endpoints as well: public unicast
+	// addresses, and the special ones only when listed.
+	webTr := webhook.NewGuardedTransport(cfg.TLS, turn.PeerPolicy{Allow: cfg.WebPushAllow}.Allows)
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Service{
 		cfg: cfg, log: cfg.Logger, st: cfg.Store,
 		apns: newAPNsSender(cfg.TLS, DefaultHTTPTimeout),
 		fcm:  newFCMSender(&http.Client{Transport: tr, Timeout: DefaultHTTPTimeout}, cfg.Clock.Now),
 		hook: &hookSender{hc: webhook.NewHTTPClient(tr, DefaultHTTPTimeout), now: cfg.Clock.Now},
-		tr:   tr, ctx: ctx, cancel: cancel, calls: map[string]*pushedCall{},
+		web:  &webPushSender{hc: webhook.NewHTTPClient(webTr, DefaultHTTPTimeout), now: cfg.Clock.Now},
+		tr:   tr, webTr: webTr, ctx: ctx, cancel: cancel, calls: map[string]*pushedCall{},
 	}
 }
 
@@ -126,6 +138,7 @@ func (s *Service) Close() {
 	s.wg.Wait()
 	s.apns.close()
 	s.tr.Close()
+	s.webTr.Close()
 }
 
 // go runs f in the background unless the service is closed.
@@ -380,6 +393,8 @@ func (s *Service) provider(name string) sender {
 		return s.apns
 	case protocol.PushFCM:
 		return s.fcm
+	case protocol.PushWebPush:
+		return s.web
 	}
 	return s.hook
 }
@@ -400,13 +415,21 @@ func (s *Service) HandleMessage(dev route.Device, env *protocol.Envelope) *proto
 	switch env.Type {
 	case protocol.TypePushBind:
 		var req protocol.PushBind
-		if err = env.DecodeData(&req); err == nil {
+		if err = env.DecodeData(&req); err == nil && req.Provider == protocol.PushWebPush {
+			// One form per subscription, so that binding it again replaces rather than adds.
+			sub, _ := protocol.ParseWebPushSubscription(req.Token) // checked by DecodeData
+			req.Token = sub.Canonical()
+		}
+		if err == nil {
 			err = s.st.BindPushToken(ctx, store.PushBinding{App: dev.App, User: dev.User, Device: dev.ID,
 				Provider: req.Provider, Token: req.Token, VoIP: req.VoIP, Topic: req.Topic, Updated: s.cfg.Clock.Now()})
 		}
 	case protocol.TypePushUnbind:
 		var req protocol.PushUnbind
 		if err = env.DecodeData(&req); err == nil {
+			if sub, perr := protocol.ParseWebPushSubscription(req.Token); perr == nil && req.Provider == protocol.PushWebPush {
+				req.Token = sub.Canonical()
+			}
 			_, err = s.st.UnbindPushTokens(ctx, dev.App, dev.User, dev.ID, req.Provider, req.Token)
 		}
 	default:

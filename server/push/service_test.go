@@ -2,8 +2,11 @@ package push_test
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
+	"fmt"
 	"log/slog"
+	"net/netip"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -33,6 +36,17 @@ type env struct {
 // servers.
 func newEnv(t *testing.T, tlsFrom *pushtest.APNs) *env {
 	t.Helper()
+	return newEnvTLS(t, pushtest.TLSConfig(tlsFrom.Server))
+}
+
+// loopbackAllowed lets Web Push reach the local push service.
+func loopbackAllowed(c *push.Config) {
+	c.WebPushAllow = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+}
+
+// newEnvTLS is newEnv with the TLS configuration of connections to the providers.
+func newEnvTLS(t *testing.T, tlsConfig *tls.Config, opts ...func(*push.Config)) *env {
+	t.Helper()
 	leaktest.Check(t)
 	st, err := sqlite.Open(filepath.Join(t.TempDir(), "duet.db"))
 	if err != nil {
@@ -47,8 +61,12 @@ func newEnv(t *testing.T, tlsFrom *pushtest.APNs) *env {
 			t.Fatal(err)
 		}
 	}
-	svc := push.New(push.Config{Store: st, TLS: pushtest.TLSConfig(tlsFrom.Server), Logger: slog.New(slog.DiscardHandler),
-		RetryDelays: []time.Duration{10 * time.Millisecond, 20 * time.Millisecond}})
+	cfg := push.Config{Store: st, TLS: tlsConfig, Logger: slog.New(slog.DiscardHandler),
+		RetryDelays: []time.Duration{10 * time.Millisecond, 20 * time.Millisecond}}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	svc := push.New(cfg)
 	e := &env{t: t, st: st, svc: svc}
 	t.Cleanup(func() { svc.Close(); st.Close() })
 	return e
@@ -417,4 +435,122 @@ func TestParseCredentialsAndRedact(t *testing.T) {
 			t.Errorf("error quotes a secret: %v", err)
 		}
 	}
+}
+
+// TestWebPush: a call and its cancel reach a browser's push service as RFC 8291 payloads
+// that decrypt with the subscription's keys, signed with the app's VAPID key (made on first
+// use, the one VAPIDPublicKey serves), with TTL, urgency and a topic shared by the call and
+// its cancel; a subscription the push service reports gone (404, 410) is unbound.
+func TestWebPush(t *testing.T) {
+	wp := pushtest.NewWebPush(t)
+	e := newEnvTLS(t, pushtest.TLSConfig(wp.Server), loopbackAllowed)
+	ctx := context.Background()
+	pub, err := e.svc.VAPIDPublicKey(ctx, app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := e.svc.VAPIDPublicKey(ctx, app); again != pub || len(pub) != 87 {
+		t.Fatalf("VAPID public key %q then %q: want one 65-byte key, kept", pub, again)
+	}
+	sub := wp.Subscribe(t)
+	e.bind("bob", "browser", protocol.PushBind{Provider: "webpush", Token: sub})
+	if list := e.bindings("bob"); len(list) != 1 || strings.Contains(list[0].Token, "expirationTime") {
+		t.Fatalf("bindings %+v: want the subscription, in canonical form", list)
+	}
+	e.bind("bob", "browser", protocol.PushBind{Provider: "webpush", Token: sub}) // again: still one
+	if list := e.bindings("bob"); len(list) != 1 {
+		t.Fatalf("bound twice: %+v", list)
+	}
+	type payload struct {
+		App, Title, Body string
+		Data             map[string]string
+		Expires          int64
+	}
+	read := func(kind string) (webPushHeaders, payload) {
+		t.Helper()
+		m := wp.Wait(t, wait)
+		var p payload
+		if m.Status != 201 || json.Unmarshal(m.Payload, &p) != nil {
+			t.Fatalf("%s: status %d (%s), payload %q", kind, m.Status, m.Err, m.Payload)
+		}
+		if p.Data["type"] != kind {
+			t.Fatalf("got %s, want %s: %+v", p.Data["type"], kind, p)
+		}
+		return webPushHeaders{TTL: m.TTL, Urgency: m.Urgency, Topic: m.Topic, PublicKey: m.PublicKey, Subject: m.Subject, Expires: m.Expires}, p
+	}
+	start := time.Now()
+	if !e.svc.PushCall(app, "bob", invite("CALL1"), "ring ring") {
+		t.Fatal("nothing pushed")
+	}
+	h, p := read("call.incoming")
+	if h.PublicKey != pub || h.Urgency != "high" || h.Topic != "CALL1" || h.TTL < 40 || h.TTL > 45 ||
+		h.Subject != push.DefaultVAPIDSubject || h.Expires.Before(start.Add(time.Hour)) {
+		t.Fatalf("call push headers %+v", h)
+	}
+	if p.App != app || p.Title != "alice" || p.Body != "ring ring" || p.Data["callId"] != "CALL1" || p.Data["from"] != "alice" ||
+		p.Data["callType"] != "1" || p.Expires == 0 {
+		t.Fatalf("call payload %+v", p)
+	}
+	e.svc.Observe(ended("CALL1", protocol.EndNoResponse, ""))
+	h, p = read("call.cancel")
+	if h.Topic != "CALL1" || h.Urgency != "high" || p.Data["callId"] != "CALL1" || p.Data["reason"] != fmt.Sprint(int(protocol.EndNoResponse)) {
+		t.Fatalf("cancel %+v %+v", h, p)
+	}
+	for _, status := range []int{404, 410} {
+		sub := wp.Subscribe(t)
+		e.bind("bob", "browser", protocol.PushBind{Provider: "webpush", Token: sub})
+		wp.Gone(sub, status)
+		if e.svc.PushCall(app, "bob", invite(fmt.Sprintf("GONE%d", status)), "") {
+			t.Fatalf("PushCall succeeded against a %d", status)
+		}
+		if m := wp.Wait(t, wait); m.Status != status {
+			t.Fatalf("push service answered %d, want %d", m.Status, status)
+		}
+		if list := e.bindings("bob"); len(list) != 0 {
+			t.Fatalf("subscription still bound after %d: %+v", status, list)
+		}
+	}
+}
+
+// TestWebPushSubscriptionChecked: a webpush token that is not a usable subscription is
+// refused at bind time with a coded error.
+func TestWebPushSubscriptionChecked(t *testing.T) {
+	wp := pushtest.NewWebPush(t)
+	e := newEnvTLS(t, pushtest.TLSConfig(wp.Server))
+	for _, tok := range []string{
+		"not json",
+		`{"endpoint":"http://push.example/1","keys":{"p256dh":"BAAA","auth":"AAAAAAAAAAAAAAAAAAAAAA"}}`,
+		strings.Replace(wp.Subscribe(t), `"auth":"`, `"auth":"x`, 1),
+		strings.Replace(wp.Subscribe(t), "https://", "http://", 1),
+	} {
+		reply := e.svc.HandleMessage(route.Device{App: app, User: "bob", ID: "b"},
+			protocol.NewMessage(protocol.TypePushBind, "b", &protocol.PushBind{Provider: "webpush", Token: tok}))
+		if reply == nil || reply.Error == nil || reply.Error.Code != protocol.CodeBadMessage {
+			t.Errorf("token %q: reply %+v, want a bad-message error", tok, reply)
+		}
+	}
+}
+
+// webPushHeaders are what TestWebPush checks of a push besides its payload.
+type webPushHeaders struct {
+	TTL                int
+	Urgency, Topic     string
+	PublicKey, Subject string
+	Expires            time.Time
+}
+
+// TestWebPushPrivateEndpointRefused: a subscription's endpoint is the client's choice, so
+// by default the server does not connect to it on loopback (or any private or special
+// address): nothing reaches the push service and the call is not counted as pushed.
+func TestWebPushPrivateEndpointRefused(t *testing.T) {
+	wp := pushtest.NewWebPush(t)
+	e := newEnvTLS(t, pushtest.TLSConfig(wp.Server))
+	if _, err := e.svc.VAPIDPublicKey(context.Background(), app); err != nil {
+		t.Fatal(err)
+	}
+	e.bind("bob", "browser", protocol.PushBind{Provider: "webpush", Token: wp.Subscribe(t)})
+	if e.svc.PushCall(app, "bob", invite("PRIVATE1"), "") {
+		t.Fatal("pushed to an endpoint on loopback without WebPushAllow")
+	}
+	wp.None(t, 200*time.Millisecond)
 }

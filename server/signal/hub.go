@@ -288,6 +288,19 @@ func (h *Hub) KickSession(app, user, session string, reason protocol.EndReason) 
 	}
 }
 
+// Disconnect closes the connection of one device, as Kick does (kicked with reason, then
+// the close), and reports whether it was connected here.
+func (h *Hub) Disconnect(dev route.Device, reason protocol.EndReason) bool {
+	h.mu.RLock()
+	found := h.lookupLocked(dev)
+	h.mu.RUnlock()
+	if found == nil || found.closing.Load() {
+		return false
+	}
+	found.closeWith(h.encode(protocol.NewMessage(protocol.TypeKicked, "", protocol.Kicked{Reason: reason})), CloseKicked, "kicked: "+reason.String(), dropKicked)
+	return true
+}
+
 // refuseDraining answers an upgrade that comes during a drain: 503 before any upgrade, so
 // that the device sees "come back later" rather than a connection that opens and closes,
 // and Retry-After so that it knows when (a load balancer may also route it elsewhere).

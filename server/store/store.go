@@ -102,6 +102,9 @@ type Store interface {
 	// SetAppSecret replaces the stored client secret of the app with key (compared
 	// case-insensitively); store.ErrNotFound if there is no such app.
 	SetAppSecret(ctx context.Context, key, secret string) error
+	// SetAppRegistration changes the registration mode of the app with key (compared
+	// case-insensitively); store.ErrNotFound if there is none.
+	SetAppRegistration(ctx context.Context, key, registration string) error
 
 	// CreateUsers inserts all users or none (ErrDuplicate if any exists).
 	CreateUsers(ctx context.Context, users []User) error

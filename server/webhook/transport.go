@@ -3,9 +3,13 @@ package webhook
 import (
 	"context"
 	"crypto/tls"
+	"errors"
+	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -23,7 +27,16 @@ type Transport struct {
 
 // NewTransport returns a Transport with tlsConfig (nil: the system's roots) that speaks
 // HTTP/2 where the server offers it.
-func NewTransport(tlsConfig *tls.Config) *Transport {
+func NewTransport(tlsConfig *tls.Config) *Transport { return newTransport(tlsConfig, nil) }
+
+// NewGuardedTransport is NewTransport for URLs that clients chose (Web Push endpoints): it
+// connects only to addresses allow accepts, checked on the resolved address of each
+// connection, so a name that resolves to a private address is refused too.
+func NewGuardedTransport(tlsConfig *tls.Config, allow func(netip.Addr) bool) *Transport {
+	return newTransport(tlsConfig, allow)
+}
+
+func newTransport(tlsConfig *tls.Config, allow func(netip.Addr) bool) *Transport {
 	if tlsConfig != nil {
 		// net/http adds its ALPN protocols to the config on first use: a shared one would be
 		// written while another transport reads it.
@@ -31,6 +44,15 @@ func NewTransport(tlsConfig *tls.Config) *Transport {
 	}
 	t := &Transport{conns: map[*trackedConn]struct{}{}}
 	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	if allow != nil {
+		d.Control = func(_, address string, _ syscall.RawConn) error {
+			ap, err := netip.ParseAddrPort(address)
+			if err != nil || !allow(ap.Addr().Unmap()) {
+				return fmt.Errorf("%w: %s", ErrAddressRefused, address)
+			}
+			return nil
+		}
+	}
 	t.Transport = &http.Transport{
 		Proxy: http.ProxyFromEnvironment,
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -60,6 +82,9 @@ func (t *Transport) dial(ctx context.Context, d *net.Dialer, network, addr strin
 	t.conns[tc] = struct{}{}
 	return tc, nil
 }
+
+// ErrAddressRefused is a guarded transport's refusal of an address.
+var ErrAddressRefused = errors.New("address not allowed")
 
 // Close closes every connection and refuses new ones.
 func (t *Transport) Close() {

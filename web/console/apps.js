@@ -1,5 +1,6 @@
-// Apps: the list (create one), and an app's page: its push credentials, its call webhooks
-// and their dead letters, each of which can be retried.
+// Apps: the list (create one), and an app's page: its registration mode (changed there),
+// its push credentials, its call webhooks and their dead letters, each of which can be
+// retried.
 import { admin, appPath } from './api.js';
 import { el, show, table, time, fail } from './dom.js';
 
@@ -52,9 +53,17 @@ export async function appView(key) {
     el('td', { class: 'id' }, el('a', { href: `#/call/${enc(key)}/${enc(d.callId)}` }, d.callId)),
     el('td', {}, d.attempts), el('td', { class: 'small' }, d.lastError), el('td', {}, time(d.deadAt)),
     el('td', {}, el('button', { type: 'button', 'aria-label': `Retry ${d.eventId}`, onclick: () => retry(`/${d.id}/retry`) }, 'Retry'))));
+  const mode = el('select', { name: 'registration', 'aria-label': 'Registration' },
+    ['open', 'authorized'].map((m) => el('option', { value: m, selected: m === a.registration }, m)));
+  const setMode = el('form', { class: 'row', onsubmit: async (ev) => {
+    ev.preventDefault();
+    try { await admin('PUT', `${base}/registration`, { registration: mode.value }); await appView(key); } catch (err) { fail(err); }
+  } }, el('label', {}, 'Who may register users: anyone (open) or the app\u2019s server (authorized)', mode),
+  el('button', { type: 'submit' }, 'Change'));
   show(`App ${key}`,
     el('p', {}, `Registration ${a.registration || '?'}, created ${time(a.created)}. `,
       ['users', 'calls', 'live', 'recordings'].flatMap((r) => [el('a', { href: `#/${r}/${enc(key)}` }, r), ' '])),
+    setMode,
     el('h2', {}, 'Push credentials'),
     table(['provider', 'settings'], push.entities.map((p) => el('tr', {}, el('td', {}, p.provider), el('td', {}, el('code', {}, JSON.stringify(p.config)))))),
     el('p', { class: 'muted' }, 'Set them with `duet app push set` or PUT /admin/v1/apps/{org}/{app}/push/{provider} (docs/REST.md).'),

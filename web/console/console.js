@@ -5,7 +5,7 @@ import { admin, forget, session, APIError } from './api.js';
 import { el, show, fail } from './dom.js';
 import { dashboardView } from './dashboard.js';
 import { appsView, appView } from './apps.js';
-import { usersView } from './users.js';
+import { usersView, userView } from './users.js';
 import { liveView, callsView, callView } from './calls.js';
 import { recordingsView } from './recordings.js';
 
@@ -45,6 +45,7 @@ const routes = [
   [/^#\/app\/([^/]+)$/, appView],
   [/^#\/users$/, () => pickApp('users')],
   [/^#\/users\/([^/]+)$/, usersView],
+  [/^#\/user\/([^/]+)\/([^/]+)$/, (k, u) => userView(k, u)],
   [/^#\/live$/, () => pickApp('live')],
   [/^#\/live\/([^/]+)$/, liveView],
   [/^#\/calls$/, () => pickApp('calls')],

@@ -1,5 +1,6 @@
 // Users of an app: search by name (prefix), pages forward and back, add, delete, and sign
-// a user out everywhere (the operator's kick: every token revoked, devices disconnected).
+// a user out everywhere (the operator's kick: every token revoked, devices disconnected);
+// a user's page lists their connected devices and kicks one.
 import { admin, appPath } from './api.js';
 import { el, show, table, time, fail } from './dom.js';
 
@@ -48,6 +49,7 @@ export async function usersView(key, q = new URLSearchParams()) {
 
   const rows = users.map((u) => el('tr', { 'data-user': u.username }, el('td', {}, u.username), el('td', {}, u.nickname || ''), el('td', {}, time(u.created)),
     el('td', {}, el('div', { class: 'links' },
+      el('a', { href: `#/user/${enc(key)}/${enc(u.username)}` }, 'Devices'),
       el('a', { href: `#/calls/${enc(key)}?user=${enc(u.username)}` }, 'Calls'),
       el('button', { type: 'button', 'aria-label': `Sign out ${u.username}`, onclick: async () => {
         if (!confirm(`Sign ${u.username} out everywhere? Every token is revoked and the devices are disconnected.`)) return;
@@ -63,6 +65,22 @@ export async function usersView(key, q = new URLSearchParams()) {
     back.length ? el('button', { type: 'button', onclick: () => go({ ...(prefix && { q: prefix }), after: back.at(-1), back: back.slice(0, -1) }) }, 'Previous page') : '',
     next ? el('button', { type: 'button', onclick: () => go({ ...(prefix && { q: prefix }), after: next, back: [...back, after] }) }, 'Next page') : '');
   show(`Users of ${key}`, find, table(['user', 'nickname', 'created', ''], rows, [1, 2]), pager, el('h2', {}, 'Add a user'), add);
+}
+
+/** A user's page: their devices connected now (on every node), each with a kick button. */
+export async function userView(key, name) {
+  const base = `/apps/${appPath(key)}/users/${enc(name)}`;
+  const devices = (await admin('GET', `${base}/devices`)).entities;
+  const media = (d) => [d.audio && 'audio', d.video && 'video'].filter(Boolean).join(', ') || '—';
+  const rows = devices.map((d) => el('tr', { 'data-device': d.deviceId }, el('td', {}, d.deviceId), el('td', {}, media(d)),
+    el('td', {}, el('button', { class: 'danger', type: 'button', 'aria-label': `Kick ${d.deviceId}`, onclick: async () => {
+      if (!confirm(`Disconnect ${name}'s device ${d.deviceId}? It stops reconnecting; ${name} stays signed in elsewhere.`)) return;
+      try { await admin('DELETE', `${base}/devices/${enc(d.deviceId)}`); userView(key, name).catch(fail); } catch (err) { fail(err); }
+    } }, 'Kick'))));
+  show(`${name} of ${key}`,
+    el('div', { class: 'links' }, el('a', { href: `#/users/${enc(key)}?q=${enc(name)}` }, 'All users'), el('a', { href: `#/calls/${enc(key)}?user=${enc(name)}` }, 'Calls')),
+    el('h2', {}, 'Devices online'), table(['device', 'media', ''], rows),
+    el('p', {}, el('button', { type: 'button', onclick: () => userView(key, name).catch(fail) }, 'Refresh')));
 }
 
 // Usernames' characters in sort order (docs/REST.md: [A-Za-z0-9_.-], stored lower-case).

@@ -2,7 +2,7 @@
 // by username, take calls, see the history. It uses only the public browser SDK
 // (/sdk/duet.js) plus two demo endpoints of the server (/demo/*). The parts: people.js (the
 // People tab), calls.js (the call screens), alerts.js (notifications, title, missed calls),
-// words.js, tones.js, ui.js. window.duetDemo exposes the client, the live session and an
+// words.js, tones.js, ui.js; webpush.js registers for Web Push (calls while the tab is closed). window.duetDemo exposes the client, the live session and an
 // event log for the e2e tests.
 import { CallType, DuetClient, EndReason, ErrorCode } from '/sdk/duet.js';
 import { $, avatar, iconButton, show, toast } from './ui.js';
@@ -10,6 +10,7 @@ import { endMessage, fmtDuration, shortReason } from './words.js';
 import { callDelegate, connectionChanged, demo, dial, log, wireCalls } from './calls.js';
 import { reload, startPeople, stopPeople, wirePeople } from './people.js';
 import { isMissed, missedSeen, offerNotifications, refreshMissed, wireAlerts } from './alerts.js';
+import { attachWebPush } from '/demo/webpush.js';
 
 let client = null;
 let config = { appKey: '', serverURL: '' };
@@ -123,6 +124,7 @@ function enterHome() {
   selectTab('contacts');
   startPeople(client, dial);
   refreshMissed(client);
+  attachWebPush(client).catch((err) => console.warn('web push:', err));
 }
 
 async function refreshHistory() {

@@ -259,6 +259,43 @@ export class DuetClient {
     return this._rest('GET', '/calls' + (qs ? '?' + qs : ''), this._token);
   }
 
+  /**
+   * The app's VAPID public key (base64url), for
+   * `registration.pushManager.subscribe({userVisibleOnly: true, applicationServerKey})`
+   * (GET /{org}/{app}/push/webpush; the server makes the key pair on first use).
+   * @returns {Promise<string>}
+   */
+  async webPushPublicKey() {
+    this._requireLogin();
+    const r = await this._rest('GET', '/push/webpush', this._token);
+    const key = r.entities && r.entities[0] && r.entities[0].publicKey;
+    if (!key) throw new DuetError(ErrorCode.ServerUnknown, 'no VAPID public key in the reply');
+    return key;
+  }
+
+  /**
+   * Binds a Push API subscription as this device's push token (provider "webpush"): while
+   * no device of the user is online, the server sends incoming calls (`call.incoming`),
+   * their cancels (`call.cancel`) and message alerts to it by Web Push, which the page's
+   * service worker receives even when every tab is closed.
+   * @param {PushSubscription|{endpoint: string, keys: {p256dh: string, auth: string}}} subscription
+   * @returns {Promise<void>}
+   */
+  async bindWebPush(subscription) {
+    await this._request('push.bind', { provider: 'webpush', token: webPushToken(subscription) });
+  }
+
+  /**
+   * Unbinds this device's web push subscription (all of them when none is given).
+   * @param {PushSubscription|Object} [subscription]
+   * @returns {Promise<void>}
+   */
+  async unbindWebPush(subscription) {
+    const body = { provider: 'webpush' };
+    if (subscription) body.token = webPushToken(subscription);
+    await this._request('push.unbind', body);
+  }
+
   // ---- internals ----
 
   _log(level, ...args) {
@@ -475,4 +512,13 @@ export class DuetClient {
     if (!this.isConnected) return false;
     return this._conn.send(type, data);
   }
+}
+
+/** The webpush token of a subscription: its endpoint and keys as JSON. */
+function webPushToken(subscription) {
+  const j = typeof subscription.toJSON === 'function' ? subscription.toJSON() : subscription;
+  if (!j || typeof j.endpoint !== 'string' || !j.keys || !j.keys.p256dh || !j.keys.auth) {
+    throw new DuetError(ErrorCode.UserIllegalArgument, 'not a PushSubscription (endpoint, keys.p256dh, keys.auth)');
+  }
+  return JSON.stringify({ endpoint: j.endpoint, keys: { p256dh: j.keys.p256dh, auth: j.keys.auth } });
 }

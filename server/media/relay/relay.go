@@ -224,13 +224,20 @@ func (r *Relay) setUp() error {
 
 // listen opens the shared UDP socket(s) on the first free port of cfg's range.
 func (r *Relay) listen() (*ice.MultiUDPMuxDefault, error) {
+	ips, err := localIPs(r.cfg, r.log)
+	if err != nil {
+		return nil, err
+	}
+	if len(ips) == 0 {
+		return nil, errors.New("no local address to listen on: no up interface has an address the relay may use (is the loopback interface up?)")
+	}
 	lo, hi := int(r.cfg.PortMin), int(r.cfg.PortMax)
 	if lo == 0 || hi == 0 || hi < lo {
-		return newUDPMux(r.cfg, 0, &r.router, r.log)
+		return newUDPMux(r.cfg, ips, 0, &r.router, r.log)
 	}
 	var firstErr error
 	for port := lo; port <= hi; port++ {
-		m, err := newUDPMux(r.cfg, uint16(port), &r.router, r.log)
+		m, err := newUDPMux(r.cfg, ips, uint16(port), &r.router, r.log)
 		if err == nil {
 			return m, nil
 		}

@@ -2,7 +2,6 @@ package relay
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -21,15 +20,8 @@ const muxSocketBuffer = 4 << 20
 // newUDPMux listens on port at every local address cfg allows, as ice.NewMultiUDPMuxFromPort
 // does, but with cfg.Readers sockets per address (SO_REUSEPORT; one where the system lacks
 // it), each read in batches (internal/udpbatch) by a goroutine of its own (socket.go). rt
-// learns the addresses.
-func newUDPMux(cfg Config, port uint16, rt *router, log *slog.Logger) (*ice.MultiUDPMuxDefault, error) {
-	ips, err := localIPs(cfg)
-	if err != nil {
-		return nil, err
-	}
-	if len(ips) == 0 {
-		return nil, errors.New("no local address to listen on")
-	}
+// learns the addresses. ips are localIPs'.
+func newUDPMux(cfg Config, ips []net.IPAddr, port uint16, rt *router, log *slog.Logger) (*ice.MultiUDPMuxDefault, error) {
 	logger := pionlog.Factory{Log: log}.NewLogger("udpmux")
 	var muxes []ice.UDPMux
 	var conns []*mediaConn
@@ -59,6 +51,16 @@ func newUDPMux(cfg Config, port uint16, rt *router, log *slog.Logger) (*ice.Mult
 // picks a port, which the others then share. Where the option is missing the second bind
 // fails and one socket serves.
 func listenShared(addr *net.UDPAddr, n int) ([]*net.UDPConn, error) {
+	if addr.Port != 0 {
+		// SO_REUSEPORT would let this bind succeed where another process of the same user
+		// (a second duet server) holds the port, and the kernel would then split the calls'
+		// datagrams between both: a plain bind first tells a taken port.
+		probe, err := net.ListenUDP("udp", addr)
+		if err != nil {
+			return nil, err
+		}
+		probe.Close()
+	}
 	lc := net.ListenConfig{Control: reuseport.Control}
 	var out []*net.UDPConn
 	for i := range max(n, 1) {
@@ -79,17 +81,21 @@ func listenShared(addr *net.UDPAddr, n int) ([]*net.UDPConn, error) {
 }
 
 // localIPs are the addresses of the up interfaces that ICE may gather on under cfg, chosen
-// as pion ice chooses them: loopback only when LoopbackOnly, IPv6 unless LoopbackOnly, and
-// no IPv4-compatible or site-local IPv6.
-func localIPs(cfg Config) ([]net.IPAddr, error) {
+// as pion ice chooses them (IPv6 unless LoopbackOnly, no IPv4-compatible or site-local
+// IPv6), plus IPv4 loopback: only loopback when LoopbackOnly; beside the others otherwise,
+// so that clients on the server's own machine (a first run, `duet call --loopback`) reach a
+// default server, whose --addr is 127.0.0.1. Behind 1:1 NAT (PublicIPs) loopback is left
+// out, as every local address is announced as the public one; on a host with no other
+// address it is all there is, which is logged.
+func localIPs(cfg Config, log *slog.Logger) ([]net.IPAddr, error) {
 	ifaces, err := net.Interfaces()
 	if err != nil {
 		return nil, fmt.Errorf("interfaces: %w", err)
 	}
 	filter := ipFilter(cfg)
-	var ips []net.IPAddr
+	var ips, loopback []net.IPAddr
 	for _, iface := range ifaces {
-		if iface.Flags&net.FlagUp == 0 || (iface.Flags&net.FlagLoopback != 0 && !cfg.LoopbackOnly) {
+		if iface.Flags&net.FlagUp == 0 {
 			continue
 		}
 		addrs, err := iface.Addrs()
@@ -103,11 +109,16 @@ func localIPs(cfg Config) ([]net.IPAddr, error) {
 			}
 			ip := ipnet.IP
 			switch {
-			case ip.IsLoopback() && !cfg.LoopbackOnly:
-				continue
-			case ip.To4() == nil && (cfg.LoopbackOnly || !supportedIPv6(ip)):
-				continue
 			case filter != nil && !filter(ip):
+				continue
+			case ip.IsLoopback():
+				if ip.To4() != nil {
+					loopback = append(loopback, net.IPAddr{IP: ip})
+				}
+				continue
+			case cfg.LoopbackOnly || iface.Flags&net.FlagLoopback != 0:
+				continue
+			case ip.To4() == nil && !supportedIPv6(ip):
 				continue
 			}
 			zone := ""
@@ -117,7 +128,16 @@ func localIPs(cfg Config) ([]net.IPAddr, error) {
 			ips = append(ips, net.IPAddr{IP: ip, Zone: zone})
 		}
 	}
-	return ips, nil
+	switch {
+	case cfg.LoopbackOnly:
+		return loopback, nil
+	case len(ips) == 0 && len(loopback) > 0:
+		log.Warn("this host has no network address but loopback: the media relay serves clients on this machine only (127.0.0.1); --media-loopback chooses this explicitly and silences this warning")
+		return loopback, nil
+	case len(cfg.PublicIPs) > 0:
+		return ips, nil
+	}
+	return append(ips, loopback...), nil
 }
 
 // supportedIPv6 rejects what RFC 8445 §5.1.1.1 rules out as a host candidate:

@@ -40,6 +40,13 @@ func (s *Store) SetAppSecret(ctx context.Context, key, secret string) error {
 	return requireOne(res, err, fmt.Sprintf("set secret of app %q", key))
 }
 
+// SetAppRegistration changes the registration mode of the app with key; store.ErrNotFound
+// if there is none.
+func (s *Store) SetAppRegistration(ctx context.Context, key, registration string) error {
+	res, err := s.w.ExecContext(ctx, `UPDATE apps SET registration = ? WHERE key = ?`, registration, key)
+	return requireOne(res, err, fmt.Sprintf("set registration of app %q", key))
+}
+
 // ListApps returns every app in key order.
 func (s *Store) ListApps(ctx context.Context) ([]store.App, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT `+appColumns+` FROM apps ORDER BY key`)

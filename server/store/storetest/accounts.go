@@ -47,6 +47,16 @@ func testApps(t *testing.T, s store.Backend) {
 	if err := s.SetAppSecret(ctx, "org#none", "x"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("SetAppSecret of an unknown app: %v; want ErrNotFound", err)
 	}
+	if err := s.SetAppRegistration(ctx, "ORG#b", store.RegistrationAuthorized); err != nil {
+		t.Fatalf("SetAppRegistration: %v", err)
+	}
+	a.Registration = store.RegistrationAuthorized
+	if got, err := s.GetApp(ctx, "org#b"); err != nil || got != a {
+		t.Errorf("GetApp after SetAppRegistration = %+v, %v", got, err)
+	}
+	if err := s.SetAppRegistration(ctx, "org#none", store.RegistrationOpen); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("SetAppRegistration of an unknown app: %v; want ErrNotFound", err)
+	}
 }
 
 func testCreateUsersAllOrNothing(t *testing.T, s store.Backend) {

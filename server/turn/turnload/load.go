@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,6 +26,8 @@ import (
 	"github.com/pion/logging"
 	pionturn "github.com/pion/turn/v5"
 	"golang.org/x/net/ipv4"
+
+	"github.com/duet-rtc/duet/server/turn"
 )
 
 // Config describes the load.
@@ -208,7 +211,7 @@ func (l *Load) bindChannels(ctx context.Context) error {
 			break
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%d of %d channels not bound after 10 s", pending, len(l.allocs))
+			return fmt.Errorf("%d of %d channels not bound after 10 s%s", pending, len(l.allocs), l.peerHint())
 		}
 		select {
 		case <-ctx.Done():
@@ -217,6 +220,17 @@ func (l *Load) bindChannels(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// peerHint explains the likeliest reason channels do not bind: the peers sit on loopback or
+// a private address, which a TURN server refuses to relay to unless told otherwise (duet's
+// server/turn.PeerPolicy; coturn's --allow-loopback-peers and --denied-peer-ip).
+func (l *Load) peerHint() string {
+	ip, ok := netip.AddrFromSlice(l.peers[0].LocalAddr().(*net.UDPAddr).IP)
+	if !ok || (turn.PeerPolicy{}).Allows(ip) {
+		return ""
+	}
+	return fmt.Sprintf(": the peers are at %v, where a TURN server relays only when told to: start duet's with --turn-allow-peers %v/32 (or a network holding it), coturn with --allow-loopback-peers for loopback", ip.Unmap(), ip.Unmap())
 }
 
 // fill writes a load packet: magic, allocation index, sequence number.
