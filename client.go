@@ -27,6 +27,7 @@ type Client struct {
 	queue     *SerialQueue // default delegate queue
 	calls     *CallManager
 	chat      *ChatManager
+	presence  *PresenceManager
 
 	mu          sync.Mutex
 	username    string
@@ -57,6 +58,7 @@ func NewClient(opts Options) (*Client, error) {
 	c.log, c.logCloser = newLogger(opts)
 	c.calls = newCallManager(c)
 	c.chat = newChatManager(c)
+	c.presence = newPresenceManager(c)
 	return c, nil
 }
 
@@ -64,6 +66,10 @@ func NewClient(opts Options) (*Client, error) {
 func (c *Client) dispatch(env *protocol.Envelope) {
 	if strings.HasPrefix(env.Type, "chat.") {
 		c.chat.handleMessage(env)
+		return
+	}
+	if env.Type == protocol.TypePresence {
+		c.presence.handleMessage(env)
 		return
 	}
 	c.calls.handleMessage(env)
@@ -248,6 +254,7 @@ func (c *Client) supervise(ctx context.Context, conn *device.Conn, stopped chan 
 func (c *Client) serve(ctx context.Context, conn *device.Conn) {
 	c.setConn(conn)
 	c.calls.connected(conn) //nolint:contextcheck // relay legs negotiate on their own goroutines, bounded by their own timeouts
+	c.presence.connected(ctx, conn)
 	pinger := c.startPinger(ctx, conn)
 	select {
 	case <-conn.Done():

@@ -30,6 +30,8 @@ const (
 	ErrorUpgradeRequired = protocol.CodeUpgradeRequired
 	ErrorTooManyAttempts = protocol.CodeTooManyAttempts // login throttled: retry later
 	ErrorTooManyDevices  = protocol.CodeTooManyDevices  // the user's device limit is reached
+	// ErrorPresenceForbidden: the app's presence policy hides that user's presence.
+	ErrorPresenceForbidden = protocol.CodePresenceForbidden
 )
 
 // ErrorCodeOf returns the code of err (0 for nil, ErrorGeneral for an uncoded error).

@@ -10,6 +10,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { demoScenarios } from './demo.mjs';
 import { consoleTour } from './console.mjs';
 import { crossOriginSDK, webPushEndToEnd } from './firstrun.mjs';
 
@@ -74,8 +75,8 @@ async function scenario(name, fn, limitMs = 180000) {
 }
 
 /** A user in their own browser context: opens the demo, registers and logs in. */
-async function openUser(contexts, name, { viewport = PHONE, shot, login = false, base = BASE } = {}) {
-  const ctx = await browser.newContext({ viewport, permissions: ['camera', 'microphone'] });
+async function openUser(contexts, name, { viewport = PHONE, shot, login = false, base = BASE, permissions = ['camera', 'microphone'] } = {}) {
+  const ctx = await browser.newContext({ viewport, permissions });
   contexts.push(ctx);
   const page = await ctx.newPage();
   page.on('pageerror', (e) => console.log(`[${name}] page error: ${e.message}`));
@@ -93,8 +94,9 @@ async function openUser(contexts, name, { viewport = PHONE, shot, login = false,
   return page;
 }
 
-/** Waits until `who` is listed (and online) in page's contacts. */
+/** Waits until `who` is listed (and online) in page's people, searched by name. */
 async function waitContact(page, who) {
+  await page.fill('#search', who);
   await page.waitForFunction((w) => {
     const li = document.querySelector(`#contacts li[data-user="${w}"]`);
     if (li && li.classList.contains('online')) return true;
@@ -271,6 +273,7 @@ async function declineBusyElsewhereOffline(contexts) {
   const dave = await openUser(contexts, 'dave2');
   await dave.click('#btn-logout');
   await dave.waitForSelector('#screen-login:not([hidden])');
+  await alice.fill('#search', 'dave2');
   await alice.waitForFunction(() => {
     const li = document.querySelector('#contacts li[data-user="dave2"]');
     if (li && !li.classList.contains('online')) return true;
@@ -628,6 +631,7 @@ async function acceptLatency(contexts) {
   const bob = await openUser(contexts, 'bob4');
   const callee = [];
   const caller = [];
+  const calleeOld = []; // the same calls as the demo timed them before the fix
   if (LATENCY_RECORD) await alice.check('#opt-record');
   for (let i = 0; i < LATENCY_CALLS; i++) {
     await dial(alice, 'bob4', 'video');
@@ -643,6 +647,7 @@ async function acceptLatency(contexts) {
     const a = await alice.evaluate(() => window.duetDemo.calls.at(-1));
     callee.push(b.firstFrameAt - b.acceptAt);
     caller.push(a.firstFrameAt - a.acceptAt);
+    if (b.firstFrameAtOld) calleeOld.push(b.firstFrameAtOld - b.acceptAt);
     await alice.click('#btn-hangup');
     await waitEnded(alice, 0, 'caller');
     await waitEnded(bob, 0, 'callee');
@@ -655,6 +660,9 @@ async function acceptLatency(contexts) {
   notes.push(`accept click → first remote frame at the callee${how}: ${fmt(callee)}`);
   notes.push(`callDidAccept → first remote frame at the caller${how}: ${fmt(caller)}`);
   notes.push(`callee samples (ms): ${callee.map((x) => x.toFixed(0)).join(' ')}`);
+  if (calleeOld.length) {
+    notes.push(`the same calls timed the old way (first lit frame, any presentation time): ${fmt(calleeOld)}; ${calleeOld.filter((x) => x < 0).length} dated before the accept`);
+  }
 }
 
 // ---------------- main ----------------
@@ -733,6 +741,7 @@ async function main() {
     const fr = { browser, BASE, DUET_BIN, TMP_DIR: process.env.TMP_DIR || '.', TIMEOUT, PASSWORD, PHONE, OUT, assert, notes };
     await scenario('SDK imported from another origin (--allowed-origins): login, REST, a call', (c) => crossOriginSDK(c, fr));
     await scenario('web push: server → push service → service worker notification, opens the demo on the call, the cancel closes it', (c) => webPushEndToEnd(c, fr));
+    await demoScenarios({ scenario, openUser, dial, waitIncoming, waitEnded, waitEvent, assertPlaying, notes, BASE, OUT, DATA_DIR });
     await scenario(`accept → first remote frame over ${LATENCY_CALLS} calls`, acceptLatency, 300000);
   } finally {
     await browser.close().catch(() => {});

@@ -342,9 +342,11 @@ func (c *clusterCalls) DeliverChat(dev route.Device, data []byte) {
 
 // PresenceChanged reacts to devices that arrived on or left other nodes: a device that
 // connected elsewhere loses its stale connection here; a device gone from the cluster (its
-// node left or went silent) goes offline in the calls of partitions owned here.
+// node left or went silent) goes offline in the calls of partitions owned here. Presence
+// subscribers here hear of the user's change.
 func (c *clusterCalls) PresenceChanged(changes []cluster.Change) {
 	for _, ch := range changes {
+		c.s.msg.presence.Changed(ch.Device.App, ch.Device.User)
 		if ch.Online {
 			if c.s.hub.Connected(ch.Device) {
 				c.s.hub.KickDevice(ch.Device)
@@ -364,6 +366,21 @@ const topicWebhooks = "webhooks"
 // topicKick closes a user's connections on every node (kickNotice).
 const topicKick = "kick"
 
+// topicContacts tells every node that a user's contact list changed (contactsNotice): the
+// presence subscriptions watching it reload it.
+const topicContacts = "contacts"
+
+type contactsNotice struct {
+	App   string `json:"app"`
+	Owner string `json:"owner"`
+}
+
+// contactsChanged tells every node, this one included (NATS echoes), of a changed list.
+func (c *clusterCalls) contactsChanged(app, owner string) {
+	b, _ := json.Marshal(contactsNotice{App: app, Owner: owner})
+	c.node.Notify(topicContacts, b)
+}
+
 // kickNotice names a user whose connections every node closes, and why: those of one
 // session (a revoked token's hash), or all of them. The user's tokens, or the session's,
 // were revoked, so each node also drops them from its token cache.
@@ -376,11 +393,17 @@ type kickNotice struct {
 }
 
 // Notified acts on the notices of the cluster: new webhook deliveries kick this node's
-// outbox (if it delivers them), a kick closes the user's connections here.
+// outbox (if it delivers them), a kick closes the user's connections here, a changed
+// contact list reloads the presence subscriptions that watch it.
 func (c *clusterCalls) Notified(topic string, data []byte) {
 	switch topic {
 	case topicWebhooks:
 		c.s.msg.kickHooks()
+	case topicContacts:
+		var n contactsNotice
+		if json.Unmarshal(data, &n) == nil {
+			c.s.msg.presence.ContactsChanged(n.App, n.Owner)
+		}
 	case topicKick:
 		var k kickNotice
 		switch {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -10,6 +11,7 @@ import (
 	"github.com/duet-rtc/duet/server/api"
 	"github.com/duet-rtc/duet/server/callflow"
 	"github.com/duet-rtc/duet/server/chat"
+	"github.com/duet-rtc/duet/server/presence"
 	"github.com/duet-rtc/duet/server/push"
 	"github.com/duet-rtc/duet/server/route"
 	"github.com/duet-rtc/duet/server/signal"
@@ -20,11 +22,12 @@ import (
 // messaging is what reaches users and apps beyond the call itself: text messages (chat),
 // push notifications to offline users (push) and the call webhooks (webhook).
 type messaging struct {
-	chat    *chat.Service
-	push    *push.Service
-	hooksTr *webhook.Transport // the outbox's connections, closed at shutdown
-	hookCfg webhook.Config
-	log     *slog.Logger
+	chat     *chat.Service
+	presence *presence.Service
+	push     *push.Service
+	hooksTr  *webhook.Transport // the outbox's connections, closed at shutdown
+	hookCfg  webhook.Config
+	log      *slog.Logger
 	// record completes ended calls' records in their call.ended (the parties' quality).
 	record webhook.RecordHook
 
@@ -55,6 +58,7 @@ func (s *Server) newMessaging() *messaging {
 			Outcome: s.observer.webhookOutcome},
 		chat: chat.New(chat.Config{Store: s.store, Sender: ref, Directory: ref, Clock: cfg.Clock, Logger: cfg.Logger,
 			Retention: cfg.MessageRetention, Pusher: p.PushMessage, Remote: ref.remoteChat}),
+		presence: presence.New(presence.Config{Store: s.store, Directory: ref, Sender: ref, Logger: cfg.Logger}),
 	}
 	m.counter = enqueueCounterOf(s.store)
 	if !cfg.clustered() {
@@ -123,7 +127,7 @@ func (m *messaging) hookEvents(evs []callflow.Event) []store.WebhookEvent {
 	return webhook.Events(evs, m.log, m.record)
 }
 
-// handler puts the chat.* and push.* messages and the chat's view of presence in front of
+// handler puts the chat.*, push.* and presence.* messages and the chat's view of presence in front of
 // the call flow's handler.
 func (m *messaging) handler(calls signal.Handler) signal.Handler {
 	return messagingHandler{calls: calls, m: m}
@@ -147,6 +151,7 @@ func (m *messaging) close() {
 	m.hooksTr.Close()
 	m.push.Close()
 	m.chat.Close()
+	m.presence.Close()
 }
 
 // messagingRoutes serves the admin API of push credentials and webhooks.
@@ -164,11 +169,13 @@ type messagingHandler struct {
 func (h messagingHandler) DeviceOnline(dev route.Online, resume []string) {
 	h.calls.DeviceOnline(dev, resume)
 	h.m.chat.DeviceOnline(dev)
+	h.m.presence.Changed(dev.App, dev.User)
 }
 
 func (h messagingHandler) DeviceOffline(dev route.Device) {
 	h.calls.DeviceOffline(dev)
 	h.m.chat.DeviceOffline(dev)
+	h.m.presence.DeviceOffline(dev)
 }
 
 func (h messagingHandler) HandleMessage(dev route.Device, env *protocol.Envelope) *protocol.Envelope {
@@ -177,6 +184,8 @@ func (h messagingHandler) HandleMessage(dev route.Device, env *protocol.Envelope
 		return h.m.chat.HandleMessage(dev, env)
 	case strings.HasPrefix(env.Type, "push."):
 		return h.m.push.HandleMessage(dev, env)
+	case strings.HasPrefix(env.Type, "presence."):
+		return h.m.presence.HandleMessage(dev, env)
 	}
 	return h.calls.HandleMessage(dev, env)
 }
@@ -197,6 +206,19 @@ func (r hubRef) OnlineDevices(app, user string) []route.Online {
 		return c.OnlineDevices(app, user)
 	}
 	return r.s.hub.OnlineDevices(app, user)
+}
+
+// OnlineUsers lists users of app with a device connected here or, in a cluster, elsewhere.
+func (r hubRef) OnlineUsers(app string, limit int) []string {
+	out := r.s.hub.OnlineUsers(app, limit)
+	if c := r.s.cluster; c != nil {
+		for _, u := range c.replica().OnlineUsers(app, limit) {
+			if len(out) < limit && !slices.Contains(out, u) {
+				out = append(out, u)
+			}
+		}
+	}
+	return out
 }
 
 // remoteChat hands a message to the node of a device connected elsewhere in a cluster.

@@ -199,6 +199,7 @@ func (s *Server) routes() {
 	apis.QualityRoutes(s.mux, s.quality)
 	apis.WebPushRoutes(s.mux, s.msg.push.VAPIDPublicKey)
 	apis.LiveCallRoutes(s.mux, liveCallAdmin{s})
+	apis.ContactRoutes(s.mux, api.Contacts{Store: s.store, Changed: s.contactsChanged, Now: s.cfg.Clock.Now})
 	apis.DeviceRoutes(s.mux, deviceAdmin{s})
 	s.recordingRoutes(apis)
 	// The web app (demo and browser SDK) takes every other GET; the routes above are more
@@ -206,24 +207,52 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /", web.Handler(web.Config{AppKey: s.demoApp.Key, ListUsers: s.demoUsers}))
 }
 
-// demoUsers lists the demo app's users and their presence for /demo/users: the holder of a
-// user token of the demo app may see who can be called.
-func (s *Server) demoUsers(ctx context.Context, token string) ([]web.User, error) {
+// contactsChanged has the presence subscriptions that watch owner's contacts reload them:
+// here, or on every node of a cluster.
+func (s *Server) contactsChanged(app, owner string) {
+	if s.cluster != nil {
+		s.cluster.contactsChanged(app, owner)
+		return
+	}
+	s.msg.presence.ContactsChanged(app, owner)
+}
+
+// demoUsers lists a page of the demo app's users and their presence for /demo/users: the
+// holder of a user token of the demo app may see who can be called. Presence here is a
+// snapshot; the demo follows changes with presence.subscribe.
+func (s *Server) demoUsers(ctx context.Context, token string, q web.Query) ([]web.User, string, error) {
 	if s.demoApp.Key == "" {
-		return nil, protocol.NewError(protocol.CodeInvalidAppKey, "no demo app")
+		return nil, "", protocol.NewError(protocol.CodeInvalidAppKey, "no demo app")
 	}
-	if _, err := s.accounts.AuthenticateUser(ctx, s.demoApp.Key, token); err != nil {
-		return nil, err
-	}
-	users, err := s.store.ListUsers(ctx, s.demoApp.Key, "", 500)
+	me, err := s.accounts.AuthenticateUser(ctx, s.demoApp.Key, token)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
+	policy, err := s.store.PresencePolicy(ctx, s.demoApp.Key)
+	if err != nil {
+		return nil, "", err
+	}
+	users, err := s.store.SearchUsers(ctx, s.demoApp.Key, q.Prefix, q.Cursor, q.Limit+1)
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(users) > q.Limit {
+		users = users[:q.Limit]
+		next = users[q.Limit-1].Username
+	}
+	dir := hubRef{s}
 	out := make([]web.User, len(users))
 	for i, u := range users {
-		out[i] = web.User{Username: u.Username, Online: len(s.hub.OnlineDevices(s.demoApp.Key, u.Username)) > 0}
+		// The app's presence policy holds here too: under "contacts", only those who have me
+		// as a contact show as online.
+		visible := policy != store.PresenceContacts
+		if !visible {
+			visible, _ = s.store.HasContact(ctx, s.demoApp.Key, u.Username, me.Username)
+		}
+		out[i] = web.User{Username: u.Username, Online: visible && len(dir.OnlineDevices(s.demoApp.Key, u.Username)) > 0}
 	}
-	return out, nil
+	return out, next, nil
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {

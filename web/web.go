@@ -2,7 +2,7 @@
 // step), the demo app (/ and /demo/*) and the operator's console (/console/), all embedded
 // in the binary, plus two small
 // JSON endpoints the demo needs: /demo/config.json (the demo app key) and /demo/users (the
-// app's users and their presence, for a logged-in user). The server mounts Handler at
+// app's users and their presence, for a logged-in user, searched by prefix and paged). The server mounts Handler at
 // "GET /"; its own routes (/ws, REST, /healthz, /metrics) are more specific and win.
 package web
 
@@ -13,6 +13,7 @@ import (
 	"errors"
 	"io/fs"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/duet-rtc/duet/protocol"
@@ -27,6 +28,12 @@ type User struct {
 	Online   bool   `json:"online"`
 }
 
+// Query selects a page of /demo/users: ?q=&cursor=&limit= (1-100, default 50).
+type Query struct {
+	Prefix, Cursor string
+	Limit          int
+}
+
 // Config is what the server tells the web app.
 type Config struct {
 	// AppKey is the demo app ("org#app"); "" when the server has none, and the demo says so.
@@ -34,10 +41,11 @@ type Config struct {
 	// ServerURL is where the browser reaches the server; "" means the page's own origin,
 	// which is right unless a proxy serves the page elsewhere.
 	ServerURL string
-	// ListUsers returns the demo app's users with their presence for the holder of a user
-	// token of that app; it fails with a protocol error (CodeInvalidToken...) otherwise.
-	// Nil turns /demo/users off (404).
-	ListUsers func(ctx context.Context, token string) ([]User, error)
+	// ListUsers returns the page of the demo app's users whose names start with q and sort
+	// after cursor, with their presence, and the cursor of the next page ("" on the last),
+	// for the holder of a user token of that app; it fails with a protocol error
+	// (CodeInvalidToken...) otherwise. Nil turns /demo/users off (404).
+	ListUsers func(ctx context.Context, token string, q Query) ([]User, string, error)
 }
 
 // securityHeaders keep the pages to their own scripts; media and WebSockets may go to any
@@ -99,7 +107,20 @@ func listUsers(w http.ResponseWriter, r *http.Request, cfg Config) {
 	if h := r.Header.Get("Authorization"); len(h) > 7 && strings.EqualFold(h[:7], "Bearer ") {
 		token = strings.TrimSpace(h[7:])
 	}
-	users, err := cfg.ListUsers(r.Context(), token)
+	q := Query{Prefix: strings.ToLower(r.URL.Query().Get("q")), Cursor: strings.ToLower(r.URL.Query().Get("cursor")), Limit: 50}
+	if l := r.URL.Query().Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > 100 {
+			writeJSON(w, http.StatusBadRequest, map[string]any{"error": "limit must be 1-100", "code": protocol.CodeUserIllegalArgument})
+			return
+		}
+		q.Limit = n
+	}
+	if len(q.Prefix) > protocol.MaxUsernameBytes || len(q.Cursor) > protocol.MaxUsernameBytes {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "q and cursor are at most 64 bytes", "code": protocol.CodeUserIllegalArgument})
+		return
+	}
+	users, next, err := cfg.ListUsers(r.Context(), token, q)
 	if err != nil {
 		status := http.StatusInternalServerError
 		var pe *protocol.Error
@@ -121,7 +142,11 @@ func listUsers(w http.ResponseWriter, r *http.Request, cfg Config) {
 	if users == nil {
 		users = []User{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"users": users})
+	out := map[string]any{"users": users}
+	if next != "" {
+		out["cursor"] = next
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -79,17 +79,26 @@ func TestHandlerNotFound(t *testing.T) {
 }
 
 func TestHandlerUsers(t *testing.T) {
-	h := Handler(Config{AppKey: "demo#duet", ListUsers: func(_ context.Context, token string) ([]User, error) {
+	h := Handler(Config{AppKey: "demo#duet", ListUsers: func(_ context.Context, token string, q Query) ([]User, string, error) {
 		switch token {
 		case "good":
-			return []User{{"alice", true}, {"bob", false}}, nil
+			if q.Prefix == "al" && q.Cursor == "a" && q.Limit == 2 {
+				return []User{{"alice", true}}, "alice", nil
+			}
+			return []User{{"alice", true}, {"bob", false}}, "", nil
 		case "empty":
-			return nil, nil
+			return nil, "", nil
 		case "broken":
-			return nil, io.ErrUnexpectedEOF
+			return nil, "", io.ErrUnexpectedEOF
 		}
-		return nil, protocol.NewError(protocol.CodeInvalidToken, "unknown token")
+		return nil, "", protocol.NewError(protocol.CodeInvalidToken, "unknown token")
 	}})
+	if b := body(t, get(t, h, "/demo/users?q=AL&cursor=a&limit=2", "good")); strings.TrimSpace(b) != `{"cursor":"alice","users":[{"username":"alice","online":true}]}` {
+		t.Errorf("a searched page: %s", b)
+	}
+	if r := get(t, h, "/demo/users?limit=101", "good"); r.StatusCode != http.StatusBadRequest {
+		t.Errorf("limit 101: %d; want 400", r.StatusCode)
+	}
 	r := get(t, h, "/demo/users", "good")
 	if b := body(t, r); r.StatusCode != http.StatusOK || strings.TrimSpace(b) != `{"users":[{"username":"alice","online":true},{"username":"bob","online":false}]}` {
 		t.Errorf("users: %d %s", r.StatusCode, b)

@@ -75,7 +75,7 @@ func runAdmin(cmd *cobra.Command, do func(ctx context.Context, c *api.AdminClien
 
 func appCommand() *cobra.Command {
 	var f adminFlags
-	cmd := &cobra.Command{Use: "app", Short: "Create and list apps (admin API)"}
+	cmd := &cobra.Command{Use: "app", Short: "Create and list apps, and change their settings (admin API)"}
 	f.register(cmd)
 	var registration string
 	create := &cobra.Command{
@@ -119,7 +119,30 @@ func appCommand() *cobra.Command {
 			})
 		},
 	}
-	cmd.AddCommand(create, list)
+	var presence string
+	settings := &cobra.Command{
+		Use:   "settings ORG#APP",
+		Short: "Show the app's settings, or change them with a flag (--presence app|contacts)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			return withClient(f.client, func(ctx context.Context, ac *api.AdminClient) error {
+				var s api.AppSettings
+				var err error
+				if c.Flags().Changed("presence") {
+					s, err = ac.SetAppSettings(ctx, args[0], api.AppSettings{Presence: presence})
+				} else {
+					s, err = ac.AppSettings(ctx, args[0])
+				}
+				if err != nil {
+					return err
+				}
+				f.print(s, func() { fmt.Printf("presence %s\n", s.Presence) })
+				return nil
+			})
+		},
+	}
+	settings.Flags().StringVar(&presence, "presence", "", `who sees whose presence: "app" (every user of the app) or "contacts" (those who have them as a contact)`)
+	cmd.AddCommand(create, list, settings)
 	return cmd
 }
 

@@ -54,3 +54,22 @@ func TestAppAndUserCommands(t *testing.T) {
 		t.Fatal("a wrong admin token was accepted")
 	}
 }
+
+func TestAppSettingsCommand(t *testing.T) {
+	srv := servertest.Start(t)
+	admin := []string{"--server", srv.URL, "--admin-token", srv.AdminToken()}
+	out, err := runCLI(t, append([]string{"app", "settings", "demo#duet"}, admin...)...)
+	if err != nil || strings.TrimSpace(out) != "presence app" {
+		t.Fatalf("app settings: %v\n%q", err, out)
+	}
+	out, err = runCLI(t, append([]string{"app", "settings", "demo#duet", "--presence", "contacts"}, admin...)...)
+	if err != nil || strings.TrimSpace(out) != "presence contacts" {
+		t.Fatalf("app settings --presence contacts: %v\n%q", err, out)
+	}
+	if _, err := runCLI(t, append([]string{"app", "settings", "demo#duet", "--presence", "friends"}, admin...)...); err == nil {
+		t.Fatal("an unknown policy was accepted")
+	}
+	if _, err := runCLI(t, append([]string{"app", "settings", "nope#none"}, admin...)...); err == nil {
+		t.Fatal("settings of a missing app succeeded")
+	}
+}

@@ -295,3 +295,16 @@ func (r *Replica) WaitApplied(node, boot string, seq uint64, timeout time.Durati
 		}
 	}
 }
+
+// OnlineUsers lists up to limit users of app with a device on another node, in no order.
+func (r *Replica) OnlineUsers(app string, limit int) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for k, byID := range r.devs {
+		if k.app == app && len(byID) > 0 && len(out) < limit {
+			out = append(out, k.user)
+		}
+	}
+	return out
+}

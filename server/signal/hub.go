@@ -484,3 +484,16 @@ type refuseAll struct{}
 func (refuseAll) Authenticate(context.Context, string) (string, string, error) {
 	return "", "", protocol.NewError(protocol.CodeInvalidToken, "this server takes no device logins")
 }
+
+// OnlineUsers lists up to limit users of app with a device connected here, in no order.
+func (h *Hub) OnlineUsers(app string, limit int) []string {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	var out []string
+	for k, list := range h.users {
+		if k.app == app && len(list) > 0 && len(out) < limit {
+			out = append(out, k.user)
+		}
+	}
+	return out
+}

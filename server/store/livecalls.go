@@ -96,4 +96,5 @@ type Backend interface {
 	WebhookStore
 	SettingStore
 	QualityStore
+	ContactStore
 }

@@ -12,11 +12,15 @@ import { ConnectionState, DuetError, ErrorCode } from './enums.js';
 import { DeviceConnection } from './connection.js';
 import { CallManager } from './call_manager.js';
 import { ChatManager } from './chat_manager.js';
+import { PresenceManager } from './presence_manager.js';
+import { ContactManager } from './contact_manager.js';
 
 export * from './enums.js';
 export { CallManager } from './call_manager.js';
 export { CallSession } from './call_session.js';
 export { ChatManager, MAX_TEXT_BYTES, MAX_EXT_BYTES } from './chat_manager.js';
+export { PresenceManager } from './presence_manager.js';
+export { ContactManager } from './contact_manager.js';
 export { defaultCallOptions, validateCallOptions } from './call_options.js';
 export { WatermarkPoint } from './watermark.js';
 export {
@@ -136,6 +140,8 @@ export class DuetClient {
     this._reconnectNow = null;
     this._calls = new CallManager(this);
     this._chat = new ChatManager(this);
+    this._presence = new PresenceManager(this);
+    this._contacts = new ContactManager(this);
     // Back online: retry at once instead of waiting out the backoff. Added while logged in.
     this._onOnline = () => { if (this._reconnectNow) this._reconnectNow(); };
   }
@@ -145,6 +151,12 @@ export class DuetClient {
 
   /** @type {ChatManager} the client's text messages */
   get chatManager() { return this._chat; }
+
+  /** @type {PresenceManager} who is online, pushed by the server */
+  get presenceManager() { return this._presence; }
+
+  /** @type {ContactManager} the user's contact list on the server */
+  get contactManager() { return this._contacts; }
 
   /** @type {string} the logged-in user, or "" */
   get currentUsername() { return this._username; }
@@ -371,6 +383,7 @@ export class DuetClient {
     }
     if (env.type === 'error') { this._log('warn', 'server error', env.error); return; }
     if (env.type.startsWith('chat.')) { this._chat._handleMessage(env); return; }
+    if (env.type === 'presence') { this._presence._handleMessage(env); return; }
     this._calls._handleMessage(env);
   }
 
@@ -435,6 +448,7 @@ export class DuetClient {
         this._backoffMs = 250;
         this._setConn(conn);
         this._log('info', 'reconnected');
+        this._presence._connected();
       } catch (err) {
         if (err.code === ErrorCode.InvalidToken || err.code === ErrorCode.UserAuthFailed || err.code === ErrorCode.UserRemoved) {
           this._log('warn', 'token refused on reconnect', err.message);

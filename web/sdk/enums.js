@@ -76,7 +76,7 @@ export const ErrorCode = Object.freeze({
   UserIllegalArgument: 205, UserRemoved: 207, ServerNotReachable: 300, ServerTimeout: 301, ServerBusy: 302,
   ServerUnknown: 303, CallInvalidId: 800, CallBusy: 801, CallRemoteOffline: 802, CallConnectFailed: 803,
   BadMessage: 900, RateLimited: 902, CallSelf: 905, CallUnsupported: 906, RegistrationClosed: 908,
-  ServerShutdown: 910, UpgradeRequired: 911, TooManyAttempts: 912, TooManyDevices: 913, UnsupportedVersion: 903,
+  ServerShutdown: 910, UpgradeRequired: 911, TooManyAttempts: 912, TooManyDevices: 913, PresenceForbidden: 914, UnsupportedVersion: 903,
 });
 
 /**

@@ -43,6 +43,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Backend) {
 		{"CommitCallsEmpty", testCommitCallsEmpty},
 		{"SettingsFirstWriterWins", testSettingsFirstWriterWins},
 		{"QualitySamples", testQualitySamples},
+		{"Contacts", testContacts},
+		{"SearchUsers", testSearchUsers},
+		{"PresencePolicy", testPresencePolicy},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { c.test(t, open(t)) })
