@@ -261,7 +261,11 @@ export async function webPushEndToEnd(contexts, h) {
     let after = shown;
     for (const end = Date.now() + h.TIMEOUT; Date.now() < end && after.length; await sleep(100)) after = await notifications();
     h.assert(after.length === 0, `notifications after the cancel of a declined call: ${JSON.stringify(after)}`);
-    h.notes.push(`web push: call ${callId} went server → push service (decrypted) → service worker → notification; its URL opened the demo ringing; the cancel closed it`);
+    // Logging out forgets the kept session (a later window must not be signed in with it).
+    await opened.waitForSelector('#btn-logout', { state: 'visible', timeout: h.TIMEOUT });
+    await opened.click('#btn-logout');
+    await opened.waitForFunction(() => localStorage.getItem('duet-webpush-login') === null, null, { timeout: h.TIMEOUT });
+    h.notes.push(`web push: call ${callId} went server → push service (decrypted) → service worker → notification; its URL opened the demo ringing; the cancel closed it; logging out forgot the kept session`);
   } finally {
     for (const c of children) c.kill('SIGKILL');
     push.close();

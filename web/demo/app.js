@@ -10,7 +10,7 @@ import { endMessage, fmtDuration, shortReason } from './words.js';
 import { callDelegate, connectionChanged, demo, dial, log, wireCalls } from './calls.js';
 import { reload, startPeople, stopPeople, wirePeople } from './people.js';
 import { isMissed, missedSeen, offerNotifications, refreshMissed, wireAlerts } from './alerts.js';
-import { attachWebPush } from '/demo/webpush.js';
+import { attachWebPush, detachWebPush } from '/demo/webpush.js';
 
 let client = null;
 let config = { appKey: '', serverURL: '' };
@@ -102,7 +102,9 @@ function signedOut(reason) {
 async function logout() {
   const c = client;
   leaveHome();
-  if (c) await c.logout();
+  if (!c) return;
+  await detachWebPush(c);
+  await c.logout();
 }
 
 function renderConnection(state) {

@@ -70,6 +70,20 @@ export async function attachWebPush(client) {
   };
 }
 
+/**
+ * Logging out: this browser stops getting the user's calls (the subscription is unbound from
+ * the user; the browser keeps it for the next login to bind) and the kept session is
+ * forgotten, so that a window opened later is not signed in with it.
+ * @param {import('/sdk/duet.js').DuetClient} client
+ */
+export async function detachWebPush(client) {
+  localStorage.removeItem(KEPT_KEY);
+  if (!webPushSupported()) return;
+  const reg = await navigator.serviceWorker.getRegistration('/demo/');
+  const sub = reg && await reg.pushManager.getSubscription().catch(() => null);
+  if (sub) await client.unbindWebPush(sub).catch((err) => console.warn('web push: unbinding failed', err));
+}
+
 /** Subscribes (unless sub is given), binds the subscription and keeps the session. */
 async function enable(client, reg, sub) {
   if (!sub) {
