@@ -11,6 +11,16 @@ import (
 
 // The admin API: every request carries "Authorization: Bearer <admin token>".
 
+// adminUser is adminApp with the user of the path's {name}.
+func (a *API) adminUser(r *http.Request) (store.App, store.User, error) {
+	app, err := a.adminApp(r)
+	if err != nil {
+		return store.App{}, store.User{}, err
+	}
+	u, err := a.acct.GetUser(r.Context(), app.Key, r.PathValue("name"))
+	return app, u, err
+}
+
 // adminApp authorizes an admin request and resolves its {org}/{app}.
 func (a *API) adminApp(r *http.Request) (store.App, error) {
 	if err := a.checkAdmin(r); err != nil {
@@ -136,11 +146,7 @@ func (a *API) adminSetRegistration(w http.ResponseWriter, r *http.Request, start
 // token of the user and closes its devices' connections (kicked, BeenKicked): an operator's
 // kick of a stolen or abusive login.
 func (a *API) adminRevokeTokens(w http.ResponseWriter, r *http.Request, start time.Time) error {
-	app, err := a.adminApp(r)
-	if err != nil {
-		return err
-	}
-	u, err := a.acct.GetUser(r.Context(), app.Key, r.PathValue("name"))
+	app, u, err := a.adminUser(r)
 	if err != nil {
 		return err
 	}

@@ -33,11 +33,7 @@ type Devices interface {
 // valid (revoke the user's tokens to sign them out everywhere).
 func (a *API) DeviceRoutes(mux *http.ServeMux, devs Devices) {
 	mux.Handle("GET /admin/v1/apps/{org}/{app}/users/{name}/devices", a.serve(func(w http.ResponseWriter, r *http.Request, start time.Time) error {
-		app, err := a.adminApp(r)
-		if err != nil {
-			return err
-		}
-		u, err := a.acct.GetUser(r.Context(), app.Key, r.PathValue("name"))
+		app, u, err := a.adminUser(r)
 		if err != nil {
 			return err
 		}
@@ -49,11 +45,7 @@ func (a *API) DeviceRoutes(mux *http.ServeMux, devs Devices) {
 		return nil
 	}))
 	mux.Handle("DELETE /admin/v1/apps/{org}/{app}/users/{name}/devices/{deviceId}", a.serve(func(w http.ResponseWriter, r *http.Request, start time.Time) error {
-		app, err := a.adminApp(r)
-		if err != nil {
-			return err
-		}
-		u, err := a.acct.GetUser(r.Context(), app.Key, r.PathValue("name"))
+		app, u, err := a.adminUser(r)
 		if err != nil {
 			return err
 		}

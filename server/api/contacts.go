@@ -110,12 +110,18 @@ func (h *contactsAPI) list(w http.ResponseWriter, r *http.Request, start time.Ti
 	return nil
 }
 
-func (h *contactsAPI) add(w http.ResponseWriter, r *http.Request, start time.Time) error {
+// ownerAndContact is owner with the path's {contact}, normalized.
+func (h *contactsAPI) ownerAndContact(r *http.Request) (store.App, string, string, error) {
 	app, owner, err := h.owner(r)
 	if err != nil {
-		return err
+		return store.App{}, "", "", err
 	}
 	contact, err := account.NormalizeUsername(r.PathValue("contact"))
+	return app, owner, contact, err
+}
+
+func (h *contactsAPI) add(w http.ResponseWriter, r *http.Request, start time.Time) error {
+	app, owner, contact, err := h.ownerAndContact(r)
 	if err != nil {
 		return err
 	}
@@ -139,11 +145,7 @@ func (h *contactsAPI) add(w http.ResponseWriter, r *http.Request, start time.Tim
 }
 
 func (h *contactsAPI) remove(w http.ResponseWriter, r *http.Request, start time.Time) error {
-	app, owner, err := h.owner(r)
-	if err != nil {
-		return err
-	}
-	contact, err := account.NormalizeUsername(r.PathValue("contact"))
+	app, owner, contact, err := h.ownerAndContact(r)
 	if err != nil {
 		return err
 	}

@@ -302,7 +302,10 @@ func (r *Replica) OnlineUsers(app string, limit int) []string {
 	defer r.mu.Unlock()
 	var out []string
 	for k, byID := range r.devs {
-		if k.app == app && len(byID) > 0 && len(out) < limit {
+		if len(out) == limit {
+			break
+		}
+		if k.app == app && len(byID) > 0 {
 			out = append(out, k.user)
 		}
 	}

@@ -491,7 +491,10 @@ func (h *Hub) OnlineUsers(app string, limit int) []string {
 	defer h.mu.RUnlock()
 	var out []string
 	for k, list := range h.users {
-		if k.app == app && len(list) > 0 && len(out) < limit {
+		if len(out) == limit {
+			break
+		}
+		if k.app == app && len(list) > 0 {
 			out = append(out, k.user)
 		}
 	}

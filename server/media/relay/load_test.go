@@ -1,7 +1,6 @@
 package relay
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -9,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"runtime"
 	"runtime/pprof"
 	"strconv"
@@ -204,20 +202,8 @@ func BenchmarkRelayForwarding(b *testing.B) {
 	calls := envInt("DUET_RELAY_CALLS", 20)
 	rate := envInt("DUET_RELAY_PPS", 1000)
 	secs := envInt("DUET_RELAY_SECONDS", 5)
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), relayProcEnv+"=1")
-	stdin, _ := cmd.StdinPipe()
-	stdout, _ := cmd.StdoutPipe()
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	defer func() { stdin.Close(); cmd.Wait() }()
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil {
-		b.Fatal(err)
-	}
-	base := "http://" + strings.TrimSpace(line)
+	base, pid, stop := startRelayProc(b)
+	defer stop()
 
 	api := newGenAPI()
 	type pair struct{ a, z *genPeer }
@@ -239,7 +225,7 @@ func BenchmarkRelayForwarding(b *testing.B) {
 	}
 	time.Sleep(300 * time.Millisecond)
 	b.ResetTimer()
-	cpu0, _ := cpuTime(cmd.Process.Pid)
+	cpu0, _ := cpuTime(pid)
 	t0 := time.Now()
 	var sent atomic.Int64
 	var wg sync.WaitGroup
@@ -270,7 +256,7 @@ func BenchmarkRelayForwarding(b *testing.B) {
 	}
 	wg.Wait()
 	elapsed := time.Since(t0)
-	cpu1, _ := cpuTime(cmd.Process.Pid)
+	cpu1, _ := cpuTime(pid)
 	time.Sleep(500 * time.Millisecond) // packets in flight
 	var received int64
 	for _, p := range peers {

@@ -36,22 +36,7 @@ func (s *Store) RemoveContact(ctx context.Context, app, owner, contact string) e
 func (s *Store) ListContacts(ctx context.Context, app, owner, cursor string, limit int) ([]string, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT contact FROM contacts WHERE app = ? AND owner = ? AND contact > ?
 		ORDER BY contact LIMIT ?`, app, owner, cursor, max(limit, 1))
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: list contacts: %w", err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var c string
-		if err := rows.Scan(&c); err != nil {
-			return nil, fmt.Errorf("sqlite: list contacts: %w", err)
-		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: list contacts: %w", err)
-	}
-	return out, nil
+	return collect(rows, err, "list contacts", func(r scanner) (c string, err error) { return c, r.Scan(&c) })
 }
 
 // CountContacts implements store.ContactStore.
@@ -88,22 +73,7 @@ func (s *Store) SearchUsers(ctx context.Context, app, prefix, cursor string, lim
 	rows, err := s.r.QueryContext(ctx, `SELECT `+userColumns+` FROM users
 		WHERE app = ? AND username `+op+` ? AND username < ? ORDER BY username LIMIT ?`,
 		app, lo, store.PrefixEnd(prefix), max(limit, 1))
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: search users: %w", err)
-	}
-	defer rows.Close()
-	var users []store.User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: search users: %w", err)
-		}
-		users = append(users, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: search users: %w", err)
-	}
-	return users, nil
+	return collect(rows, err, "search users", scanUser)
 }
 
 // PresencePolicy implements store.ContactStore.

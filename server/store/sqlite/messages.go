@@ -74,22 +74,7 @@ func (s *Store) Messages(ctx context.Context, app, user string, after int64, lim
 	limit = min(max(limit, 1), maxMessagesPage)
 	rows, err := s.r.QueryContext(ctx, `SELECT `+messageColumns+` FROM chat_messages
 		WHERE app = ? AND recipient = ? AND seq > ? ORDER BY seq LIMIT ?`, app, user, after, limit)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: messages: %w", err)
-	}
-	defer rows.Close()
-	var out []store.Message
-	for rows.Next() {
-		m, err := scanMessage(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: messages: %w", err)
-		}
-		out = append(out, m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: messages: %w", err)
-	}
-	return out, nil
+	return collect(rows, err, "messages", scanMessage)
 }
 
 // DeliveryState reads the device's cursor and the user's last seq in one read-only query:
