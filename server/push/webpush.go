@@ -76,8 +76,8 @@ func newWebPushConfig() (WebPushConfig, error) {
 // VAPIDPublicKey returns the app's VAPID public key (base64url), which a page passes to
 // pushManager.subscribe as applicationServerKey. The key pair is made and stored (sealed
 // like every credential) on first use. Two nodes of a cluster making it at the same moment
-// both store theirs and the later one wins: each returns what the store holds afterwards,
-// so a page can only have got a key that another page could also get.
+// both try to add theirs and the first wins (AddPushCredentials): each returns what the store
+// holds afterwards, which no later first use replaces.
 func (s *Service) VAPIDPublicKey(ctx context.Context, app string) (string, error) {
 	c, err := s.st.GetPushCredentials(ctx, app, protocol.PushWebPush)
 	if errors.Is(err, store.ErrNotFound) {
@@ -86,11 +86,14 @@ func (s *Service) VAPIDPublicKey(ctx context.Context, app string) (string, error
 			return "", gerr
 		}
 		raw, _ := json.Marshal(gen)
-		if err := s.st.PutPushCredentials(ctx, store.PushCredentials{App: app, Provider: protocol.PushWebPush,
-			Config: raw, Updated: s.cfg.Clock.Now()}); err != nil {
-			return "", err
+		added, aerr := s.st.AddPushCredentials(ctx, store.PushCredentials{App: app, Provider: protocol.PushWebPush,
+			Config: raw, Updated: s.cfg.Clock.Now()})
+		if aerr != nil {
+			return "", aerr
 		}
-		s.log.Info("push: made the app's VAPID key pair for Web Push", "app", app)
+		if added {
+			s.log.Info("push: made the app's VAPID key pair for Web Push", "app", app)
+		}
 		c, err = s.st.GetPushCredentials(ctx, app, protocol.PushWebPush)
 	}
 	if err != nil {

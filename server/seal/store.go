@@ -88,6 +88,12 @@ func (s *Store) PutPushCredentials(ctx context.Context, c store.PushCredentials)
 	return s.Backend.PutPushCredentials(ctx, c)
 }
 
+// AddPushCredentials stores c with its document sealed, unless there are credentials.
+func (s *Store) AddPushCredentials(ctx context.Context, c store.PushCredentials) (bool, error) {
+	c.Config = []byte(s.key.Seal(string(c.Config), pushContext(c.App, c.Provider)))
+	return s.Backend.AddPushCredentials(ctx, c)
+}
+
 // GetPushCredentials returns the credentials with their document opened.
 func (s *Store) GetPushCredentials(ctx context.Context, app, provider string) (store.PushCredentials, error) {
 	c, err := s.Backend.GetPushCredentials(ctx, app, provider)

@@ -44,6 +44,10 @@ type PushStore interface {
 
 	// PutPushCredentials inserts or replaces c. ErrNotFound when the app does not exist.
 	PutPushCredentials(ctx context.Context, c PushCredentials) error
+	// AddPushCredentials inserts c unless the app has credentials for c.Provider already,
+	// and reports whether it did: the first of two writers wins (a key pair made on first
+	// use by two nodes at once). ErrNotFound when the app does not exist.
+	AddPushCredentials(ctx context.Context, c PushCredentials) (bool, error)
 	// GetPushCredentials returns the app's credentials for provider, or ErrNotFound.
 	GetPushCredentials(ctx context.Context, app, provider string) (PushCredentials, error)
 	// ListPushCredentials returns the app's credentials, by provider.

@@ -94,6 +94,24 @@ func (s *Store) PutPushCredentials(ctx context.Context, c store.PushCredentials)
 	return nil
 }
 
+// AddPushCredentials inserts c unless the app has credentials for c.Provider, and reports
+// whether it did.
+func (s *Store) AddPushCredentials(ctx context.Context, c store.PushCredentials) (bool, error) {
+	res, err := s.w.ExecContext(ctx, `INSERT INTO push_credentials(app, provider, config, updated) VALUES (?, ?, ?, ?)
+		ON CONFLICT (app, provider) DO NOTHING`, c.App, c.Provider, c.Config, codec.Millis(c.Updated))
+	switch {
+	case isForeignKey(err):
+		return false, fmt.Errorf("sqlite: app %q: %w", c.App, store.ErrNotFound)
+	case err != nil:
+		return false, fmt.Errorf("sqlite: add push credentials: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("sqlite: add push credentials: %w", err)
+	}
+	return n == 1, nil
+}
+
 // GetPushCredentials returns one app's credentials for provider.
 func (s *Store) GetPushCredentials(ctx context.Context, app, provider string) (store.PushCredentials, error) {
 	c, err := scanCredentials(s.r.QueryRowContext(ctx, `SELECT app, provider, config, updated FROM push_credentials

@@ -134,6 +134,15 @@ func testPushBindings(t *testing.T, s store.Backend) {
 	if err != nil || string(got.Config) != `{"keyId":"K2"}` || !got.Updated.Equal(t0) {
 		t.Fatalf("GetPushCredentials = %+v, %v", got, err)
 	}
+	if added, err := s.AddPushCredentials(ctx, store.PushCredentials{App: app.Key, Provider: "apns", Config: []byte(`{"keyId":"K3"}`), Updated: t0}); err != nil || added {
+		t.Fatalf("AddPushCredentials over existing ones = %v, %v; want false", added, err)
+	}
+	if got, _ := s.GetPushCredentials(ctx, app.Key, "apns"); string(got.Config) != `{"keyId":"K2"}` {
+		t.Fatalf("AddPushCredentials replaced %s", got.Config)
+	}
+	if _, err := s.AddPushCredentials(ctx, store.PushCredentials{App: "no#app", Provider: "fcm", Config: []byte("{}")}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("AddPushCredentials for an unknown app: %v", err)
+	}
 	if err := s.PutPushCredentials(ctx, store.PushCredentials{App: "no#app", Provider: "fcm", Config: []byte("{}")}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("credentials for an unknown app: %v", err)
 	}
