@@ -26,16 +26,21 @@ func TestReconnectAfterDrain(t *testing.T) {
 	for _, r := range []*recorder{recA, recB} {
 		r.wait(t, "conn:disconnected")
 	}
-	waitUntil(t, "both clients to wait for the retry-after", func() bool { return clk.Pending() >= 2 })
+	// Only the waits of 1 s plus spread count: the call's own timers (quality ticks, the
+	// remote-close grace) are armed on the same clock and would satisfy a plain count before
+	// a client had armed its wait, which then fell due beyond the advances below.
+	waitUntil(t, "both clients to wait for the retry-after", func() bool {
+		return clk.CountIn(time.Second, 3*time.Second/2) >= 2
+	})
 	time.Sleep(300 * time.Millisecond) // asserting an absence: no reconnect on the wall clock
 	if alice.IsConnected() || bob.IsConnected() {
 		t.Fatal("a client reconnected before the server's retry-after")
 	}
 	clk.Advance(999 * time.Millisecond)
-	if clk.Pending() < 2 {
+	if clk.CountIn(time.Millisecond, 501*time.Millisecond) < 2 {
 		t.Fatal("a client reconnected before the server's retry-after")
 	}
-	clk.Advance(500 * time.Millisecond) // the spread is under half the retry-after
+	clk.Advance(501 * time.Millisecond) // the spread is under half the retry-after: all due by 1.5 s
 	for _, r := range []*recorder{recA, recB} {
 		r.wait(t, "conn:connected")
 	}

@@ -91,15 +91,21 @@ func (c *Fake) Pending() int {
 // PendingIn reports whether a timer that has not fired or been stopped falls due between lo
 // and hi from now (inclusive): a test can wait for one particular wait to be armed while
 // other timers come and go.
-func (c *Fake) PendingIn(lo, hi time.Duration) bool {
+func (c *Fake) PendingIn(lo, hi time.Duration) bool { return c.CountIn(lo, hi) > 0 }
+
+// CountIn returns how many timers that have not fired or been stopped fall due between lo
+// and hi from now (inclusive): a test waiting for several clients' waits counts only those,
+// not the call timers armed beside them.
+func (c *Fake) CountIn(lo, hi time.Duration) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	n := 0
 	for _, t := range c.timers {
 		if d := t.at.Sub(c.now); t.pending && d >= lo && d <= hi {
-			return true
+			n++
 		}
 	}
-	return false
+	return n
 }
 
 // Advance moves the clock forward by d, firing every timer due by then, earliest first.
