@@ -9,6 +9,7 @@ import (
 
 	"github.com/duet-rtc/duet/protocol"
 	"github.com/duet-rtc/duet/server/account"
+	"github.com/duet-rtc/duet/server/quality"
 	"github.com/duet-rtc/duet/server/store"
 )
 
@@ -45,11 +46,9 @@ func (a *API) listCalls(w http.ResponseWriter, r *http.Request, start time.Time)
 	if err != nil {
 		return listError(err)
 	}
-	out := make([]Call, len(calls))
-	for i, c := range calls {
-		if out[i], err = a.callWithQuality(r.Context(), c); err != nil {
-			return err
-		}
+	out, err := a.callsWithQuality(r.Context(), app.Key, calls)
+	if err != nil {
+		return err
 	}
 	resp := respond(a, r, app, "get", "/calls", start, out)
 	resp.Cursor = next
@@ -76,24 +75,32 @@ func (a *API) getCall(w http.ResponseWriter, r *http.Request, start time.Time) e
 	} else if err != nil {
 		return fmt.Errorf("%w: %w", protocol.NewError(protocol.CodeDatabase, "database error"), err)
 	}
-	out, err := a.callWithQuality(r.Context(), c)
+	out, err := a.callsWithQuality(r.Context(), app.Key, []store.CallRecord{c})
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, respond(a, r, app, "get", "/calls/"+id, start, []Call{out}))
+	writeJSON(w, http.StatusOK, respond(a, r, app, "get", "/calls/"+id, start, out))
 	return nil
 }
 
-// callWithQuality is the record of c with its parties' quality, read from their samples.
-func (a *API) callWithQuality(ctx context.Context, c store.CallRecord) (Call, error) {
-	out := callOf(c)
-	if a.quality == nil {
+// callsWithQuality is the records of calls with their parties' quality: summed up from
+// their samples, or kept once final (quality.Service.PartiesOf).
+func (a *API) callsWithQuality(ctx context.Context, app string, calls []store.CallRecord) ([]Call, error) {
+	out := make([]Call, len(calls))
+	refs := make([]quality.CallRef, len(calls))
+	for i, c := range calls {
+		out[i] = callOf(c)
+		refs[i] = quality.CallRef{ID: c.ID, Caller: c.Caller, Callee: c.Callee, EndedAt: out[i].EndedAt}
+	}
+	if a.quality == nil || len(calls) == 0 {
 		return out, nil
 	}
-	q, err := a.quality.Parties(ctx, c.App, c.ID, c.Caller, c.Callee, out.EndedAt)
+	qs, err := a.quality.PartiesOf(ctx, app, refs)
 	if err != nil {
-		return out, fmt.Errorf("%w: %w", protocol.NewError(protocol.CodeDatabase, "database error"), err)
+		return nil, fmt.Errorf("%w: %w", protocol.NewError(protocol.CodeDatabase, "database error"), err)
 	}
-	out.Quality = q
+	for i := range out {
+		out[i].Quality = qs[i]
+	}
 	return out, nil
 }

@@ -13,8 +13,8 @@ import (
 // QualityReports reads the quality of calls; server/quality.Service implements it.
 type QualityReports interface {
 	Report(ctx context.Context, app, callID string) (quality.Report, error)
-	// Parties sums up the call's samples per party, for the call records.
-	Parties(ctx context.Context, app, callID, caller, callee string, endedAt int64) (*quality.PartyQuality, error)
+	// PartiesOf sums up each call's samples per party, for the call records, in order.
+	PartiesOf(ctx context.Context, app string, calls []quality.CallRef) ([]*quality.PartyQuality, error)
 }
 
 // QualityRoutes serves a call's quality timeline and summaries:

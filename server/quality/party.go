@@ -2,7 +2,11 @@ package quality
 
 import (
 	"context"
+	"encoding/json"
+	"slices"
 	"time"
+
+	"github.com/duet-rtc/duet/server/store"
 )
 
 // PartyQuality is the quality of one call as its record carries it (GET /{org}/{app}/calls,
@@ -12,28 +16,103 @@ type PartyQuality struct {
 	Callee *Summary `json:"callee,omitempty"`
 }
 
+// CallRef names a call whose parties' quality a record shows.
+type CallRef struct {
+	ID, Caller, Callee string
+	EndedAt            int64 // unix ms; 0 while the call is live
+}
+
 // Parties reads a call's samples and sums them up per party: the caller's and the
-// callee's. A party with samples from several devices (it cannot happen in one call, but
-// the store does not forbid it) is summed up from the device that sent the most. nil when
-// nobody reported on the call. endedAt is the call's end in unix ms (0 while it is live):
-// the summaries of a call that ended a while ago are final and kept in a bounded cache.
+// callee's (PartiesOf, for one call).
 func (s *Service) Parties(ctx context.Context, app, callID, caller, callee string, endedAt int64) (*PartyQuality, error) {
-	k := callKey{app, callID}
-	settled := endedAt > 0 && s.cfg.Clock.Now().UnixMilli()-endedAt > settledAfter
-	if settled {
-		if q, ok := s.cache.get(k); ok {
-			return q, nil
-		}
-	}
-	rep, err := s.Report(ctx, app, callID)
+	qs, err := s.PartiesOf(ctx, app, []CallRef{{callID, caller, callee, endedAt}})
 	if err != nil {
 		return nil, err
 	}
-	q := partiesOf(rep, caller, callee)
-	if settled {
-		s.cache.put(k, q)
+	return qs[0], nil
+}
+
+// PartiesOf returns the quality of each call, in order: each party's summary (nil when
+// nobody reported). A party with samples from several devices (it cannot happen in one call,
+// but the store does not forbid it) is summed up from the device that sent the most.
+//
+// The summaries of a call that ended a while ago are final: they are summed up once, kept
+// in the store (so that a restart or another node of a cluster reads them instead of the
+// timeline) and in a bounded cache. A page of records costs one read of the kept summaries
+// and one write of those summed up for the first time.
+func (s *Service) PartiesOf(ctx context.Context, app string, calls []CallRef) ([]*PartyQuality, error) {
+	out := make([]*PartyQuality, len(calls))
+	done := make([]bool, len(calls)) // out[i] is known (nil: nobody reported)
+	now := s.cfg.Clock.Now().UnixMilli()
+	var settled []int // indices of final calls not in the cache
+	for i, c := range calls {
+		if c.EndedAt <= 0 || now-c.EndedAt <= settledAfter {
+			continue
+		}
+		if q, ok := s.cache.get(callKey{app, c.ID}); ok {
+			out[i], done[i] = q, true
+			continue
+		}
+		settled = append(settled, i)
 	}
-	return q, nil
+	kept, err := s.keptSummaries(ctx, app, calls, settled)
+	if err != nil {
+		return nil, err
+	}
+	var fresh []store.QualitySummary
+	for i, c := range calls {
+		if q, ok := kept[i]; ok {
+			out[i], done[i] = q, true
+		}
+		if done[i] {
+			continue
+		}
+		rep, err := s.Report(ctx, app, c.ID)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = partiesOf(rep, c.Caller, c.Callee)
+		if slices.Contains(settled, i) {
+			s.cache.put(callKey{app, c.ID}, out[i])
+			if now-c.EndedAt < s.cfg.Retention.Milliseconds() { // older ones have no samples left to sum
+				data, _ := json.Marshal(out[i]) // plain structs: cannot fail
+				fresh = append(fresh, store.QualitySummary{App: app, CallID: c.ID, EndedAt: time.UnixMilli(c.EndedAt), Data: data})
+			}
+		}
+	}
+	if err := s.cfg.Store.AddQualitySummaries(ctx, fresh); err != nil {
+		// The summaries are in the cache and derived from the samples: the next node or
+		// restart sums them up again.
+		s.cfg.Logger.Warn("quality: keeping summaries failed", "app", app, "calls", len(fresh), "err", err)
+	}
+	return out, nil
+}
+
+// keptSummaries reads the stored summaries of the calls at the indices idx, by index, and
+// caches them.
+func (s *Service) keptSummaries(ctx context.Context, app string, calls []CallRef, idx []int) (map[int]*PartyQuality, error) {
+	if len(idx) == 0 {
+		return nil, nil
+	}
+	ids := make([]string, len(idx))
+	for n, i := range idx {
+		ids[n] = calls[i].ID
+	}
+	rows, err := s.cfg.Store.QualitySummaries(ctx, app, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := map[int]*PartyQuality{}
+	for _, i := range idx {
+		row, ok := rows[calls[i].ID]
+		var q *PartyQuality
+		if !ok || json.Unmarshal(row.Data, &q) != nil {
+			continue // summed up from the samples below
+		}
+		out[i] = q
+		s.cache.put(callKey{app, calls[i].ID}, q)
+	}
+	return out, nil
 }
 
 func partiesOf(rep Report, caller, callee string) *PartyQuality {

@@ -11,6 +11,7 @@ import (
 	"github.com/duet-rtc/duet/protocol"
 	"github.com/duet-rtc/duet/server/quality"
 	"github.com/duet-rtc/duet/server/route"
+	"github.com/duet-rtc/duet/server/store"
 	"github.com/duet-rtc/duet/server/store/sqlite"
 )
 
@@ -124,5 +125,67 @@ func TestSettledSummariesCached(t *testing.T) {
 	clk.Advance(2 * time.Hour) // the janitor prunes every sample
 	if q, err := svc.Parties(ctx, "org#app", "c", "alice", "bob", justEnded); err != nil || q != nil {
 		t.Fatalf("after the samples were pruned: %+v, %v", q, err)
+	}
+}
+
+// TestSettledSummariesKept: a settled call's summaries are kept in the store once summed
+// up, so that a restarted server (or another node) reads them instead of the timeline — here
+// a sample added to the store afterwards shows which was read; a call nobody reported on is
+// kept as such; a page mixes live, just-ended and settled calls in order; and a settled call
+// older than the retention is not kept (nothing is left to sum up).
+func TestSettledSummariesKept(t *testing.T) {
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "duet.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = st.Close() }()
+	t0 := time.UnixMilli(1_780_000_000_000)
+	clk := clock.NewFake(t0)
+	ctx := context.Background()
+	first := quality.New(quality.Config{Store: st, Clock: clk, Retention: 24 * time.Hour})
+	defer first.Close()
+	bob := route.Device{App: "org#app", User: "bob", ID: "b1"}
+	for _, id := range []string{"settled", "live"} {
+		q := protocol.CallQuality{CallID: id, Samples: []protocol.QualitySample{{At: t0.UnixMilli(), LossIn: 0.25}}}
+		if err := first.Add(ctx, bob, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ended := t0.UnixMilli()
+	clk.Advance(time.Minute)
+	page := []quality.CallRef{
+		{ID: "live", Caller: "alice", Callee: "bob"},
+		{ID: "settled", Caller: "alice", Callee: "bob", EndedAt: ended},
+		{ID: "silent", Caller: "alice", Callee: "bob", EndedAt: ended},
+		{ID: "ancient", Caller: "alice", Callee: "bob", EndedAt: ended - (48 * time.Hour).Milliseconds()},
+	}
+	got, err := first.PartiesOf(ctx, "org#app", page)
+	if err != nil || len(got) != 4 {
+		t.Fatalf("page: %+v, %v", got, err)
+	}
+	if got[0] == nil || got[0].Callee.Samples != 1 || got[1] == nil || got[1].Callee.LossInMax != 0.25 || got[2] != nil || got[3] != nil {
+		t.Fatalf("page: %+v %+v %+v %+v", got[0], got[1], got[2], got[3])
+	}
+	kept, err := st.QualitySummaries(ctx, "org#app", []string{"live", "settled", "silent", "ancient"})
+	if err != nil || len(kept) != 2 || string(kept["silent"].Data) != "null" || kept["settled"].EndedAt.UnixMilli() != ended {
+		t.Fatalf("kept: %+v, %v", kept, err)
+	}
+
+	// Samples the server would refuse, stored behind its back: a restarted server reads the
+	// kept summaries, not these; the live call is read from its timeline.
+	late := func(id string) store.QualitySample {
+		return store.QualitySample{App: "org#app", CallID: id, User: "bob", Device: "b1", At: t0, Data: []byte(`{"at":1,"lossIn":0.9}`)}
+	}
+	if err := st.AddQualitySamples(ctx, []store.QualitySample{late("settled"), late("silent"), late("live")}); err != nil {
+		t.Fatal(err)
+	}
+	restarted := quality.New(quality.Config{Store: st, Clock: clk, Retention: 24 * time.Hour})
+	defer restarted.Close()
+	got, err = restarted.PartiesOf(ctx, "org#app", page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[0].Callee.Samples != 2 || got[1].Callee.Samples != 1 || got[1].Callee.LossInMax != 0.25 || got[2] != nil {
+		t.Fatalf("after a restart: live %+v, settled %+v, silent %+v", got[0].Callee, got[1].Callee, got[2])
 	}
 }

@@ -42,9 +42,55 @@ func (s *Store) QualitySamples(ctx context.Context, app, callID string, limit in
 
 // PruneQualitySamples implements store.QualityStore.
 func (s *Store) PruneQualitySamples(ctx context.Context, before time.Time) (int64, error) {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM call_quality WHERE at < $1`, codec.Millis(before))
+	var n int64
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM call_quality WHERE at < $1`, codec.Millis(before))
+		if err != nil {
+			return err
+		}
+		n = tag.RowsAffected()
+		_, err = tx.Exec(ctx, `DELETE FROM call_quality_summary WHERE ended_at < $1`, codec.Millis(before))
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("postgres: prune quality samples: %w", err)
 	}
-	return tag.RowsAffected(), nil
+	return n, nil
+}
+
+// AddQualitySummaries implements store.QualityStore, in one round trip.
+func (s *Store) AddQualitySummaries(ctx context.Context, summaries []store.QualitySummary) error {
+	if len(summaries) == 0 {
+		return nil
+	}
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		var b batch
+		for _, q := range summaries {
+			b.add("quality summary", `INSERT INTO call_quality_summary(app, call_id, ended_at, data) VALUES ($1, $2, $3, $4)
+				ON CONFLICT (app, call_id) DO NOTHING`, q.App, q.CallID, codec.Millis(q.EndedAt), q.Data)
+		}
+		_, err := b.run(ctx, tx)
+		return err
+	})
+}
+
+// QualitySummaries implements store.QualityStore, in one query.
+func (s *Store) QualitySummaries(ctx context.Context, app string, callIDs []string) (map[string]store.QualitySummary, error) {
+	out := map[string]store.QualitySummary{}
+	if len(callIDs) == 0 {
+		return out, nil
+	}
+	rows, err := s.pool.Query(ctx, `SELECT app, call_id, ended_at, data FROM call_quality_summary
+		WHERE app = $1 AND call_id = ANY($2)`, app, callIDs)
+	list, err := collect(rows, err, "quality summaries", func(r row) (store.QualitySummary, error) {
+		var q store.QualitySummary
+		var ended int64
+		err := r.Scan(&q.App, &q.CallID, &ended, &q.Data)
+		q.EndedAt = codec.Time(ended)
+		return q, err
+	})
+	for _, q := range list {
+		out[q.CallID] = q
+	}
+	return out, err
 }

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -53,9 +54,59 @@ func (s *Store) QualitySamples(ctx context.Context, app, callID string, limit in
 
 // PruneQualitySamples implements store.QualityStore.
 func (s *Store) PruneQualitySamples(ctx context.Context, before time.Time) (int64, error) {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM call_quality WHERE at < ?`, codec.Millis(before))
+	var n int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM call_quality WHERE at < ?`, codec.Millis(before))
+		if err != nil {
+			return err
+		}
+		if n, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM call_quality_summary WHERE ended_at < ?`, codec.Millis(before))
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: prune quality samples: %w", err)
 	}
-	return res.RowsAffected()
+	return n, nil
+}
+
+// AddQualitySummaries implements store.QualityStore.
+func (s *Store) AddQualitySummaries(ctx context.Context, summaries []store.QualitySummary) error {
+	if len(summaries) == 0 {
+		return nil
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		for _, q := range summaries {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO call_quality_summary(app, call_id, ended_at, data) VALUES (?, ?, ?, ?)
+				ON CONFLICT (app, call_id) DO NOTHING`, q.App, q.CallID, codec.Millis(q.EndedAt), q.Data); err != nil {
+				return fmt.Errorf("sqlite: quality summaries: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// QualitySummaries implements store.QualityStore, in one query: the ids go in as a JSON
+// array (json_each), as SQLite has no array parameters.
+func (s *Store) QualitySummaries(ctx context.Context, app string, callIDs []string) (map[string]store.QualitySummary, error) {
+	out := map[string]store.QualitySummary{}
+	if len(callIDs) == 0 {
+		return out, nil
+	}
+	ids, _ := json.Marshal(callIDs) // strings: cannot fail
+	rows, err := s.r.QueryContext(ctx, `SELECT app, call_id, ended_at, data FROM call_quality_summary
+		WHERE app = ? AND call_id IN (SELECT value FROM json_each(?))`, app, string(ids))
+	list, err := collect(rows, err, "quality summaries", func(r scanner) (store.QualitySummary, error) {
+		var q store.QualitySummary
+		var ended int64
+		err := r.Scan(&q.App, &q.CallID, &ended, &q.Data)
+		q.EndedAt = codec.Time(ended)
+		return q, err
+	})
+	for _, q := range list {
+		out[q.CallID] = q
+	}
+	return out, err
 }

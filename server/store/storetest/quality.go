@@ -47,3 +47,46 @@ func testQualitySamples(t *testing.T, s store.Backend) {
 		t.Fatalf("after the prune: %+v", got)
 	}
 }
+
+// testQualitySummaries: a call's summary is kept once (the first writer wins), read back
+// for the ids asked that have one (apps compare case-insensitively), and pruned by the
+// call's end.
+func testQualitySummaries(t *testing.T, s store.Backend) {
+	ctx := context.Background()
+	sum := func(app, call string, ended time.Time, data string) store.QualitySummary {
+		return store.QualitySummary{App: app, CallID: call, EndedAt: ended, Data: []byte(data)}
+	}
+	if err := s.AddQualitySummaries(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddQualitySummaries(ctx, []store.QualitySummary{sum("org#app", "c1", t0, `{"caller":{"mos":4.1}}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddQualitySummaries(ctx, []store.QualitySummary{
+		sum("org#app", "c1", t0.Add(time.Hour), `{"second":"writer"}`),
+		sum("org#app", "c2", t0.Add(2*time.Second), `null`),
+		sum("org#other", "c3", t0, `{"other":"app"}`),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.QualitySummaries(ctx, "org#app", nil); err != nil || len(got) != 0 {
+		t.Fatalf("no ids: %v, %v", got, err)
+	}
+	got, err := s.QualitySummaries(ctx, "ORG#App", []string{"c1", "c2", "c3", "c4"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || string(got["c1"].Data) != `{"caller":{"mos":4.1}}` || string(got["c2"].Data) != `null` {
+		t.Fatalf("summaries: %+v", got)
+	}
+	if c1 := got["c1"]; c1.CallID != "c1" || !c1.EndedAt.Equal(t0) {
+		t.Fatalf("c1: %+v", c1)
+	}
+	if _, err := s.PruneQualitySamples(ctx, t0.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	got, err = s.QualitySummaries(ctx, "org#app", []string{"c1", "c2"})
+	if err != nil || len(got) != 1 || got["c2"].Data == nil {
+		t.Fatalf("after the prune (c1 ended before it, c2 after): %+v, %v", got, err)
+	}
+}

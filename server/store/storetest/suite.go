@@ -43,6 +43,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Backend) {
 		{"CommitCallsEmpty", testCommitCallsEmpty},
 		{"SettingsFirstWriterWins", testSettingsFirstWriterWins},
 		{"QualitySamples", testQualitySamples},
+		{"QualitySummaries", testQualitySummaries},
 		{"Contacts", testContacts},
 		{"SearchUsers", testSearchUsers},
 		{"PresencePolicy", testPresencePolicy},
