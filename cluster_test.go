@@ -136,7 +136,9 @@ func others(skip int) []int {
 // killed (the call goes on and another node takes it over from the store), the answering
 // device's node is killed and started again (the device comes back and the call resumes),
 // and one NATS server is killed. The call then ends Hangup on both sides with one record,
-// and its webhook events all arrive, in order.
+// and its webhook events all arrive, in order; the parties reported quality throughout, to
+// whichever node owned the call, and the record and the call.ended webhook (sent by the
+// node that took the call over) carry both parties' summaries.
 func TestClusterCall(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a cluster of processes")
@@ -161,6 +163,13 @@ func TestClusterCall(t *testing.T) {
 	dave, _ := newClientAt(t, processAppKey, c.nodes[callerNode].url(), "dave", device("dave-phone"))
 	cs := counters(countingMedia(alice), countingMedia(phone))
 	parties := map[string]*recorder{"alice": recA, "bob": recP}
+	reporting := duet.DefaultCallOptions()
+	reporting.EnableReportQuality = true
+	for _, cl := range []*duet.Client{alice, phone} {
+		if err := cl.CallManager().SetCallOptions(reporting); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	out, err := alice.CallManager().StartCall(ctxT(t), duet.CallTypeVideo, "bob", "")
 	if err != nil {
@@ -207,6 +216,9 @@ func TestClusterCall(t *testing.T) {
 		t.Fatalf("the message reached bob's phone %d and tablet %d times, want once each", p, tb)
 	}
 
+	// The parties report quality to the owner (bob from another node, through it).
+	reported := waitQualitySamples(t, c.nodes[callerNode], id, map[string]int{"alice": 1, "bob": 1})
+
 	// The owner dies. Media is peer to peer; another node takes the call over.
 	beforeA, beforeP := recA.callEvents(), recP.callEvents()
 	killedAt := time.Now()
@@ -229,6 +241,8 @@ func TestClusterCall(t *testing.T) {
 	// One NATS server dies: the nodes move to the others.
 	c.nats.Kill(0)
 	waitGrowth(t, "after a NATS server died", cs, 20, 10*time.Second, parties)
+	// Both report on to the new owner.
+	reported = waitQualitySamples(t, c.nodes[callerNode], id, map[string]int{"alice": reported["alice"] + 1, "bob": reported["bob"] + 1})
 
 	// Hang up: through the cluster, after all of that.
 	if err := alice.CallManager().EndCall(ctxT(t), id, duet.EndReasonHangup); err != nil {
@@ -252,6 +266,52 @@ func TestClusterCall(t *testing.T) {
 	if err := hooks.check(id); err != nil {
 		t.Fatalf("webhooks: %v", err)
 	}
+	checkClusterQuality(t, rec, hooks, id, reported)
+}
+
+// waitQualitySamples waits until each user has reported at least want[user] quality samples
+// of call id (one every 2 s), read through node p, and returns the counts.
+func waitQualitySamples(t *testing.T, p *serverProcess, id string, want map[string]int) map[string]int {
+	t.Helper()
+	var got map[string]int
+	var err error
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		got, err = p.qualitySamples(ctxT(t), id)
+		enough := err == nil
+		for user, n := range want {
+			enough = enough && got[user] >= n
+		}
+		if enough {
+			return got
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("quality samples of %s: %v (%v), want at least %v", id, got, err, want)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// checkClusterQuality: the record of a call that outlived its owner, and its call.ended
+// webhook (sent by the new owner), carry both parties' quality: at least the samples stored
+// before the end, by both owners (a sample still on its way at the end is only in the
+// record).
+func checkClusterQuality(t *testing.T, rec api.Call, hooks *hookLog, id string, reported map[string]int) {
+	t.Helper()
+	q := rec.Quality
+	if q == nil || q.Caller == nil || q.Callee == nil || q.Caller.Samples < reported["alice"] || q.Callee.Samples < reported["bob"] {
+		t.Fatalf("the record's quality %+v; stored before the end: %v", q, reported)
+	}
+	ended, ok := hooks.ended(id)
+	if !ok || ended.Data.Record == nil {
+		t.Fatal("no call.ended webhook with a record")
+	}
+	wq := ended.Data.Record.Quality
+	if wq == nil || wq.Caller == nil || wq.Callee == nil || wq.Caller.Samples < reported["alice"] || wq.Callee.Samples < reported["bob"] {
+		t.Fatalf("the call.ended webhook's quality %+v, the record's %+v", wq, q)
+	}
+	t.Logf("quality: caller %d samples (MOS %.2f), callee %d (MOS %.2f); webhook %d / %d",
+		q.Caller.Samples, q.Caller.MOS, q.Callee.Samples, q.Callee.MOS, wq.Caller.Samples, wq.Callee.Samples)
 }
 
 // waitNewOwner waits until a node other than old owns app's partition and returns it.

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/duet-rtc/duet/server/api"
+	"github.com/duet-rtc/duet/server/quality"
 	"github.com/duet-rtc/duet/server/store/postgres/pgtest"
 )
 
@@ -269,6 +270,35 @@ func (p *serverProcess) callRecords(ctx context.Context) ([]api.Call, error) {
 		}
 		cursor = page.Cursor
 	}
+}
+
+// qualitySamples returns how many quality samples each party's devices reported of call id,
+// by user, through the REST API (GET /{org}/{app}/calls/{callId}/quality, app token).
+func (p *serverProcess) qualitySamples(ctx context.Context, id string) (map[string]int, error) {
+	tok, err := p.admin().AppToken(ctx, processAppKey, time.Hour)
+	if err != nil {
+		return nil, fmt.Errorf("app token: %w", err)
+	}
+	org, app, _ := strings.Cut(processAppKey, "#")
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.url()+"/"+org+"/"+app+"/calls/"+id+"/quality", nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	resp, err := noKeepAlive.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var page api.Response[quality.Report]
+	if err := json.NewDecoder(resp.Body).Decode(&page); err != nil || resp.StatusCode != http.StatusOK || len(page.Entities) != 1 {
+		return nil, fmt.Errorf("GET /calls/%s/quality: status %d, %d entities, %v", id, resp.StatusCode, len(page.Entities), err)
+	}
+	out := map[string]int{}
+	for _, party := range page.Entities[0].Parties {
+		out[party.User] += len(party.Samples)
+	}
+	return out, nil
 }
 
 // recordsOf returns the records with call id id.
