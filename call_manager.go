@@ -349,6 +349,11 @@ func (m *CallManager) handleMessage(env *protocol.Envelope) {
 		var p protocol.CallPeer
 		_ = env.DecodeDataLoose(&p)
 		m.log.Info("peer connection state", "call", s.callID, "present", p.Present)
+	case protocol.TypeCallRelay:
+		if s.willRecord {
+			// Off the reader: restarting waits for the call's quality loop to stop.
+			go m.restartRelay(s, "the call's relay moved to another node")
+		}
 	}
 }
 
@@ -581,7 +586,7 @@ func (m *CallManager) connected(conn *device.Conn) {
 	}
 	m.mu.Unlock()
 	for _, s := range recorded {
-		m.restartRelay(s)
+		m.restartRelay(s, "the server restarted")
 	}
 	m.sendPendingEnds()
 }

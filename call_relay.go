@@ -167,9 +167,10 @@ func (g signaller) Send(ctx context.Context, typ string, body any) error {
 }
 
 // restartRelay offers a recorded call's relay leg again after the server restarted (its
-// relay lost every leg). The session stays as it is: the new leg takes the old one's key,
-// and media starts again on it once it connects, without CallDidConnect a second time.
-func (m *CallManager) restartRelay(s *CallSession) {
+// relay lost every leg) or the call's relay moved to another node of a cluster (call.relay).
+// The session stays as it is: the new leg takes the old one's key, and media starts again
+// on it once it connects, without CallDidConnect a second time.
+func (m *CallManager) restartRelay(s *CallSession, why string) {
 	s.mu.Lock()
 	if s.ended {
 		s.mu.Unlock()
@@ -183,7 +184,7 @@ func (m *CallManager) restartRelay(s *CallSession) {
 	delete(s.connectedPeer, key)
 	s.mu.Unlock()
 	s.stopQuality()
-	m.log.Info("the server restarted: offering the relay leg again", "call", s.callID)
+	m.log.Info(why+": offering the relay leg again", "call", s.callID)
 	if _, err := m.newRelayPeer(s, key); err != nil {
 		m.log.Error("cannot set up the relay leg again", "call", s.callID, "err", err)
 	}

@@ -504,3 +504,73 @@ func TestClusterRollingRestart(t *testing.T) {
 		t.Fatalf("call record %+v", rec)
 	}
 }
+
+// TestClusterRecordedCallOwnerDies: the node that owns a recorded call, and runs its relay,
+// is SIGKILLed mid-call. The node that takes the call over tells both devices (on the other
+// two nodes, whose connections never dropped) that the relay moved (call.relay); they offer
+// their relay legs to it, media flows both ways through it, and the call ends normally.
+// The new owner records the rest of the call: after the hang-up its recordings of the call
+// are ready and download through the other node.
+func TestClusterRecordedCallOwnerDies(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a cluster of processes")
+	}
+	leaktest.Check(t)
+	c := startTestCluster(t)
+	owner := c.ownerOf(processAppKey)
+	rest := others(owner)
+	alice, recA := newClientAt(t, processAppKey, c.nodes[rest[0]].url(), "alice", device("alice-phone"))
+	bob, recB := newClientAt(t, processAppKey, c.nodes[rest[1]].url(), "bob", device("bob-phone"))
+	cs := counters(countingMedia(alice), countingMedia(bob))
+	parties := map[string]*recorder{"alice": recA, "bob": recB}
+	out, err := alice.CallManager().StartCall(ctxT(t), duet.CallTypeVideo, "bob", "", duet.WithRecord(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := recB.wait(t, "receive").session
+	if err := bob.CallManager().AnswerIncomingCall(ctxT(t), in.CallID()); err != nil {
+		t.Fatal(err)
+	}
+	recA.wait(t, "accept")
+	recB.wait(t, "accept")
+	waitGrowth(t, "through the owner's relay", cs, 30, 15*time.Second, parties)
+	svid := out.ServerVideoID()
+
+	killed := time.Now()
+	c.nodes[owner].kill()
+	newOwner := waitNewOwner(t, c, processAppKey, owner, 10*time.Second)
+	waitGrowth(t, "through the new owner's relay", cs, 30, 15*time.Second, parties)
+	t.Logf("n%d took the call over; media flowed again through its relay %v after the kill",
+		newOwner+1, time.Since(killed).Round(time.Millisecond))
+	if recA.has("end") || recB.has("end") || out.Status() != duet.CallStatusAccepted || in.Status() != duet.CallStatusAccepted {
+		t.Fatalf("the owner's death ended something: %v / %v", recA.names(), recB.names())
+	}
+	if err := alice.CallManager().EndCall(ctxT(t), out.CallID(), duet.EndReasonHangup); err != nil {
+		t.Fatal(err)
+	}
+	if e := recB.wait(t, "end"); e.reason != duet.EndReasonHangup {
+		t.Fatalf("bob's call ended %v", e.reason)
+	}
+	other := rest[0]
+	if other == newOwner {
+		other = rest[1]
+	}
+	rc := c.recordings(t, other)
+	var ready []api.Recording
+	waitUntil(t, "the new owner's recordings, ready", func() bool {
+		all, _, err := rc.List(ctxT(t), api.RecordingQuery{ServerVideoID: svid, Type: store.RecordTypeStream})
+		ready = ready[:0]
+		for _, r := range all {
+			if err == nil && r.Status == store.RecordingReady {
+				ready = append(ready, r)
+			}
+		}
+		return len(ready) == 2
+	})
+	for _, r := range ready {
+		var buf bytes.Buffer
+		if n, err := rc.Download(ctxT(t), r.ID, 0, &buf); err != nil || n != r.Size || n == 0 || r.Begin < ms(killed) {
+			t.Fatalf("recording %+v through n%d: %d bytes, %v", r, other+1, n, err)
+		}
+	}
+}

@@ -28,6 +28,7 @@ const (
 	TypeCallStream   = "call.stream"   // both ways: CallStream (pause/resume), relayed to the peer
 	TypeCallOffline  = "call.offline"  // s→c CallOffline: callee offline, pushed, still ringing
 	TypeCallPeer     = "call.peer"     // s→c CallPeer: the peer's device lost or regained its connection
+	TypeCallRelay    = "call.relay"    // s→c CallRelay: a recorded call's relay moved to another node: offer the leg again
 )
 
 // Limits on field sizes, checked by Check methods.
@@ -341,6 +342,14 @@ type CallOffline struct {
 type CallPeer struct {
 	CallID  string `json:"callId"`
 	Present bool   `json:"present"`
+}
+
+// CallRelay tells a device of a recorded call that the call's relay moved (on a cluster,
+// the node that owned the call died or gave it up, and the node that took it over runs the
+// relay now): its relay connection is gone, so it offers it again (call.media), as after a
+// server restart.
+type CallRelay struct {
+	CallID string `json:"callId"`
 }
 
 // CheckUsername returns CodeUsernameTooLong for a username over MaxUsernameBytes and

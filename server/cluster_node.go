@@ -295,7 +295,8 @@ func (c *clusterCalls) liveCallsOf(p int) []callflow.State {
 	return out
 }
 
-// resume tells a restored call's engine about its parties' devices that are connected.
+// resume tells a restored call's engine about its parties' devices that are connected,
+// and the devices of a recorded call that its relay is here now.
 func (c *clusterCalls) resume(pc *partitionCalls, st callflow.State) {
 	if st.Damaged {
 		return
@@ -307,6 +308,35 @@ func (c *clusterCalls) resume(pc *partitionCalls, st callflow.State) {
 	}
 	for _, o := range c.OnlineDevices(st.App, st.Callee) {
 		pc.engine.DeviceOnline(o, []string{st.ID})
+	}
+	if st.Record {
+		c.relayMoved(st)
+	}
+}
+
+// relayMoved tells the devices of a recorded call taken over here that its relay moved: the
+// relay ran on the node that owned the call, which died or gave the call up, so the
+// devices' relay connections are gone and they offer them again, to this node (call.relay,
+// docs/PROTOCOL.md "Recorded calls"). A device that is not connected anywhere learns it
+// when it reconnects (its node's welcome.boot differs).
+func (c *clusterCalls) relayMoved(st callflow.State) {
+	devices := []string{st.CallerDevice}
+	if st.Accepted {
+		devices = append(devices, st.Answered)
+	} else {
+		for _, l := range st.Legs {
+			if l.Ringing {
+				devices = append(devices, l.Device)
+			}
+		}
+	}
+	msg := protocol.NewMessage(protocol.TypeCallRelay, "", protocol.CallRelay{CallID: st.ID})
+	for i, id := range devices {
+		user := st.Callee
+		if i == 0 {
+			user = st.Caller
+		}
+		c.Send(route.Device{App: st.App, User: user, ID: id}, msg)
 	}
 }
 

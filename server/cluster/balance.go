@@ -51,9 +51,15 @@ func (n *Node) balance() {
 		}
 	}
 	owned := n.owned()
-	if len(owned) > share {
-		n.release(owned[len(owned)-1], true)
-		n.Notify(topicRebalance, nil)
+	if p, ok := spare(owned, share, claimed); ok {
+		n.release(p, true)
+		// The notice carries the heartbeat without the partition: a peer that balanced
+		// with the old claim would take the partition as orphaned, beyond its share, and
+		// give one up in turn — partitions (and their calls) would bounce between nodes.
+		n.mu.Lock()
+		hb := n.heartbeatLocked()
+		n.mu.Unlock()
+		n.Notify(topicRebalance, hb)
 		return
 	}
 	mine := make(map[int]bool, len(owned))
@@ -91,6 +97,23 @@ func (n *Node) balance() {
 			n.acquire(p)
 		}
 	}
+}
+
+// spare picks the partition to give up when this node owns more than its share: the last
+// one that no peer claims. One that a peer still claims was taken over from a node that
+// died and whose heartbeats have not timed out yet: given up now, it would look orphaned to
+// the others, who would take it beyond their share and give one up in turn, bouncing the
+// partitions and their calls between nodes. It waits until the dead node's claims are gone.
+func spare(owned []int, share int, claimed map[int]bool) (int, bool) {
+	if len(owned) <= share {
+		return 0, false
+	}
+	for i := len(owned) - 1; i >= 0; i-- {
+		if !claimed[owned[i]] {
+			return owned[i], true
+		}
+	}
+	return 0, false
 }
 
 // order is the order in which this node tries partitions: from a place of its own, so that
@@ -132,6 +155,7 @@ func (n *Node) release(p int, unlock bool) {
 		_ = sub.Unsubscribe()
 	}
 	n.host.Release(p)
+	n.beat() // the peers drop the claim before the lock is free (see balance)
 	if unlock {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"encoding/json"
 	"strings"
 	"time"
 
@@ -58,6 +59,10 @@ func (n *Node) onNotify(m *nats.Msg) {
 	if topic := strings.TrimPrefix(m.Subject, "duet.notify."); topic != topicRebalance {
 		n.host.Notified(topic, m.Data)
 		return
+	}
+	var hb heartbeat
+	if json.Unmarshal(m.Data, &hb) == nil && hb.Node != "" {
+		n.replica.applyHeartbeat(hb, n.clk.Now()) // the partition given up is no longer claimed
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()

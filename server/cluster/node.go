@@ -310,10 +310,15 @@ func (n *Node) tick() {
 
 func (n *Node) beat() {
 	n.mu.Lock()
-	hb := heartbeat{Node: n.cfg.NodeID, Boot: n.boot, Seq: n.seq, Parts: n.ownedLocked()}
-	b, _ := json.Marshal(hb)
-	_ = n.nc.Publish(subjBeat, b)
+	_ = n.nc.Publish(subjBeat, n.heartbeatLocked())
 	n.mu.Unlock()
+}
+
+// heartbeatLocked is this node's heartbeat: its boot, sequence and partitions. Called with
+// mu held.
+func (n *Node) heartbeatLocked() []byte {
+	b, _ := json.Marshal(heartbeat{Node: n.cfg.NodeID, Boot: n.boot, Seq: n.seq, Parts: n.ownedLocked()}) // plain struct: cannot fail
+	return b
 }
 
 // Connected reports whether the node's NATS connection is up.

@@ -276,6 +276,7 @@ export class CallManager {
         break;
       case 'call.peer': this._log('info', 'peer connection', s.callId, d.present ? 'back' : 'lost'); break;
       case 'call.media': this._onRelayMedia(s, d); break;
+      case 'call.relay': this._restartRelay(s, "the call's relay moved to another node"); break;
       default: break;
     }
   }
@@ -387,6 +388,33 @@ export class CallManager {
       if (k) this._peerFailed(s, k, err);
     });
     return p;
+  }
+
+  /**
+   * The device connection is up (login or reconnect). A new welcome.boot means the server
+   * restarted: calls go on, but the relay legs of recorded calls are gone, so they are
+   * offered again (docs/PROTOCOL.md "Recorded calls").
+   * @param {string} boot
+   */
+  _connected(boot) {
+    const restarted = this._boot !== undefined && this._boot !== '' && boot !== '' && boot !== this._boot;
+    this._boot = boot;
+    if (!restarted) return;
+    for (const s of this._sessions.values()) this._restartRelay(s, 'the server restarted');
+  }
+
+  /**
+   * Offers a recorded call's relay leg again, after a server restart or when the call's
+   * relay moved to another node of a cluster (call.relay). The session stays as it is: the
+   * new leg takes the old one's key, and media starts again on it once it connects, without
+   * callDidConnect a second time.
+   */
+  _restartRelay(s, why) {
+    if (s._ended || !s.willRecord) return;
+    const key = s.isCaller && s._status !== CallStatus.Accepted ? RELAY_KEY : s.remoteDevice;
+    s._sending = false;
+    this._log('info', `${why}: offering the relay leg again`, s.callId);
+    this._newRelayPeer(s, key);
   }
 
   /** A call.media message from the server: a candidate for the call's relay leg. */

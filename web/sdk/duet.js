@@ -229,6 +229,7 @@ export class DuetClient {
     this._backoffMs = 250;
     if (globalThis.addEventListener) globalThis.addEventListener('online', this._onOnline);
     this._setConn(conn);
+    this._calls._connected(conn.welcome.boot || '');
     this._log('info', 'logged in', this._username, conn.welcome.appKey);
   }
 
@@ -448,6 +449,7 @@ export class DuetClient {
         this._backoffMs = 250;
         this._setConn(conn);
         this._log('info', 'reconnected');
+        this._calls._connected(conn.welcome.boot || '');
         this._presence._connected();
       } catch (err) {
         if (err.code === ErrorCode.InvalidToken || err.code === ErrorCode.UserAuthFailed || err.code === ErrorCode.UserRemoved) {
