@@ -166,8 +166,9 @@ async function startPushService(h, port) {
 }
 
 /**
- * The demo's Web Push end to end: bob turns "Call alerts" on (permission asked then, the
- * service worker registered, the subscription bound) and closes the demo. Alice calls with
+ * The demo's Web Push end to end: bob taps "Turn on" in the notification offer, which turns
+ * "Call alerts" on (permission asked then, the service worker registered, the subscription
+ * bound), and closes the demo. Alice calls with
  * push-if-offline: the duet server pushes the call to the subscription's push service (a
  * local one, as Chromium's own, FCM, is unreachable here; pushManager.subscribe is made to
  * return its subscription), which decrypts it with the subscription's keys; the test hands
@@ -190,6 +191,14 @@ export async function webPushEndToEnd(contexts, h) {
       return sub;
     };
     PushManager.prototype.getSubscription = async function getSubscription() { return sub; };
+    // The user has not decided on notifications yet (headless Chromium cannot be in that
+    // state: it answers prompts itself), until the page asks; the context's grant then
+    // answers the prompt as the user would.
+    let asked = false;
+    const permission = Object.getOwnPropertyDescriptor(Notification, 'permission').get;
+    Object.defineProperty(Notification, 'permission', { get: () => (asked ? permission.call(Notification) : 'default') });
+    const request = Notification.requestPermission.bind(Notification);
+    Notification.requestPermission = async () => { asked = true; return request(); };
   }, push.subscription);
   const children = [];
   try {
@@ -202,9 +211,12 @@ export async function webPushEndToEnd(contexts, h) {
     await page.click('#btn-register');
     await page.waitForSelector('#screen-home:not([hidden])', { timeout: h.TIMEOUT });
     await page.waitForSelector('#btn-webpush[aria-pressed="false"]', { timeout: h.TIMEOUT });
+    // One decision: the offer's "Turn on" gives the permission and turns call alerts on.
+    await page.waitForSelector('#notify-offer:not([hidden])', { timeout: h.TIMEOUT });
     await page.screenshot({ path: join(h.OUT, 'webpush-home-alerts-off.png') });
-    await page.click('#btn-webpush');
+    await page.getByRole('button', { name: 'Turn on' }).click();
     await page.waitForSelector('#btn-webpush[aria-pressed="true"]', { timeout: h.TIMEOUT });
+    await page.waitForSelector('#notify-offer', { state: 'hidden', timeout: h.TIMEOUT });
     const key = await page.evaluate(() => window.__applicationServerKey);
     h.assert(typeof key === 'string' && key.length === 87, `subscribed with applicationServerKey ${key}`);
 
@@ -270,5 +282,64 @@ export async function webPushEndToEnd(contexts, h) {
     for (const c of children) c.kill('SIGKILL');
     push.close();
     await server.stop();
+  }
+}
+
+/**
+ * A recorded call between two browsers survives a server restart (SIGTERM, then a new
+ * server on the same data and address, as in a deploy): the server drains (goodbye with
+ * retryAfter), both pages reconnect to the new server, see a new welcome.boot, and offer
+ * their relay legs again; media flows both ways through the new relay, the call is never
+ * ended, and the hang-up reaches both.
+ */
+export async function recordedCallSurvivesRestart(contexts, h) {
+  const port = 18097;
+  const args = ['--data', join(h.TMP_DIR, 'data-restart'), '--turn-addr', '', '--relay-ports', 'any',
+    '--media-loopback', '--log-level', 'warn'];
+  let server = await startServer(h, port, args);
+  try {
+    const alice = await h.openUser(contexts, 'alicers', { base: server.base });
+    const bob = await h.openUser(contexts, 'bobrs', { base: server.base });
+    await alice.check('#opt-record');
+    await h.dial(alice, 'bobrs', 'video');
+    await h.waitIncoming(bob);
+    await bob.click('#btn-accept');
+    await h.waitEvent(alice, 'callDidAccept');
+    await h.assertPlaying(alice, 'caller before the restart');
+    await h.assertPlaying(bob, 'callee before the restart');
+    const restarted = Date.now();
+    await server.stop();
+    server = await startServer(h, port, args);
+    for (const [page, who] of [[alice, 'caller'], [bob, 'callee']]) {
+      await page.waitForFunction(() => {
+        const ev = window.duetDemo.events.filter((e) => e.event === 'connectionStateDidChange');
+        return ev.length >= 2 && ev.at(-2).state === 0 && ev.at(-1).state === 1;
+      }, null, { timeout: h.TIMEOUT, polling: 100 });
+      await flowing(h, page, `${who} after the restart`);
+    }
+    const back = Date.now() - restarted;
+    for (const page of [alice, bob]) {
+      const st = await page.evaluate(() => ({ status: window.duetDemo.session && window.duetDemo.session.status, ended: window.duetDemo.events.some((e) => e.event === 'callDidEnd') }));
+      h.assert(st.status === 4 && !st.ended, `the restart ended the call: ${JSON.stringify(st)}`);
+    }
+    await alice.click('#btn-hangup');
+    await h.waitEnded(alice, 0, 'caller');
+    await h.waitEnded(bob, 0, 'callee');
+    h.notes.push(`recorded call across a server restart: media both ways through the new relay ${back} ms after the SIGTERM (server start included)`);
+  } finally {
+    await server.stop();
+  }
+}
+
+/** Waits until page's remote media plays (assertPlaying passes), within the timeout. */
+async function flowing(h, page, who) {
+  const deadline = Date.now() + h.TIMEOUT;
+  for (;;) {
+    try {
+      await h.assertPlaying(page, who);
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+    }
   }
 }

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { demoScenarios } from './demo.mjs';
 import { consoleTour } from './console.mjs';
-import { crossOriginSDK, webPushEndToEnd } from './firstrun.mjs';
+import { crossOriginSDK, recordedCallSurvivesRestart, webPushEndToEnd } from './firstrun.mjs';
 
 const BASE = process.env.DUET_URL || 'http://127.0.0.1:18080';
 // A second server with a 3 s ring timeout, for the no-answer scenario only: every other
@@ -632,6 +632,7 @@ async function acceptLatency(contexts) {
   const callee = [];
   const caller = [];
   const calleeOld = []; // the same calls as the demo timed them before the fix
+  const parts = { told: [], sent: [], shown: [], calleeSent: [], callerShown: [] }; // where the time went
   if (LATENCY_RECORD) await alice.check('#opt-record');
   for (let i = 0; i < LATENCY_CALLS; i++) {
     await dial(alice, 'bob4', 'video');
@@ -648,6 +649,16 @@ async function acceptLatency(contexts) {
     callee.push(b.firstFrameAt - b.acceptAt);
     caller.push(a.firstFrameAt - a.acceptAt);
     if (b.firstFrameAtOld) calleeOld.push(b.firstFrameAtOld - b.acceptAt);
+    if (a.frameReceivedAt && b.frameReceivedAt) {
+      // On the clock both pages share (epoch ms): the callee's tap, the caller told, the
+      // frame's last packet in at the callee, the frame shown there; and the other way.
+      const tap = b.epoch + b.acceptAt, told = a.epoch + a.acceptAt;
+      parts.told.push(told - tap);
+      parts.sent.push(b.epoch + b.frameReceivedAt - told);
+      parts.shown.push(b.firstFrameAt - b.frameReceivedAt);
+      parts.calleeSent.push(a.epoch + a.frameReceivedAt - tap);
+      parts.callerShown.push(a.firstFrameAt - a.frameReceivedAt);
+    }
     await alice.click('#btn-hangup');
     await waitEnded(alice, 0, 'caller');
     await waitEnded(bob, 0, 'callee');
@@ -660,6 +671,12 @@ async function acceptLatency(contexts) {
   notes.push(`accept click → first remote frame at the callee${how}: ${fmt(callee)}`);
   notes.push(`callDidAccept → first remote frame at the caller${how}: ${fmt(caller)}`);
   notes.push(`callee samples (ms): ${callee.map((x) => x.toFixed(0)).join(' ')}`);
+  if (parts.told.length) {
+    const med = (xs) => pct([...xs].sort((x, y) => x - y), 50).toFixed(0);
+    notes.push(`where the callee's time goes (medians, n=${parts.told.length}): tap → caller told (callDidAccept) ${med(parts.told)} ms; ` +
+      `→ the caller's first camera frame in at the callee (swap, capture, encode, send) ${med(parts.sent)} ms; → shown (jitter buffer, decode, render) ${med(parts.shown)} ms`);
+    notes.push(`and the caller's: tap → the callee's first camera frame in at the caller ${med(parts.calleeSent)} ms; → shown ${med(parts.callerShown)} ms`);
+  }
   if (calleeOld.length) {
     notes.push(`the same calls timed the old way (first lit frame, any presentation time): ${fmt(calleeOld)}; ${calleeOld.filter((x) => x < 0).length} dated before the accept`);
   }
@@ -738,8 +755,10 @@ async function main() {
     await scenario('recorded browser↔Go call: per-party recordings download and play', recordedBrowserToGo);
     await scenario('SDK call options, watermark, speaker, camera switch', sdkOptions);
     await scenario('text messages: browser↔browser, browser↔Go', textMessages);
-    const fr = { browser, BASE, DUET_BIN, TMP_DIR: process.env.TMP_DIR || '.', TIMEOUT, PASSWORD, PHONE, OUT, assert, notes };
+    const fr = { browser, BASE, DUET_BIN, TMP_DIR: process.env.TMP_DIR || '.', TIMEOUT, PASSWORD, PHONE, OUT, assert, notes,
+      openUser, dial, waitIncoming, waitEvent, waitEnded, assertPlaying };
     await scenario('SDK imported from another origin (--allowed-origins): login, REST, a call', (c) => crossOriginSDK(c, fr));
+    await scenario('recorded call across a server restart: both browsers offer their relay legs to the new server', (c) => recordedCallSurvivesRestart(c, fr));
     await scenario('web push: server → push service → service worker notification, opens the demo on the call, the cancel closes it', (c) => webPushEndToEnd(c, fr));
     await demoScenarios({ scenario, openUser, dial, waitIncoming, waitEnded, waitEvent, assertPlaying, notes, BASE, OUT, DATA_DIR });
     await scenario(`accept → first remote frame over ${LATENCY_CALLS} calls`, acceptLatency, 300000);

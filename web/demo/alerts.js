@@ -17,10 +17,15 @@ export function offerNotifications() {
   $('notify-offer').hidden = !supported() || Notification.permission !== 'default';
 }
 
-export function wireAlerts() {
+/**
+ * @param {() => Promise<void>} granted runs when the offer's "Turn on" got the permission
+ * (the demo turns call alerts on with it: one decision, not two)
+ */
+export function wireAlerts(granted) {
   $('btn-notify').addEventListener('click', async () => {
     try { await Notification.requestPermission(); } catch { /* old Safari: callback form only */ }
     offerNotifications();
+    if (Notification.permission === 'granted') await granted().catch((err) => console.warn('call alerts:', err));
   });
   $('btn-notify-later').addEventListener('click', () => { $('notify-offer').hidden = true; });
   document.addEventListener('visibilitychange', () => { if (!document.hidden) closeNotification(); });

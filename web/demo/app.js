@@ -10,7 +10,7 @@ import { endMessage, fmtDuration, shortReason } from './words.js';
 import { callDelegate, connectionChanged, demo, dial, log, wireCalls } from './calls.js';
 import { reload, startPeople, stopPeople, wirePeople } from './people.js';
 import { isMissed, missedSeen, offerNotifications, refreshMissed, wireAlerts } from './alerts.js';
-import { attachWebPush, detachWebPush } from '/demo/webpush.js';
+import { attachWebPush, detachWebPush, turnOnCallAlerts } from '/demo/webpush.js';
 
 let client = null;
 let config = { appKey: '', serverURL: '' };
@@ -201,7 +201,7 @@ function wire() {
   $('opt-record').addEventListener('change', () => localStorage.setItem('duet-record', $('opt-record').checked ? '1' : '0'));
   $('ended').addEventListener('click', () => { $('ended').hidden = true; });
   wirePeople();
-  wireAlerts();
+  wireAlerts(turnOnCallAlerts);
   wireCalls(() => {
     if (!client) return;
     show('home');

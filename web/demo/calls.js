@@ -129,8 +129,14 @@ function attach(s) {
 function watchFirstFrame(s) {
   const v = $('remote-video');
   const rec = currentRecord(s);
-  const seen = (t) => {
-    if (rec && !rec.firstFrameAt && rec.acceptAt) rec.firstFrameAt = t;
+  const seen = (t, meta) => {
+    if (rec && !rec.firstFrameAt && rec.acceptAt) {
+      rec.firstFrameAt = t;
+      // Where the time went, on the clock every page shares (ms since the epoch): when the
+      // frame's last packet arrived here (receiveTime, WebRTC frames only).
+      rec.epoch = performance.timeOrigin;
+      if (meta && meta.receiveTime) rec.frameReceivedAt = meta.receiveTime;
+    }
     $('screen-call').classList.add('has-remote');
   };
   if (s.type !== CallType.Video) return;
@@ -155,7 +161,7 @@ function watchFirstFrame(s) {
     // What the demo measured before (kept for comparison in the e2e notes): the first lit
     // frame, whenever it was presented, dated min(callback time, presentation time).
     if (rec && lit && !rec.firstFrameAtOld) rec.firstFrameAtOld = Math.min(now, meta.presentationTime || now);
-    if (meta.presentationTime >= since && (lit || shown - since > 2000)) seen(shown);
+    if (meta.presentationTime >= since && (lit || shown - since > 2000)) seen(shown, meta);
     else v.requestVideoFrameCallback(cb);
   };
   v.requestVideoFrameCallback(cb);

@@ -48,14 +48,7 @@ export async function attachWebPush(client) {
   if (existing) {
     try { await enable(client, reg, existing); label(true); } catch (err) { console.warn('web push: re-binding failed', err); }
   }
-  btn.onclick = async () => {
-    if (btn.getAttribute('aria-pressed') === 'true') {
-      const sub = await reg.pushManager.getSubscription();
-      if (sub) { await client.unbindWebPush(sub).catch(() => {}); await sub.unsubscribe().catch(() => {}); }
-      localStorage.removeItem(KEPT_KEY);
-      label(false);
-      return;
-    }
+  const turnOn = async () => {
     btn.disabled = true;
     try {
       if (await Notification.requestPermission() !== 'granted') { label(false, 'Call alerts blocked'); return; }
@@ -68,6 +61,26 @@ export async function attachWebPush(client) {
       btn.disabled = false;
     }
   };
+  turnOnAlerts = async () => { if (btn.getAttribute('aria-pressed') !== 'true') await turnOn(); };
+  btn.onclick = async () => {
+    if (btn.getAttribute('aria-pressed') !== 'true') { await turnOn(); return; }
+    const sub = await reg.pushManager.getSubscription();
+    if (sub) { await client.unbindWebPush(sub).catch(() => {}); await sub.unsubscribe().catch(() => {}); }
+    localStorage.removeItem(KEPT_KEY);
+    label(false);
+  };
+}
+
+/** Set by attachWebPush: turns call alerts on for the signed-in user, unless they are. */
+let turnOnAlerts = null;
+
+/**
+ * The notification offer's "Turn on": one decision for the user, so call alerts come on
+ * with the permission (where Web Push works; elsewhere the permission alone serves the
+ * in-tab notifications).
+ */
+export async function turnOnCallAlerts() {
+  if (turnOnAlerts && Notification.permission === 'granted') await turnOnAlerts();
 }
 
 /**
