@@ -58,6 +58,10 @@ func serveRelayProc() {
 	if n := envInt("DUET_RELAY_PROCS", 0); n > 0 {
 		runtime.GOMAXPROCS(n) // the relay process's alone: the generator keeps its own
 	}
+	if os.Getenv("DUET_RELAY_BASELINE") == "pion" {
+		servePionProc()
+		return
+	}
 	cfg := Config{LoopbackOnly: true, Readers: envInt("DUET_RELAY_READERS", 1)}
 	if port := envInt("DUET_RELAY_PORT", 0); port > 0 {
 		cfg.PortMin, cfg.PortMax = uint16(port), uint16(port) // a fixed port (default: any)
@@ -109,6 +113,26 @@ func serveRelayProc() {
 	go http.Serve(ln, mux)
 	io.Copy(io.Discard, os.Stdin) // the parent closes stdin (or dies): stop
 	r.Close()
+}
+
+// servePionProc is serveRelayProc for the baseline: pion's own forwarding path.
+func servePionProc() {
+	f, err := newPionForwarder()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	mux := http.NewServeMux()
+	f.routes(mux)
+	fmt.Println(ln.Addr().String())
+	go http.Serve(ln, mux)
+	io.Copy(io.Discard, os.Stdin)
+	f.close()
 }
 
 // cpuTicks returns a process's user+system CPU time.

@@ -50,15 +50,25 @@ import (
 // audio stream), DUET_SAT_CALLS the calls (default 10). DUET_RELAY_PROCS sets the relay
 // process's GOMAXPROCS.
 //
+// The sub-benchmark "pion" runs the same generator against the baseline in the same run:
+// pion's own forwarding path (pionbaseline_test.go: a PeerConnection per leg with the
+// default interceptors, ReadRTP → TrackLocalStaticRTP.Write), which records nothing.
+//
 //	go test -run '^$' -bench RelaySaturation -benchtime 1x ./server/media/relay/
 //	DUET_SAT_SIZE=160 go test -run '^$' -bench RelaySaturation -benchtime 1x ./server/media/relay/
 func BenchmarkRelaySaturation(b *testing.B) {
+	b.Run("relay", func(b *testing.B) { saturate(b) })
+	b.Run("pion", func(b *testing.B) { saturate(b, "DUET_RELAY_BASELINE=pion") })
+}
+
+// saturate runs the saturation search against a relay process started with env.
+func saturate(b *testing.B, env ...string) {
 	size := envInt("DUET_SAT_SIZE", 1100)
 	calls := envInt("DUET_SAT_CALLS", 10)
 	step := time.Duration(envInt("DUET_SAT_STEP_SECONDS", 2)) * time.Second
 	rate := float64(envInt("DUET_SAT_START", 20000))
 
-	base, pid, stop := startRelayProc(b)
+	base, pid, stop := startRelayProc(b, env...)
 	defer stop()
 	cert, err := selfsign.GenerateSelfSigned()
 	if err != nil {
@@ -173,10 +183,11 @@ func runStep(base string, legs []*rawLeg, rate float64, d time.Duration, pid int
 	return stepResult{sent: s / el.Seconds(), fwd: r / el.Seconds(), cpu: (cpu1 - cpu0).Seconds() / el.Seconds(), loss: 1 - r/s, relayIn: in / s}
 }
 
-// startRelayProc runs serveRelayProc in a child process and returns its base URL and pid.
-func startRelayProc(b *testing.B) (base string, pid int, stop func()) {
+// startRelayProc runs serveRelayProc in a child process (with env added to its
+// environment) and returns its base URL and pid.
+func startRelayProc(b *testing.B, env ...string) (base string, pid int, stop func()) {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), relayProcEnv+"=1")
+	cmd.Env = append(append(os.Environ(), relayProcEnv+"=1"), env...)
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()
 	cmd.Stderr = os.Stderr
