@@ -163,6 +163,7 @@ func TestClusterCall(t *testing.T) {
 	dave, _ := newClientAt(t, processAppKey, c.nodes[callerNode].url(), "dave", device("dave-phone"))
 	cs := counters(countingMedia(alice), countingMedia(phone))
 	parties := map[string]*recorder{"alice": recA, "bob": recP}
+	waitDeviceSeen(t, c.nodes[owner], "bob", "bob-phone") // or the invite rings the tablet only
 	reporting := duet.DefaultCallOptions()
 	reporting.EnableReportQuality = true
 	for _, cl := range []*duet.Client{alice, phone} {
@@ -314,6 +315,36 @@ func checkClusterQuality(t *testing.T, rec api.Call, hooks *hookLog, id string, 
 		q.Caller.Samples, q.Caller.MOS, q.Callee.Samples, q.Callee.MOS, wq.Caller.Samples, wq.Callee.Samples)
 }
 
+// waitDeviceSeen waits until node p lists user's device as connected (admin API): a device
+// that logged in on another node reaches the others' replicas a moment later, and a call
+// placed before the owner heard of the callee would find them offline.
+func waitDeviceSeen(t *testing.T, p *serverProcess, user, device string) {
+	t.Helper()
+	org, app, _ := strings.Cut(processAppKey, "#")
+	waitUntil(t, fmt.Sprintf("%s's %s seen by %s", user, device, p.url()), func() bool {
+		req, err := http.NewRequestWithContext(ctxT(t), http.MethodGet, p.url()+"/admin/v1/apps/"+org+"/"+app+"/users/"+user+"/devices", nil)
+		if err != nil {
+			return false
+		}
+		req.Header.Set("Authorization", "Bearer "+processAdminToken)
+		resp, err := noKeepAlive.Do(req)
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		var page api.Response[json.RawMessage]
+		if json.NewDecoder(resp.Body).Decode(&page) != nil {
+			return false
+		}
+		for _, e := range page.Entities {
+			if bytes.Contains(e, []byte(`"`+device+`"`)) {
+				return true
+			}
+		}
+		return false
+	})
+}
+
 // waitNewOwner waits until a node other than old owns app's partition and returns it.
 func waitNewOwner(t *testing.T, c *testCluster, app string, old int, within time.Duration) int {
 	t.Helper()
@@ -372,6 +403,7 @@ func TestClusterRecordedCall(t *testing.T) {
 	bob, recB := newClientAt(t, processAppKey, c.nodes[rest[1]].url(), "bob", device("bob-phone"))
 	cs := counters(countingMedia(alice), countingMedia(bob))
 	parties := map[string]*recorder{"alice": recA, "bob": recB}
+	waitDeviceSeen(t, c.nodes[owner], "bob", "bob-phone")
 	out, err := alice.CallManager().StartCall(ctxT(t), duet.CallTypeVideo, "bob", "", duet.WithRecord(false))
 	if err != nil {
 		t.Fatal(err)
@@ -523,6 +555,7 @@ func TestClusterRecordedCallOwnerDies(t *testing.T) {
 	bob, recB := newClientAt(t, processAppKey, c.nodes[rest[1]].url(), "bob", device("bob-phone"))
 	cs := counters(countingMedia(alice), countingMedia(bob))
 	parties := map[string]*recorder{"alice": recA, "bob": recB}
+	waitDeviceSeen(t, c.nodes[owner], "bob", "bob-phone")
 	out, err := alice.CallManager().StartCall(ctxT(t), duet.CallTypeVideo, "bob", "", duet.WithRecord(false))
 	if err != nil {
 		t.Fatal(err)
