@@ -21,7 +21,7 @@ func TestInviteRefusals(t *testing.T) {
 		{name: "unknown callee", body: &protocol.CallInvite{To: "zed"}, code: protocol.CodeUserNotFound},
 		{name: "self", body: &protocol.CallInvite{To: "alice"}, code: protocol.CodeCallSelf},
 		{name: "self, other case", body: &protocol.CallInvite{To: "ALICE"}, code: protocol.CodeCallSelf},
-		{name: "lookup fails", setup: func(h *harness) { h.users.err = errLookup }, body: &protocol.CallInvite{To: "bob"}, code: protocol.CodeServerUnknown},
+		{name: "lookup fails", setup: func(h *harness) { h.users.err = errLookup }, body: &protocol.CallInvite{To: "dave"}, code: protocol.CodeServerUnknown},
 		{
 			name: "caller already calling", body: &protocol.CallInvite{To: "bob"}, code: protocol.CodeCallBusy,
 			setup: func(h *harness) { h.connect("carol", "c1"); h.invite(dev("alice", "a1"), "carol", protocol.CallVoice) },
@@ -336,4 +336,14 @@ func TestInviteAnsweredBeforePush(t *testing.T) {
 	h.expect(a, m(protocol.TypeCallOffline, protocol.CallOffline{CallID: id, To: "bob"}))
 	h.clk.Advance(45 * time.Second)
 	h.expect(a, ended(id, protocol.EndNoResponse, ""))
+}
+
+// TestOnlineCalleeNeedsNoLookup: a callee with a connected device exists (it authenticated
+// with the user's token): the invite rings it without asking the store, which here fails.
+func TestOnlineCalleeNeedsNoLookup(t *testing.T) {
+	h := newHarness(t)
+	a, b := h.connect("alice", "a1"), h.connect("bob", "b1")
+	h.users.err = errLookup
+	h.invite(a, "bob", protocol.CallVoice)
+	h.expect(b, incoming("call-1", "alice", "a1", protocol.CallVoice))
 }
