@@ -35,6 +35,8 @@ func (s *Store) CommitCalls(ctx context.Context, b store.CallBatch, now time.Tim
 		return nil
 	}
 	n := 0
+	gen := s.hookless.generation()
+	var none []string
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if err := saveLiveCalls(ctx, tx.StmtContext(ctx, s.upsertLive), b.Save); err != nil {
 			return err
@@ -43,11 +45,12 @@ func (s *Store) CommitCalls(ctx context.Context, b store.CallBatch, now time.Tim
 			return err
 		}
 		var err error
-		n, err = enqueueWebhooks(ctx, tx.StmtContext(ctx, s.enqueueHook), b.Events, now)
+		n, none, err = s.enqueueWebhooks(ctx, tx.StmtContext(ctx, s.enqueueHook), b.Events, now)
 		return err
 	})
 	if err == nil {
 		s.enqueued.Add(uint64(n))
+		s.hookless.learn(gen, none)
 	}
 	return err
 }
@@ -82,18 +85,26 @@ func endLiveCalls(ctx context.Context, ins, del *sql.Stmt, recs []store.CallReco
 }
 
 // enqueueWebhooks fans every event out to its app's endpoints (one INSERT ... SELECT each,
-// so the outbox ids follow the events' order) and returns how many deliveries it added.
-func enqueueWebhooks(ctx context.Context, stmt *sql.Stmt, events []store.WebhookEvent, now time.Time) (int, error) {
+// so the outbox ids follow the events' order), but for apps known to have none, and returns
+// how many deliveries it added and the apps it found without endpoints.
+func (s *Store) enqueueWebhooks(ctx context.Context, stmt *sql.Stmt, events []store.WebhookEvent, now time.Time) (int, []string, error) {
 	n := 0
+	var none []string
 	for _, ev := range events {
+		if s.hookless.has(ev.App) {
+			continue
+		}
 		res, err := stmt.ExecContext(ctx, ev.CallID, ev.EventID, ev.Type, ev.Body, codec.Millis(now), codec.Millis(now), ev.App)
 		if err != nil {
-			return n, fmt.Errorf("sqlite: enqueue webhook event %q: %w", ev.EventID, err)
+			return n, nil, fmt.Errorf("sqlite: enqueue webhook event %q: %w", ev.EventID, err)
 		}
 		k, _ := res.RowsAffected()
 		n += int(k)
+		if k == 0 {
+			none = append(none, ev.App)
+		}
 	}
-	return n, nil
+	return n, none, nil
 }
 
 // LiveCalls returns every live call, oldest invite first.

@@ -42,6 +42,7 @@ type Store struct {
 	upsertLive, deleteLive, enqueueHook *sql.Stmt
 
 	enqueued atomic.Uint64 // webhook deliveries committed since Open (WebhooksEnqueued)
+	hookless hooklessApps  // apps known to have no webhook endpoint (CommitCalls)
 }
 
 var _ store.Store = (*Store)(nil)

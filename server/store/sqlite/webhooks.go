@@ -17,6 +17,7 @@ const maxWebhookPage = 1000
 
 // PutWebhookEndpoint inserts or replaces an endpoint, keeping its creation time.
 func (s *Store) PutWebhookEndpoint(ctx context.Context, e store.WebhookEndpoint) error {
+	defer s.hookless.forget()
 	_, err := s.w.ExecContext(ctx, `INSERT INTO webhook_endpoints(app, id, url, secret, created, updated)
 		VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT(app, id) DO UPDATE SET url = excluded.url, secret = excluded.secret, updated = excluded.updated`,
@@ -58,6 +59,7 @@ func (s *Store) ListWebhookEndpoints(ctx context.Context, app string) ([]store.W
 
 // DeleteWebhookEndpoint removes the endpoint; the foreign key drops its deliveries.
 func (s *Store) DeleteWebhookEndpoint(ctx context.Context, app, id string) error {
+	defer s.hookless.forget()
 	res, err := s.w.ExecContext(ctx, `DELETE FROM webhook_endpoints WHERE app = ? AND id = ?`, app, id)
 	return requireOne(res, err, "delete webhook endpoint")
 }
@@ -70,7 +72,7 @@ func (s *Store) EnqueueWebhookEvents(ctx context.Context, events []store.Webhook
 	n := 0
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		n, err = enqueueWebhooks(ctx, tx.StmtContext(ctx, s.enqueueHook), events, now)
+		n, _, err = s.enqueueWebhooks(ctx, tx.StmtContext(ctx, s.enqueueHook), events, now)
 		return err
 	})
 	if err == nil {
