@@ -14,6 +14,7 @@ import (
 	"github.com/duet-rtc/duet"
 	"github.com/duet-rtc/duet/internal/leaktest"
 	"github.com/duet-rtc/duet/internal/natstest"
+	"github.com/duet-rtc/duet/media"
 	"github.com/duet-rtc/duet/server/api"
 	"github.com/duet-rtc/duet/server/cluster"
 	"github.com/duet-rtc/duet/server/store"
@@ -320,20 +321,9 @@ func checkClusterQuality(t *testing.T, rec api.Call, hooks *hookLog, id string, 
 // placed before the owner heard of the callee would find them offline.
 func waitDeviceSeen(t *testing.T, p *serverProcess, user, device string) {
 	t.Helper()
-	org, app, _ := strings.Cut(processAppKey, "#")
 	waitUntil(t, fmt.Sprintf("%s's %s seen by %s", user, device, p.url()), func() bool {
-		req, err := http.NewRequestWithContext(ctxT(t), http.MethodGet, p.url()+"/admin/v1/apps/"+org+"/"+app+"/users/"+user+"/devices", nil)
+		page, err := getEntities[json.RawMessage](ctxT(t), p, "/admin/v1/apps"+appPath("/users/"+user+"/devices"), processAdminToken)
 		if err != nil {
-			return false
-		}
-		req.Header.Set("Authorization", "Bearer "+processAdminToken)
-		resp, err := noKeepAlive.Do(req)
-		if err != nil {
-			return false
-		}
-		defer resp.Body.Close()
-		var page api.Response[json.RawMessage]
-		if json.NewDecoder(resp.Body).Decode(&page) != nil {
 			return false
 		}
 		for _, e := range page.Entities {
@@ -399,22 +389,8 @@ func TestClusterRecordedCall(t *testing.T) {
 	c := startTestCluster(t)
 	owner := c.ownerOf(processAppKey)
 	rest := others(owner)
-	alice, recA := newClientAt(t, processAppKey, c.nodes[rest[0]].url(), "alice", device("alice-phone"))
-	bob, recB := newClientAt(t, processAppKey, c.nodes[rest[1]].url(), "bob", device("bob-phone"))
-	cs := counters(countingMedia(alice), countingMedia(bob))
-	parties := map[string]*recorder{"alice": recA, "bob": recB}
-	waitDeviceSeen(t, c.nodes[owner], "bob", "bob-phone")
-	out, err := alice.CallManager().StartCall(ctxT(t), duet.CallTypeVideo, "bob", "", duet.WithRecord(false))
-	if err != nil {
-		t.Fatal(err)
-	}
-	in := recB.wait(t, "receive").session
-	if err := bob.CallManager().AnswerIncomingCall(ctxT(t), in.CallID()); err != nil {
-		t.Fatal(err)
-	}
-	recA.wait(t, "accept")
-	recB.wait(t, "accept")
-	waitGrowth(t, "through the owner's relay", cs, 30, 15*time.Second, parties)
+	call := answeredRecordedCall(t, c, owner, rest)
+	alice, recB, out := call.alice, call.recB, call.out
 	svid := out.ServerVideoID()
 	if svid == "" || out.ConnectType() != duet.ConnectTypeRelay {
 		t.Fatalf("serverVideoId %q, connect type %v; want a relayed call", svid, out.ConnectType())
@@ -427,6 +403,7 @@ func TestClusterRecordedCall(t *testing.T) {
 		rc := c.recordings(t, i)
 		var all []api.Recording
 		waitUntil(t, fmt.Sprintf("the recordings listed through n%d", i+1), func() bool {
+			var err error
 			all, _, err = rc.List(ctxT(t), api.RecordingQuery{ServerVideoID: svid, Type: store.RecordTypeStream})
 			done := err == nil && len(all) == 2
 			for _, r := range all {
@@ -537,6 +514,30 @@ func TestClusterRollingRestart(t *testing.T) {
 	}
 }
 
+// recordedClusterCall is a recorded video call between alice and bob on two nodes, answered,
+// with media flowing through the owner's relay.
+type recordedClusterCall struct {
+	alice      *duet.Client
+	recA, recB *recorder
+	out, in    *duet.CallSession
+	cs         map[string]*media.FrameCounter
+	parties    map[string]*recorder
+}
+
+// answeredRecordedCall logs alice in on rest[0] and bob on rest[1], waits until the owner has
+// heard of bob's device, and has alice call bob recorded; bob answers and media flows.
+func answeredRecordedCall(t *testing.T, c *testCluster, owner int, rest []int) recordedClusterCall {
+	t.Helper()
+	alice, recA := newClientAt(t, processAppKey, c.nodes[rest[0]].url(), "alice", device("alice-phone"))
+	bob, recB := newClientAt(t, processAppKey, c.nodes[rest[1]].url(), "bob", device("bob-phone"))
+	cs := counters(countingMedia(alice), countingMedia(bob))
+	parties := map[string]*recorder{"alice": recA, "bob": recB}
+	waitDeviceSeen(t, c.nodes[owner], "bob", "bob-phone")
+	out, in := answeredCallOfType(t, duet.CallTypeVideo, alice, recA, bob, recB, "bob", duet.WithRecord(false))
+	waitGrowth(t, "through the owner's relay", cs, 30, 15*time.Second, parties)
+	return recordedClusterCall{alice: alice, recA: recA, recB: recB, out: out, in: in, cs: cs, parties: parties}
+}
+
 // TestClusterRecordedCallOwnerDies: the node that owns a recorded call, and runs its relay,
 // is SIGKILLed mid-call. The node that takes the call over tells both devices (on the other
 // two nodes, whose connections never dropped) that the relay moved (call.relay); they offer
@@ -551,22 +552,8 @@ func TestClusterRecordedCallOwnerDies(t *testing.T) {
 	c := startTestCluster(t)
 	owner := c.ownerOf(processAppKey)
 	rest := others(owner)
-	alice, recA := newClientAt(t, processAppKey, c.nodes[rest[0]].url(), "alice", device("alice-phone"))
-	bob, recB := newClientAt(t, processAppKey, c.nodes[rest[1]].url(), "bob", device("bob-phone"))
-	cs := counters(countingMedia(alice), countingMedia(bob))
-	parties := map[string]*recorder{"alice": recA, "bob": recB}
-	waitDeviceSeen(t, c.nodes[owner], "bob", "bob-phone")
-	out, err := alice.CallManager().StartCall(ctxT(t), duet.CallTypeVideo, "bob", "", duet.WithRecord(false))
-	if err != nil {
-		t.Fatal(err)
-	}
-	in := recB.wait(t, "receive").session
-	if err := bob.CallManager().AnswerIncomingCall(ctxT(t), in.CallID()); err != nil {
-		t.Fatal(err)
-	}
-	recA.wait(t, "accept")
-	recB.wait(t, "accept")
-	waitGrowth(t, "through the owner's relay", cs, 30, 15*time.Second, parties)
+	call := answeredRecordedCall(t, c, owner, rest)
+	alice, recA, recB, out, in, cs, parties := call.alice, call.recA, call.recB, call.out, call.in, call.cs, call.parties
 	svid := out.ServerVideoID()
 
 	killed := time.Now()

@@ -162,10 +162,10 @@ func answeredCall(t *testing.T, caller *duet.Client, recCaller *recorder, callee
 	return answeredCallOfType(t, duet.CallTypeVoice, caller, recCaller, callee, recCallee, to)
 }
 
-// answeredCallOfType is answeredCall for a call of type typ.
-func answeredCallOfType(t *testing.T, typ duet.CallType, caller *duet.Client, recCaller *recorder, callee *duet.Client, recCallee *recorder, to string) (out, in *duet.CallSession) {
+// answeredCallOfType is answeredCall for a call of type typ, started with opts.
+func answeredCallOfType(t *testing.T, typ duet.CallType, caller *duet.Client, recCaller *recorder, callee *duet.Client, recCallee *recorder, to string, opts ...duet.StartCallOption) (out, in *duet.CallSession) {
 	t.Helper()
-	out, err := caller.CallManager().StartCall(ctxT(t), typ, to, "")
+	out, err := caller.CallManager().StartCall(ctxT(t), typ, to, "", opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -234,11 +234,10 @@ func (p *serverProcess) admin() *api.AdminClient {
 // callRecords returns every call record of the demo app, through the REST API with an app
 // token (GET /{org}/{app}/calls, all pages).
 func (p *serverProcess) callRecords(ctx context.Context) ([]api.Call, error) {
-	tok, err := p.admin().AppToken(ctx, processAppKey, time.Hour)
+	tok, err := p.appToken(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("app token: %w", err)
+		return nil, err
 	}
-	org, app, _ := strings.Cut(processAppKey, "#")
 	var all []api.Call
 	cursor := ""
 	for {
@@ -246,23 +245,9 @@ func (p *serverProcess) callRecords(ctx context.Context) ([]api.Call, error) {
 		if cursor != "" {
 			q.Set("cursor", cursor)
 		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.url()+"/"+org+"/"+app+"/calls?"+q.Encode(), nil)
+		page, err := getEntities[api.Call](ctx, p, appPath("/calls?"+q.Encode()), tok)
 		if err != nil {
 			return nil, err
-		}
-		req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
-		resp, err := noKeepAlive.Do(req)
-		if err != nil {
-			return nil, err
-		}
-		var page api.Response[api.Call]
-		err = json.NewDecoder(resp.Body).Decode(&page)
-		resp.Body.Close()
-		if err != nil {
-			return nil, fmt.Errorf("GET /calls: status %d: %w", resp.StatusCode, err)
-		}
-		if resp.StatusCode != http.StatusOK {
-			return nil, fmt.Errorf("GET /calls: status %d", resp.StatusCode)
 		}
 		all = append(all, page.Entities...)
 		if page.Cursor == "" {
@@ -275,30 +260,55 @@ func (p *serverProcess) callRecords(ctx context.Context) ([]api.Call, error) {
 // qualitySamples returns how many quality samples each party's devices reported of call id,
 // by user, through the REST API (GET /{org}/{app}/calls/{callId}/quality, app token).
 func (p *serverProcess) qualitySamples(ctx context.Context, id string) (map[string]int, error) {
-	tok, err := p.admin().AppToken(ctx, processAppKey, time.Hour)
-	if err != nil {
-		return nil, fmt.Errorf("app token: %w", err)
-	}
-	org, app, _ := strings.Cut(processAppKey, "#")
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.url()+"/"+org+"/"+app+"/calls/"+id+"/quality", nil)
+	tok, err := p.appToken(ctx)
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
-	resp, err := noKeepAlive.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	var page api.Response[quality.Report]
-	if err := json.NewDecoder(resp.Body).Decode(&page); err != nil || resp.StatusCode != http.StatusOK || len(page.Entities) != 1 {
-		return nil, fmt.Errorf("GET /calls/%s/quality: status %d, %d entities, %v", id, resp.StatusCode, len(page.Entities), err)
+	page, err := getEntities[quality.Report](ctx, p, appPath("/calls/"+id+"/quality"), tok)
+	if err != nil || len(page.Entities) != 1 {
+		return nil, fmt.Errorf("quality of %s: %d entities, %v", id, len(page.Entities), err)
 	}
 	out := map[string]int{}
 	for _, party := range page.Entities[0].Parties {
 		out[party.User] += len(party.Samples)
 	}
 	return out, nil
+}
+
+// appToken returns an app token of the demo app.
+func (p *serverProcess) appToken(ctx context.Context) (string, error) {
+	tok, err := p.admin().AppToken(ctx, processAppKey, time.Hour)
+	if err != nil {
+		return "", fmt.Errorf("app token: %w", err)
+	}
+	return tok.AccessToken, nil
+}
+
+// appPath is rest under the demo app's REST path: /{org}/{app}rest.
+func appPath(rest string) string {
+	org, app, _ := strings.Cut(processAppKey, "#")
+	return "/" + org + "/" + app + rest
+}
+
+// getEntities GETs path on p with a bearer token and decodes the REST response; a status
+// other than 200 is an error.
+func getEntities[T any](ctx context.Context, p *serverProcess, path, token string) (api.Response[T], error) {
+	var page api.Response[T]
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.url()+path, nil)
+	if err != nil {
+		return page, err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := noKeepAlive.Do(req)
+	if err != nil {
+		return page, err
+	}
+	defer resp.Body.Close()
+	err = json.NewDecoder(resp.Body).Decode(&page)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return page, fmt.Errorf("GET %s: status %d: %v", path, resp.StatusCode, err)
+	}
+	return page, nil
 }
 
 // recordsOf returns the records with call id id.

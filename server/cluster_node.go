@@ -320,23 +320,19 @@ func (c *clusterCalls) resume(pc *partitionCalls, st callflow.State) {
 // docs/PROTOCOL.md "Recorded calls"). A device that is not connected anywhere learns it
 // when it reconnects (its node's welcome.boot differs).
 func (c *clusterCalls) relayMoved(st callflow.State) {
-	devices := []string{st.CallerDevice}
+	callee := func(id string) route.Device { return route.Device{App: st.App, User: st.Callee, ID: id} }
+	to := []route.Device{{App: st.App, User: st.Caller, ID: st.CallerDevice}}
 	if st.Accepted {
-		devices = append(devices, st.Answered)
-	} else {
-		for _, l := range st.Legs {
-			if l.Ringing {
-				devices = append(devices, l.Device)
-			}
+		to = append(to, callee(st.Answered))
+	}
+	for _, l := range st.Legs {
+		if !st.Accepted && l.Ringing {
+			to = append(to, callee(l.Device))
 		}
 	}
 	msg := protocol.NewMessage(protocol.TypeCallRelay, "", protocol.CallRelay{CallID: st.ID})
-	for i, id := range devices {
-		user := st.Callee
-		if i == 0 {
-			user = st.Caller
-		}
-		c.Send(route.Device{App: st.App, User: user, ID: id}, msg)
+	for _, dev := range to {
+		c.Send(dev, msg)
 	}
 }
 

@@ -3,7 +3,6 @@ package quality
 import (
 	"context"
 	"encoding/json"
-	"slices"
 	"time"
 
 	"github.com/duet-rtc/duet/server/store"
@@ -42,26 +41,28 @@ func (s *Service) Parties(ctx context.Context, app, callID, caller, callee strin
 // and one write of those summed up for the first time.
 func (s *Service) PartiesOf(ctx context.Context, app string, calls []CallRef) ([]*PartyQuality, error) {
 	out := make([]*PartyQuality, len(calls))
-	done := make([]bool, len(calls)) // out[i] is known (nil: nobody reported)
+	done := make([]bool, len(calls))  // out[i] is known (nil: nobody reported)
+	final := make([]bool, len(calls)) // the call ended a while ago: its summaries no longer change
 	now := s.cfg.Clock.Now().UnixMilli()
-	var settled []int // indices of final calls not in the cache
+	var ask []string // final calls not in the cache
 	for i, c := range calls {
-		if c.EndedAt <= 0 || now-c.EndedAt <= settledAfter {
+		final[i] = c.EndedAt > 0 && now-c.EndedAt > settledAfter
+		if !final[i] {
 			continue
 		}
 		if q, ok := s.cache.get(callKey{app, c.ID}); ok {
 			out[i], done[i] = q, true
 			continue
 		}
-		settled = append(settled, i)
+		ask = append(ask, c.ID)
 	}
-	kept, err := s.keptSummaries(ctx, app, calls, settled)
+	kept, err := s.keptSummaries(ctx, app, ask)
 	if err != nil {
 		return nil, err
 	}
 	var fresh []store.QualitySummary
 	for i, c := range calls {
-		if q, ok := kept[i]; ok {
+		if q, ok := kept[c.ID]; ok && !done[i] {
 			out[i], done[i] = q, true
 		}
 		if done[i] {
@@ -72,7 +73,7 @@ func (s *Service) PartiesOf(ctx context.Context, app string, calls []CallRef) ([
 			return nil, err
 		}
 		out[i] = partiesOf(rep, c.Caller, c.Callee)
-		if slices.Contains(settled, i) {
+		if final[i] {
 			s.cache.put(callKey{app, c.ID}, out[i])
 			if now-c.EndedAt < s.cfg.Retention.Milliseconds() { // older ones have no samples left to sum
 				data, _ := json.Marshal(out[i]) // plain structs: cannot fail
@@ -88,29 +89,23 @@ func (s *Service) PartiesOf(ctx context.Context, app string, calls []CallRef) ([
 	return out, nil
 }
 
-// keptSummaries reads the stored summaries of the calls at the indices idx, by index, and
-// caches them.
-func (s *Service) keptSummaries(ctx context.Context, app string, calls []CallRef, idx []int) (map[int]*PartyQuality, error) {
-	if len(idx) == 0 {
+// keptSummaries reads the stored summaries of the calls ids, by call id, and caches them.
+func (s *Service) keptSummaries(ctx context.Context, app string, ids []string) (map[string]*PartyQuality, error) {
+	if len(ids) == 0 {
 		return nil, nil
-	}
-	ids := make([]string, len(idx))
-	for n, i := range idx {
-		ids[n] = calls[i].ID
 	}
 	rows, err := s.cfg.Store.QualitySummaries(ctx, app, ids)
 	if err != nil {
 		return nil, err
 	}
-	out := map[int]*PartyQuality{}
-	for _, i := range idx {
-		row, ok := rows[calls[i].ID]
+	out := make(map[string]*PartyQuality, len(rows))
+	for id, row := range rows {
 		var q *PartyQuality
-		if !ok || json.Unmarshal(row.Data, &q) != nil {
-			continue // summed up from the samples below
+		if json.Unmarshal(row.Data, &q) != nil {
+			continue // summed up from the samples instead
 		}
-		out[i] = q
-		s.cache.put(callKey{app, calls[i].ID}, q)
+		out[id] = q
+		s.cache.put(callKey{app, id}, q)
 	}
 	return out, nil
 }

@@ -19,13 +19,8 @@ import (
 // janitor), like recordings; a device's timeline of a call is bounded, and what goes over
 // the bound is refused with 900 and not stored; the records' summaries go with the samples.
 func TestRetentionAndBound(t *testing.T) {
-	st, err := sqlite.Open(filepath.Join(t.TempDir(), "duet.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = st.Close() }()
-	t0 := time.UnixMilli(1_780_000_000_000)
-	clk := clock.NewFake(t0)
+	st, clk := openStore(t)
+	t0 := clk.Now()
 	svc := quality.New(quality.Config{Store: st, Clock: clk, Retention: 2 * time.Hour, MaxSamples: 3})
 	defer svc.Close()
 	ctx := context.Background()
@@ -76,13 +71,8 @@ func TestRetentionAndBound(t *testing.T) {
 // summaries, kept in a cache (the records' pages read them often); a call that just ended
 // or is live is read each time; pruning samples empties the cache.
 func TestSettledSummariesCached(t *testing.T) {
-	st, err := sqlite.Open(filepath.Join(t.TempDir(), "duet.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = st.Close() }()
-	t0 := time.UnixMilli(1_780_000_000_000)
-	clk := clock.NewFake(t0)
+	st, clk := openStore(t)
+	t0 := clk.Now()
 	svc := quality.New(quality.Config{Store: st, Clock: clk, Retention: time.Hour})
 	defer svc.Close()
 	ctx := context.Background()
@@ -134,13 +124,8 @@ func TestSettledSummariesCached(t *testing.T) {
 // kept as such; a page mixes live, just-ended and settled calls in order; and a settled call
 // older than the retention is not kept (nothing is left to sum up).
 func TestSettledSummariesKept(t *testing.T) {
-	st, err := sqlite.Open(filepath.Join(t.TempDir(), "duet.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = st.Close() }()
-	t0 := time.UnixMilli(1_780_000_000_000)
-	clk := clock.NewFake(t0)
+	st, clk := openStore(t)
+	t0 := clk.Now()
 	ctx := context.Background()
 	first := quality.New(quality.Config{Store: st, Clock: clk, Retention: 24 * time.Hour})
 	defer first.Close()
@@ -188,4 +173,15 @@ func TestSettledSummariesKept(t *testing.T) {
 	if got[0].Callee.Samples != 2 || got[1].Callee.Samples != 1 || got[1].Callee.LossInMax != 0.25 || got[2] != nil {
 		t.Fatalf("after a restart: live %+v, settled %+v, silent %+v", got[0].Callee, got[1].Callee, got[2])
 	}
+}
+
+// openStore opens a SQLite store on disk for the test and a fake clock at a fixed time.
+func openStore(t *testing.T) (*sqlite.Store, *clock.Fake) {
+	t.Helper()
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "duet.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	return st, clock.NewFake(time.UnixMilli(1_780_000_000_000))
 }
